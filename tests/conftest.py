@@ -1,0 +1,151 @@
+"""Fixtures: an app per test on a schema built once by the migrations.
+
+The suite runs on SQLite (a file in a temporary folder) and, with
+``TRACKER_TEST_DATABASE_URL=postgresql+psycopg://...``, on PostgreSQL.
+Every test starts from empty tables.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from config import TestingConfig
+from tests import factories
+from tracker import create_app
+from tracker.extensions import db as _db
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return os.environ.get("TRACKER_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _make_app(url, **overrides):
+    return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, **overrides)
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url):
+    app = _make_app(database_url)
+    with app.app_context():
+        _drop_everything()
+        upgrade()
+    yield
+    with app.app_context():
+        _drop_everything()
+        _db.engine.dispose()
+
+
+def _drop_everything():
+    if _db.engine.dialect.name == "postgresql":
+        with _db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        _db.drop_all()
+        with _db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def _empty_tables():
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def app(_schema, database_url):
+    app = _make_app(database_url)
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _empty_tables()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context, for tests that call services directly."""
+    with app.app_context():
+        yield
+        _db.session.remove()
+
+
+@pytest.fixture
+def db(ctx):
+    return _db
+
+
+@pytest.fixture
+def dialect(db):
+    return db.engine.dialect.name
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email, password=PASSWORD, **extra):
+        return self._client.post("/login", data={"email": email, "password": password, **extra})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+def _user_client(app, **kwargs):
+    with app.app_context():
+        user = factories.UserFactory(**kwargs)
+        email = user.email
+    client = app.test_client()
+    response = AuthActions(client).login(email)
+    assert response.status_code == 302, "demo login failed"
+    return client
+
+
+@pytest.fixture
+def staff_client(app):
+    """Signed in as staff of CD."""
+    return _user_client(app, role="staff", email="staff.cd@example.org", countries=["CD"])
+
+
+@pytest.fixture
+def manager_client(app):
+    """Signed in as a manager of CD and CF."""
+    return _user_client(app, role="manager", email="manager@example.org", countries=["CD", "CF"])
+
+
+@pytest.fixture
+def admin_client(app):
+    return _user_client(app, role="admin", email="admin@example.org")
+
+
+@pytest.fixture
+def donor_client(app):
+    with app.app_context():
+        donor = factories.DonorFactory(name="Kingdom of Norway")
+        donor_id = donor.id
+    return _user_client(app, role="donor", email="donor@example.org", donor_id=donor_id)

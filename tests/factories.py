@@ -1,0 +1,150 @@
+"""factory_boy factories for the models; each commits what it makes."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+from werkzeug.security import generate_password_hash
+
+from tracker.crypto import keyring
+from tracker.extensions import db
+from tracker.models import (
+    Beneficiary,
+    BudgetLine,
+    Child,
+    Donor,
+    Enrolment,
+    ExchangeRate,
+    Partner,
+    Project,
+    User,
+    UserCountry,
+)
+
+PASSWORD = "correct horse battery staple"
+_PASSWORD_HASH = None
+
+
+def _password_hash():
+    global _PASSWORD_HASH
+    if _PASSWORD_HASH is None:
+        _PASSWORD_HASH = generate_password_hash(PASSWORD)
+    return _PASSWORD_HASH
+
+
+class Base(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "commit"
+
+
+class DonorFactory(Base):
+    class Meta:
+        model = Donor
+
+    name = factory.Sequence(lambda n: f"Donor {n}")
+    kind = "member_state"
+
+
+class UserFactory(Base):
+    class Meta:
+        model = User
+        exclude = ("countries",)
+
+    email = factory.Sequence(lambda n: f"user{n}@example.org")
+    name = factory.Sequence(lambda n: f"User {n}")
+    role = "staff"
+    password_hash = factory.LazyFunction(_password_hash)
+    active = True
+    locale = "en"
+    countries = ("CD",)
+    country_links = factory.LazyAttribute(
+        lambda o: [UserCountry(country=c) for c in o.countries] if o.role in ("staff", "manager") else []
+    )
+
+
+class PartnerFactory(Base):
+    class Meta:
+        model = Partner
+
+    name = factory.Sequence(lambda n: f"Partner {n}")
+    kind = "ngo"
+
+
+class ProjectFactory(Base):
+    class Meta:
+        model = Project
+
+    code = factory.Sequence(lambda n: f"TF-XX-2025-{n:02d}")
+    title = factory.Sequence(lambda n: f"Assistance project {n}")
+    country = "CD"
+    partner = factory.SubFactory(PartnerFactory)
+    start_date = dt.date(2025, 1, 1)
+    end_date = dt.date(2026, 12, 31)
+    status = "active"
+
+
+class BudgetLineFactory(Base):
+    class Meta:
+        model = BudgetLine
+
+    project = factory.SubFactory(ProjectFactory)
+    year = 2025
+    category = "school_fees"
+    amount_usd = Decimal("1000.00")
+
+
+class BeneficiaryFactory(Base):
+    class Meta:
+        model = Beneficiary
+        exclude = ("name",)
+
+    project = factory.SubFactory(ProjectFactory)
+    country = factory.SelfAttribute("project.country")
+    number = factory.Sequence(lambda n: n + 1)
+    code = factory.LazyAttribute(lambda o: f"{o.country}-M-{o.number:05d}")
+    name = factory.Sequence(lambda n: f"Test Mother {n}")
+    full_name = factory.SelfAttribute("name")
+    name_hash = factory.LazyAttribute(lambda o: keyring().name_hash(o.name))
+    year_of_birth = 1995
+    enrolled_on = dt.date(2025, 2, 1)
+    status = "active"
+    consent_services_on = dt.date(2025, 2, 1)
+    consent_reporting_on = dt.date(2025, 2, 1)
+
+
+class ChildFactory(Base):
+    class Meta:
+        model = Child
+
+    mother = factory.SubFactory(BeneficiaryFactory)
+    number = 1
+    code = factory.LazyAttribute(lambda o: f"{o.mother.country}-C-{o.mother.number:05d}-{o.number}")
+    first_name = factory.Sequence(lambda n: f"Child{n}")
+    year_of_birth = 2016
+    sex = "F"
+
+
+class EnrolmentFactory(Base):
+    class Meta:
+        model = Enrolment
+
+    child = factory.SubFactory(ChildFactory)
+    school = "EP Mapendo"
+    academic_year = "2025-2026"
+    grade = "P3"
+    fee_per_term = Decimal("45000.00")
+    currency = "CDF"
+    terms = 3
+
+
+class ExchangeRateFactory(Base):
+    class Meta:
+        model = ExchangeRate
+
+    currency = "CDF"
+    valid_from = dt.date(2025, 1, 1)
+    usd_per_unit = Decimal("0.00035000")

@@ -1,0 +1,164 @@
+"""The Trust Fund victim-assistance grant tracker."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, g, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+import config as config_module
+from tracker import audit, crypto
+from tracker.extensions import babel, csrf, db, login_manager, migrate
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None, **overrides) -> Flask:
+    """Build the application: configure, then wire extensions, blueprints, errors and commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    app.config.from_object(config or config_module.config_from_env())
+    app.config.update(overrides)
+    _resolve_secrets(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    _configure_logging(app)
+    return app
+
+
+def _resolve_secrets(app: Flask) -> None:
+    """Refuse to start in production without the keys; in development make them once."""
+    if app.config.get("REQUIRED_SETTINGS"):
+        present = {
+            "DATABASE_URL": bool(os.environ.get("DATABASE_URL")),
+            "SECRET_KEY": bool(app.config.get("SECRET_KEY")),
+            "TRACKER_DATA_KEY": bool(app.config.get("TRACKER_DATA_KEY")),
+        }
+        missing = [name for name in app.config["REQUIRED_SETTINGS"] if not present.get(name)]
+        if missing:
+            raise SystemExit(
+                "The tracker refuses to start in production without "
+                + ", ".join(missing)
+                + " in the environment (see README.md, 'Deploying')."
+            )
+    if app.config.get("GENERATE_MISSING_KEYS"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = _instance_secret(app, "secret_key", lambda: os.urandom(32).hex())
+        if not app.config.get("TRACKER_DATA_KEY"):
+            app.config["TRACKER_DATA_KEY"] = _instance_secret(app, "data_key", crypto.generate_key)
+
+
+def _instance_secret(app: Flask, name: str, make) -> str:
+    path = Path(app.instance_path) / name
+    if path.exists():
+        return path.read_text().strip()
+    value = make()
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    crypto.init_app(app)
+    audit.init_app(app)
+
+    from tracker.models import User
+
+    @login_manager.user_loader
+    def load_user(cookie_id: str):
+        user_id, _, token = (cookie_id or "").partition(".")
+        if not user_id.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.active or user.session_token != token:
+            return None
+        return user
+
+
+def _select_locale():
+    if getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return current_user.locale
+    chosen = g.get("lang")
+    if chosen:
+        return chosen
+    return request.accept_languages.best_match(["en", "fr"]) or "en"
+
+
+def register_blueprints(app: Flask) -> None:
+    from tracker.auth import bp as auth_bp
+    from tracker.auth.permissions import enforce
+    from tracker.main import bp as main_bp
+    from tracker.projects import bp as projects_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(projects_bp, url_prefix="/projects")
+    app.before_request(enforce)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(code: int):
+        return render_template(f"errors/{code}.html"), code
+
+    for code in (400, 403, 404, 405):
+        app.register_error_handler(code, lambda e, code=code: render_error(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("errors/400.html", csrf=True), 400
+
+    @app.errorhandler(500)
+    def internal_error(error):
+        db.session.rollback()
+        return render_error(500)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from tracker import formatting, navigation
+
+    formatting.init_app(app)
+    navigation.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from tracker import cli
+
+    cli.init_app(app)
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+

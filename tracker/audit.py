@@ -1,0 +1,154 @@
+"""Append-only audit events.
+
+Every insert, update and delete of an audited model (``__audited__ = True``)
+is recorded automatically when the session flushes, in the same transaction,
+with the changed field names and their old and new values. Personal and
+secret fields are named but their values are never written. Sign-ins,
+failures and the showing of personal data are recorded with :func:`record`.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from decimal import Decimal
+
+from flask import g, has_app_context, has_request_context, request
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from tracker.models.audit import AuditEvent
+from tracker.models.base import now_utc
+
+#: Changes to these fields alone are bookkeeping, not worth an event.
+_QUIET_FIELDS = {"last_login_at", "failed_logins", "locked_until", "version_id"}
+
+
+def _actor():
+    if has_app_context():
+        forced = g.get("audit_actor")
+        if forced is not None:
+            return forced
+    if has_request_context():
+        from flask_login import current_user
+
+        user_id = current_user.id if getattr(current_user, "is_authenticated", False) else None
+        return user_id, request.remote_addr
+    return None, None
+
+
+@contextlib.contextmanager
+def acting_as(user_id: int | None, ip: str | None = None):
+    """Attribute the events recorded inside the block to ``user_id`` (CLI, jobs)."""
+    previous = g.get("audit_actor")
+    g.audit_actor = (user_id, ip)
+    try:
+        yield
+    finally:
+        g.audit_actor = previous
+
+
+@contextlib.contextmanager
+def suspended():
+    """Record no automatic events inside the block (bulk demo data only)."""
+    previous = g.get("audit_suspended", False)
+    g.audit_suspended = True
+    try:
+        yield
+    finally:
+        g.audit_suspended = previous
+
+
+def record(session: Session, action: str, *, entity: str | None = None, entity_id=None, changes=None, user_id=None):
+    """Add an explicit audit event to ``session`` (committed with it)."""
+    actor_id, ip = _actor()
+    event_ = AuditEvent(
+        at=now_utc(),
+        user_id=user_id if user_id is not None else actor_id,
+        action=action,
+        entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        changes=changes,
+        ip=ip,
+    )
+    session.add(event_)
+    return event_
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return f"({len(value)} bytes)"
+    return value
+
+
+def entity_label(obj) -> tuple[str, str]:
+    """The entity name and the key people know it by (code, reference, number, else id)."""
+    for attr in ("code", "reference", "number"):
+        value = getattr(obj, attr, None)
+        if isinstance(value, str) and value:
+            return obj.__tablename__, value
+    return obj.__tablename__, str(inspect(obj).identity[0] if inspect(obj).identity else getattr(obj, "id", ""))
+
+
+def _changes(obj, *, created: bool):
+    state = inspect(obj)
+    excluded = set(getattr(obj, "__audit_exclude__", ()))
+    out = {}
+    for column_attr in state.mapper.column_attrs:
+        key = column_attr.key
+        if key in excluded:
+            continue
+        column = column_attr.columns[0]
+        hist = state.attrs[key].history
+        if created:
+            new = hist.added[0] if hist.added else getattr(obj, key, None)
+            if new is None:
+                continue
+            old = None
+        else:
+            if not hist.has_changes():
+                continue
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if old == new:
+                continue
+        if column.info.get("personal"):
+            out[key] = "(personal)"
+        elif column.info.get("secret"):
+            out[key] = "(secret)"
+        else:
+            out[key] = [_plain(old), _plain(new)]
+    return out
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    if has_app_context() and g.get("audit_suspended"):
+        return
+    rows = []
+    for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            if not getattr(obj, "__audited__", False):
+                continue
+            if action == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            changes = _changes(obj, created=(action == "create")) if action != "delete" else None
+            if action == "update":
+                if not changes or set(changes) <= _QUIET_FIELDS:
+                    continue
+            entity, entity_id = entity_label(obj)
+            rows.append({"action": action, "entity": entity, "entity_id": entity_id, "changes": changes})
+    if not rows:
+        return
+    user_id, ip = _actor()
+    at = now_utc()
+    for row in rows:
+        row.update(at=at, user_id=user_id, ip=ip)
+    session.connection().execute(AuditEvent.__table__.insert(), rows)
+
+
+def init_app(app) -> None:
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)

@@ -1,0 +1,35 @@
+"""Countries: ISO 3166 alpha-2 codes, names from Babel in the reader's language."""
+from __future__ import annotations
+
+from babel import Locale
+
+#: Countries with Trust Fund projects today, and their local currencies.
+PROGRAMME_COUNTRIES = {
+    "CD": "CDF",
+    "CF": "XAF",
+    "SS": "SSP",
+    "HT": "HTG",
+    "LR": "LRD",
+}
+
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ"}
+COUNTRY_CODES: frozenset[str] = frozenset(
+    code for code in Locale("en").territories if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+)
+
+
+def is_country(code: str | None) -> bool:
+    return bool(code) and code in COUNTRY_CODES
+
+
+def country_name(code: str, locale: str = "en") -> str:
+    return Locale.parse(locale).territories.get(code, code)
+
+
+def country_choices(locale: str = "en", *, programme_first: bool = True) -> list[tuple[str, str]]:
+    names = Locale.parse(locale).territories
+    everyone = sorted(((c, names[c]) for c in COUNTRY_CODES), key=lambda item: item[1])
+    if not programme_first:
+        return everyone
+    first = [(c, names[c]) for c in PROGRAMME_COUNTRIES]
+    return first + [item for item in everyone if item[0] not in PROGRAMME_COUNTRIES]

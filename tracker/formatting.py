@@ -1,0 +1,59 @@
+"""Formatting for the reader's language: money, numbers, dates, labels."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel.dates import format_date as babel_format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+from flask_babel import get_locale
+
+from tracker.countries import country_name
+from tracker.vocab import label
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def money(amount: Decimal | None, currency: str = "USD") -> str:
+    """``$1,250.50`` in English, ``1 250,50 $US`` in French; exact, no float."""
+    if amount is None:
+        return "—"
+    return format_currency(amount, currency, locale=_locale(), currency_digits=True)
+
+
+def number(value, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        value = Decimal(str(value))
+    fmt = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=fmt, locale=_locale())
+
+
+def percent(ratio) -> str:
+    if ratio is None:
+        return "—"
+    return format_percent(ratio, locale=_locale())
+
+
+def date(value: dt.date | None, form: str = "medium") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return babel_format_date(value, format=form, locale=_locale())
+
+
+def country(code: str | None) -> str:
+    return country_name(code, _locale()) if code else ""
+
+
+def init_app(app) -> None:
+    app.add_template_filter(money)
+    app.add_template_filter(number)
+    app.add_template_filter(percent)
+    app.add_template_filter(date)
+    app.add_template_filter(label)
+    app.add_template_filter(country)

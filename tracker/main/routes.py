@@ -1,0 +1,14 @@
+from flask import render_template
+from flask_login import current_user
+
+from tracker.auth.permissions import SIGNED_IN, permission
+from tracker.main import bp
+from tracker.main.queries import reports_for_donor, scope_summary
+
+
+@bp.route("/")
+@permission(SIGNED_IN)
+def home():
+    if current_user.role == "donor":
+        return render_template("main/home_donor.html", reports=reports_for_donor(current_user.donor_id))
+    return render_template("main/home.html", summary=scope_summary(current_user))

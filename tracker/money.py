@@ -1,0 +1,124 @@
+"""Exact money: parsing, currency exponents, rounding and conversion to USD.
+
+Amounts are :class:`decimal.Decimal` from the form to the database to the
+report. Floats are refused wherever they could sneak in.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from babel.numbers import get_currency_precision, list_currencies
+
+#: Every amount the Fund handles must be below this (in any currency).
+MAX_AMOUNT = Decimal("1000000000000")
+#: Decimal places stored for amounts and for exchange rates.
+AMOUNT_SCALE = 2
+RATE_SCALE = 8
+
+_CENT = Decimal("0.01")
+# Babel's list holds codes that are no longer legal tender as well; these are
+# the ones a payment may still be made in.
+_WITHDRAWN = {
+    "ADP", "AFA", "ALK", "AOK", "AON", "AOR", "ARA", "ARL", "ARM", "ARP", "ATS", "AZM", "BAD", "BAN",
+    "BEC", "BEF", "BEL", "BGL", "BGM", "BGO", "BOL", "BOP", "BOV", "BRB", "BRC", "BRE", "BRN", "BRR",
+    "BRZ", "BUK", "BYB", "BYR", "CHE", "CHW", "CLE", "CLF", "CNH", "CNX", "COU", "CSD", "CSK", "CUC",
+    "CYP", "DDM", "DEM", "ECS", "ECV", "EEK", "ESA", "ESB", "ESP", "FIM", "FRF", "GEK", "GHC", "GNS",
+    "GQE", "GRD", "GWE", "GWP", "HRD", "HRK", "IEP", "ILP", "ILR", "ISJ", "ITL", "KRH", "KRO", "LTL",
+    "LTT", "LUC", "LUF", "LUL", "LVL", "LVR", "MAF", "MCF", "MDC", "MGF", "MKN", "MLF", "MRO", "MTL",
+    "MTP", "MVP", "MXP", "MXV", "MZE", "MZM", "NIC", "NLG", "PEI", "PES", "PLZ", "PTE", "RHD", "ROL",
+    "RUR", "SDD", "SDP", "SIT", "SKK", "SLL", "SRG", "STD", "SUR", "SVC", "TJR", "TMM", "TPE", "TRL",
+    "UAK", "UGS", "USN", "USS", "UYI", "UYP", "UYW", "VEB", "VED", "VEF", "VNN", "XAG", "XAU", "XBA",
+    "XBB", "XBC", "XBD", "XDR", "XEU", "XFO", "XFU", "XPD", "XPT", "XRE", "XSU", "XTS", "XUA", "XXX",
+    "YDD", "YUD", "YUM", "YUN", "YUR", "ZAL", "ZMK", "ZRN", "ZRZ", "ZWD", "ZWL", "ZWR",
+}
+CURRENCIES: frozenset[str] = frozenset(c for c in list_currencies() if c not in _WITHDRAWN)
+#: The currencies of the programme countries, offered first in forms.
+PROGRAMME_CURRENCIES = ("USD", "CDF", "XAF", "SSP", "HTG", "LRD", "EUR")
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be accepted; the message says why."""
+
+
+def is_currency(code: str | None) -> bool:
+    return bool(code) and code in CURRENCIES
+
+
+def exponent(currency: str) -> int:
+    """Decimal places of a currency's minor unit (XAF 0, CDF 2, KWD 3)."""
+    if not is_currency(currency):
+        raise MoneyError(f"unknown currency {currency!r}")
+    return min(get_currency_precision(currency), AMOUNT_SCALE)
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-exponent(currency))
+
+
+def parse_amount(text, currency: str | None = None, *, allow_zero: bool = False) -> Decimal:
+    """Parse what a person typed (``"1250.50"``) into an exact amount.
+
+    Refuses floats, thousands separators, ``NaN``/``Infinity``, exponents,
+    negative numbers, zero (unless ``allow_zero``), absurdly large amounts and
+    more decimals than the currency has (``12.5`` XAF, ``12.345`` USD).
+    """
+    if isinstance(text, float):
+        raise MoneyError("amounts must not be floats")
+    if isinstance(text, Decimal):
+        value = text
+    else:
+        raw = str(text if text is not None else "").strip()
+        if not raw:
+            raise MoneyError("an amount is required")
+        if not _PLAIN_DECIMAL(raw):
+            raise MoneyError(f"{raw!r} is not a plain amount like 1250.50 (digits, one dot, no commas)")
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise MoneyError(f"{raw!r} is not an amount") from None
+    if not value.is_finite():
+        raise MoneyError("the amount must be a finite number")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise MoneyError("the amount must be greater than zero" if not allow_zero else "the amount must not be negative")
+    if value >= MAX_AMOUNT:
+        raise MoneyError("the amount is too large")
+    places = exponent(currency) if currency else AMOUNT_SCALE
+    if value != value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):
+        if currency:
+            raise MoneyError(f"{currency} amounts have at most {places} decimal places")
+        raise MoneyError(f"amounts have at most {places} decimal places")
+    return value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))
+
+
+def _PLAIN_DECIMAL(raw: str) -> bool:
+    head, dot, tail = raw.partition(".")
+    return head.isdigit() and head.isascii() and (not dot or (tail.isdigit() and tail.isascii()))
+
+
+def parse_rate(text) -> Decimal:
+    """Parse an exchange rate (USD per unit), exact to 8 decimal places."""
+    if isinstance(text, float):
+        raise MoneyError("rates must not be floats")
+    raw = str(text if text is not None else "").strip()
+    if not raw or not _PLAIN_DECIMAL(raw):
+        raise MoneyError(f"{raw!r} is not a plain rate like 0.00036")
+    value = Decimal(raw)
+    if value <= 0:
+        raise MoneyError("the rate must be greater than zero")
+    if value >= Decimal("100000"):
+        raise MoneyError("the rate is too large")
+    if value != value.quantize(Decimal(1).scaleb(-RATE_SCALE)):
+        raise MoneyError(f"rates have at most {RATE_SCALE} decimal places")
+    return value
+
+
+def round_cents(value: Decimal) -> Decimal:
+    """Round to cents, half to even (the rule for every USD value)."""
+    return value.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+def to_usd(amount: Decimal, currency: str, usd_per_unit: Decimal) -> Decimal:
+    """USD value of ``amount`` at a rate, rounded to cents half-even."""
+    if currency == "USD":
+        return round_cents(amount)
+    return round_cents(amount * usd_per_unit)

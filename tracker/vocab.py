@@ -1,0 +1,73 @@
+"""Labels people read for the stored words of the domain (states, categories, kinds)."""
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    # project statuses
+    "pipeline": _l("Pipeline"),
+    "active": _l("Active"),
+    "closed": _l("Closed"),
+    # categories
+    "school_fees": _l("School fees"),
+    "iga": _l("Income-generating activity"),
+    "medical": _l("Medical"),
+    "psychosocial": _l("Psychosocial"),
+    "legal": _l("Legal"),
+    "material": _l("Material assistance"),
+    "outreach": _l("Outreach"),
+    "admin": _l("Administration"),
+    # roles
+    "manager": _l("Manager"),
+    "staff": _l("Programme staff"),
+    "donor": _l("Donor"),
+    # donor kinds
+    "member_state": _l("Member State"),
+    "intergovernmental": _l("Intergovernmental body"),
+    "ngo": _l("NGO"),
+    "private": _l("Private"),
+    "withheld_payments": _l("Withheld payments"),
+    "un_entity": _l("UN entity"),
+    "government": _l("Government"),
+    "other": _l("Other"),
+    # beneficiaries
+    "exited": _l("Exited"),
+    "graduated": _l("Graduated"),
+    "moved": _l("Moved away"),
+    "withdrew": _l("Withdrew"),
+    "deceased": _l("Deceased"),
+    # claims
+    "received": _l("Received"),
+    "notified_to_member_state": _l("Notified to the Member State"),
+    "dna_sample_collected": _l("DNA sample collected"),
+    "dna_result_received": _l("DNA result received"),
+    "paternity_established": _l("Paternity established"),
+    "not_established": _l("Paternity not established"),
+    "withdrawn": _l("Withdrawn"),
+    "legally_recognised": _l("Legally recognised"),
+    "support_ordered": _l("Support ordered"),
+    "support_paid": _l("Support paid"),
+    "military": _l("Military"),
+    "police": _l("Police"),
+    "civilian": _l("Civilian"),
+    # income projects
+    "planned": _l("Planned"),
+    "struggling": _l("Struggling"),
+    "closed_successful": _l("Closed, successful"),
+    "closed_failed": _l("Closed, failed"),
+    # disbursements
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "approved": _l("Approved"),
+    "paid": _l("Paid"),
+    "rejected": _l("Rejected"),
+    "voided": _l("Voided"),
+    # sexes
+    "F": _l("Girl"),
+    "M": _l("Boy"),
+}
+
+
+def label(value) -> str:
+    if value is None:
+        return ""
+    found = LABELS.get(value)
+    return str(found) if found is not None else str(value)
