@@ -65,6 +65,10 @@ def seed_demo(seed, scale, force):
         fail("--scale must be 1 or more")
     if not force and not database_is_empty():
         click.echo("The database holds data already; nothing seeded (use --force to add demo data anyway).")
+        from tracker.models import User
+
+        if db.session.scalar(select(User.id).where(User.email == DEMO_USERS[0]["email"])) is not None:
+            print_demo_users(DEMO_USERS)
         return
     summary = run_seed(seed=seed, scale=scale, progress=lambda msg: click.echo(msg, err=True))
     click.echo("Demo data loaded: " + ", ".join(f"{n} {what}" for what, n in summary.items()))

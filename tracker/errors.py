@@ -1,0 +1,16 @@
+"""The one error type services raise for input they refuse.
+
+Routes show the messages next to the form fields; imports report them as
+``row N: column: message``; commands print them and exit 1.
+"""
+from __future__ import annotations
+
+
+class Invalid(ValueError):
+    """Input a service refuses: ``errors`` maps a field (or ``""``) to a message."""
+
+    def __init__(self, errors: dict[str, str] | str, field: str = ""):
+        if isinstance(errors, str):
+            errors = {field: errors}
+        self.errors = {k: str(v) for k, v in errors.items()}
+        super().__init__("; ".join(f"{k}: {v}" if k else v for k, v in self.errors.items()))
