@@ -35,6 +35,8 @@ class Config:
     REPORT_MIN_CELL = int(os.environ.get("REPORT_MIN_CELL", "10"))
     #: Rows per page in lists.
     PAGE_SIZE = 50
+    #: Largest request body accepted (spreadsheet uploads are checked at 20 MB).
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     #: Keys that must come from the environment in production.
     REQUIRED_SETTINGS = ()
 

@@ -149,3 +149,34 @@ def donor_client(app):
         donor = factories.DonorFactory(name="Kingdom of Norway")
         donor_id = donor.id
     return _user_client(app, role="donor", email="donor@example.org", donor_id=donor_id)
+
+
+@pytest.fixture
+def make_app(app, database_url):
+    """Build extra app instances on the suite's database (a throwaway route, CSRF on...).
+
+    Depends on ``app`` so that its teardown (emptying the tables) runs after
+    these apps have let go of their connections.
+    """
+    made = []
+
+    def make(**overrides):
+        extra = _make_app(database_url, **overrides)
+        made.append(extra)
+        return extra
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def sign_in(app):
+    """``sign_in(role=..., email=..., countries=...)``: a new test client signed in as a new user."""
+
+    def sign(**user):
+        return _user_client(app, **user)
+
+    return sign

@@ -148,3 +148,106 @@ class ExchangeRateFactory(Base):
     currency = "CDF"
     valid_from = dt.date(2025, 1, 1)
     usd_per_unit = Decimal("0.00035000")
+
+
+from tracker.models import Disbursement  # noqa: E402
+
+
+class DisbursementFactory(Base):
+    """A draft medical disbursement for a beneficiary, in her project."""
+
+    class Meta:
+        model = Disbursement
+
+    reference = factory.Sequence(lambda n: f"D-TEST-{n:05d}")
+    beneficiary = factory.SubFactory(BeneficiaryFactory)
+    project = factory.SelfAttribute("beneficiary.project")
+    category = "medical"
+    payee = "Centre de santé Kavumu"
+    amount = Decimal("30000.00")
+    currency = "CDF"
+    entered_on = dt.date(2025, 3, 1)
+    status = "draft"
+    entered_by_id = factory.LazyFunction(lambda: UserFactory(role="staff").id)
+
+
+from tracker.models import ClaimStep, IncomeProject, IncomeReport, PaternityClaim  # noqa: E402
+
+
+class PaternityClaimFactory(Base):
+    """A child's claim at its first step, ``received``, with that step in its history."""
+
+    class Meta:
+        model = PaternityClaim
+
+    child = factory.SubFactory(ChildFactory)
+    member_state = "UY"
+    personnel_category = "military"
+    status = "received"
+    status_on = dt.date(2025, 3, 1)
+    steps = factory.LazyAttribute(lambda o: [ClaimStep(step="received", occurred_on=o.status_on)])
+
+
+class IncomeProjectFactory(Base):
+    """An active tailoring activity of a beneficiary, in CDF."""
+
+    class Meta:
+        model = IncomeProject
+
+    reference = factory.Sequence(lambda n: f"IGA-TEST-{n:05d}")
+    beneficiary = factory.SubFactory(BeneficiaryFactory)
+    activity = "tailoring"
+    started_on = dt.date(2025, 3, 1)
+    planned_grant = Decimal("350000.00")
+    currency = "CDF"
+    status = "active"
+
+
+class IncomeReportFactory(Base):
+    class Meta:
+        model = IncomeReport
+
+    income_project = factory.SubFactory(IncomeProjectFactory)
+    month = dt.date(2025, 4, 1)
+    revenue = Decimal("180000.00")
+    costs = Decimal("95000.00")
+    currency = factory.SelfAttribute("income_project.currency")
+
+
+import contextlib  # noqa: E402
+
+
+@contextlib.contextmanager
+def one_commit():
+    """Inside the block every factory flushes instead of committing; one commit at the end.
+
+    A set-up of many records then costs one SQLite transaction instead of one each.
+    """
+    def all_factories(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from all_factories(sub)
+
+    saved = [(f, f._meta.sqlalchemy_session_persistence) for f in all_factories(Base)]
+    for f, _persistence in saved:
+        f._meta.sqlalchemy_session_persistence = "flush"
+    try:
+        yield
+        db.session.commit()
+    finally:
+        for f, persistence in saved:
+            f._meta.sqlalchemy_session_persistence = persistence
+
+
+from tracker.models import Allocation  # noqa: E402
+
+
+class AllocationFactory(Base):
+    """USD the Fund assigns to a project."""
+
+    class Meta:
+        model = Allocation
+
+    project = factory.SubFactory(ProjectFactory)
+    amount_usd = Decimal("1000.00")
+    allocated_on = dt.date(2025, 6, 1)

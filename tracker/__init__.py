@@ -5,7 +5,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, has_app_context, has_request_context, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -64,10 +64,14 @@ def _resolve_secrets(app: Flask) -> None:
 def _instance_secret(app: Flask, name: str, make) -> str:
     path = Path(app.instance_path) / name
     if path.exists():
-        return path.read_text().strip()
+        value = path.read_text().strip()
+        if not value:
+            raise SystemExit(f"{path} is empty: remove it to have a new key made, or restore the key.")
+        return value
     value = make()
-    path.write_text(value + "\n")
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
     return value
 
 
@@ -77,6 +81,15 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        # pysqlite opens transactions late and on its own; take that over so that
+        # SAVEPOINTs (per-row undo in imports and batches) work as on PostgreSQL.
+        dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
 
 
 def register_extensions(app: Flask) -> None:
@@ -107,6 +120,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def _select_locale():
+    if not has_request_context():
+        return g.get("lang") if has_app_context() else None  # commands: the default language
     if getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
     chosen = g.get("lang")
@@ -118,12 +133,22 @@ def _select_locale():
 def register_blueprints(app: Flask) -> None:
     from tracker.auth import bp as auth_bp
     from tracker.auth.permissions import enforce
+    from tracker.imports import bp as imports_bp
     from tracker.main import bp as main_bp
     from tracker.projects import bp as projects_bp
+    from tracker.dashboard import bp as dashboard_bp
+    from tracker.disbursements import bp as disbursements_bp
+    from tracker.funding import bp as funding_bp
+    from tracker.registry import bp as registry_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(projects_bp, url_prefix="/projects")
+    app.register_blueprint(imports_bp, url_prefix="/imports")
+    app.register_blueprint(registry_bp)
+    app.register_blueprint(disbursements_bp)
+    app.register_blueprint(funding_bp)
+    app.register_blueprint(dashboard_bp)
     app.before_request(enforce)
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 from decimal import Decimal
 
 from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from tracker.models.audit import AuditEvent
@@ -93,7 +93,35 @@ def entity_label(obj) -> tuple[str, str]:
     return obj.__tablename__, str(inspect(obj).identity[0] if inspect(obj).identity else getattr(obj, "id", ""))
 
 
-def _changes(obj, *, created: bool):
+def _unknown_old_values(session: Session, obj) -> dict:
+    """Old values of fields changed after they were expired (e.g. by a commit): read them before the flush."""
+    state = inspect(obj)
+    keys = [a.key for a in state.mapper.column_attrs
+            if state.attrs[a.key].history.added and not state.attrs[a.key].history.deleted
+            and not state.attrs[a.key].history.unchanged]
+    if not keys or state.identity is None:
+        return {}
+    mapper = state.mapper
+    columns = [mapper.column_attrs[k].columns[0] for k in keys]
+    condition = [col == value for col, value in zip(mapper.primary_key, state.identity)]
+    with session.no_autoflush:
+        row = session.execute(select(*columns).where(*condition)).one_or_none()
+    return dict(zip(keys, row)) if row is not None else {}
+
+
+def _before_flush(session: Session, flush_context, instances) -> None:
+    if has_app_context() and g.get("audit_suspended"):
+        return
+    olds = session.info.setdefault("audit_old", {})
+    for obj in session.dirty:
+        if getattr(obj, "__audited__", False):
+            found = _unknown_old_values(session, obj)
+            if found:
+                olds[id(obj)] = found
+
+
+def _changes(obj, *, created: bool, olds: dict | None = None):
+    olds = olds or {}
     state = inspect(obj)
     excluded = set(getattr(obj, "__audit_exclude__", ()))
     out = {}
@@ -111,7 +139,7 @@ def _changes(obj, *, created: bool):
         else:
             if not hist.has_changes():
                 continue
-            old = hist.deleted[0] if hist.deleted else None
+            old = hist.deleted[0] if hist.deleted else olds.get(key)
             new = hist.added[0] if hist.added else None
             if old == new:
                 continue
@@ -125,6 +153,7 @@ def _changes(obj, *, created: bool):
 
 
 def _after_flush(session: Session, flush_context) -> None:
+    olds = session.info.pop("audit_old", {})
     if has_app_context() and g.get("audit_suspended"):
         return
     rows = []
@@ -134,7 +163,7 @@ def _after_flush(session: Session, flush_context) -> None:
                 continue
             if action == "update" and not session.is_modified(obj, include_collections=False):
                 continue
-            changes = _changes(obj, created=(action == "create")) if action != "delete" else None
+            changes = _changes(obj, created=(action == "create"), olds=olds.get(id(obj))) if action != "delete" else None
             if action == "update":
                 if not changes or set(changes) <= _QUIET_FIELDS:
                     continue
@@ -151,4 +180,5 @@ def _after_flush(session: Session, flush_context) -> None:
 
 def init_app(app) -> None:
     if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)

@@ -9,7 +9,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from tracker import audit
@@ -54,6 +54,7 @@ def users_create(email, role, countries, donor_name, name, password_stdin, local
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--seed", default=1, show_default=True, help="the same seed gives the same data")
 @click.option("--scale", default=1, show_default=True, help="multiplies people and payments")
 @click.option("--force", is_flag=True, help="seed even if the database holds data")
@@ -90,13 +91,19 @@ def data_key_rotate():
     run this, then remove the old keys.
     """
     from tracker.crypto import keyring
-    from tracker.models import Beneficiary, Child, User
+    from tracker.models import Beneficiary
+
+    from tracker.models import Base
+    from tracker.models.base import Encrypted
 
     ring = keyring()
     counts = {}
+    encrypted = [
+        (mapper.class_, tuple(c.key for c in mapper.columns if isinstance(c.type, Encrypted)))
+        for mapper in Base.registry.mappers
+    ]
     with audit.suspended():
-        for model, fields in ((Beneficiary, ("full_name", "phone", "village")), (Child, ("first_name",)),
-                              (User, ("totp_secret",))):
+        for model, fields in ((m, f) for m, f in encrypted if f):
             table = model.__table__
             n = 0
             for row in db.session.execute(select(table.c.id, *(table.c[f] for f in fields))):
@@ -117,6 +124,11 @@ def data_key_rotate():
 
 
 def init_app(app) -> None:
+    from tracker.funding.commands import report_cli
+    from tracker.imports.commands import import_command
+
+    app.cli.add_command(report_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(data_key_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(import_command)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision, list_currencies
+from flask_babel import lazy_gettext as _l
 
 #: Every amount the Fund handles must be below this (in any currency).
 MAX_AMOUNT = Decimal("1000000000000")
@@ -39,15 +40,22 @@ PROGRAMME_CURRENCIES = ("USD", "CDF", "XAF", "SSP", "HTG", "LRD", "EUR")
 class MoneyError(ValueError):
     """An amount or currency that cannot be accepted; the message says why."""
 
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
 
 def is_currency(code: str | None) -> bool:
     return bool(code) and code in CURRENCIES
 
 
 def exponent(currency: str) -> int:
-    """Decimal places of a currency's minor unit (XAF 0, CDF 2, KWD 3)."""
+    """Decimal places an amount may have in ``currency``: its minor unit (XAF 0, CDF 2), at most 2.
+
+    Amounts are stored in cents, so the few currencies with three decimals
+    (KWD, BHD, OMR...) are entered to the hundredth; none is used by the Fund.
+    """
     if not is_currency(currency):
-        raise MoneyError(f"unknown currency {currency!r}")
+        raise MoneyError(_l("unknown currency %(code)s", code=repr(currency)))
     return min(get_currency_precision(currency), AMOUNT_SCALE)
 
 
@@ -63,30 +71,34 @@ def parse_amount(text, currency: str | None = None, *, allow_zero: bool = False)
     more decimals than the currency has (``12.5`` XAF, ``12.345`` USD).
     """
     if isinstance(text, float):
-        raise MoneyError("amounts must not be floats")
+        raise MoneyError(_l("amounts must not be floats"))
     if isinstance(text, Decimal):
         value = text
     else:
         raw = str(text if text is not None else "").strip()
         if not raw:
-            raise MoneyError("an amount is required")
+            raise MoneyError(_l("an amount is required"))
+        if raw.startswith("-") and _PLAIN_DECIMAL(raw[1:]):
+            raise MoneyError(_l("the amount must be greater than zero"))
         if not _PLAIN_DECIMAL(raw):
-            raise MoneyError(f"{raw!r} is not a plain amount like 1250.50 (digits, one dot, no commas)")
+            raise MoneyError(_l("%(value)s is not a plain amount like 1250.50 (digits, one dot, no commas)", value=repr(raw[:40])))
         try:
             value = Decimal(raw)
         except InvalidOperation:
-            raise MoneyError(f"{raw!r} is not an amount") from None
+            raise MoneyError(_l("%(value)s is not an amount", value=repr(raw[:40]))) from None
     if not value.is_finite():
-        raise MoneyError("the amount must be a finite number")
+        raise MoneyError(_l("the amount must be a finite number"))
     if value < 0 or (value == 0 and not allow_zero):
-        raise MoneyError("the amount must be greater than zero" if not allow_zero else "the amount must not be negative")
+        raise MoneyError(_l("the amount must be greater than zero") if not allow_zero else _l("the amount must not be negative"))
     if value >= MAX_AMOUNT:
-        raise MoneyError("the amount is too large")
+        raise MoneyError(_l("the amount is too large"))
     places = exponent(currency) if currency else AMOUNT_SCALE
     if value != value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):
+        if currency and places == 0:
+            raise MoneyError(_l("%(code)s amounts have no decimals", code=currency))
         if currency:
-            raise MoneyError(f"{currency} amounts have at most {places} decimal places")
-        raise MoneyError(f"amounts have at most {places} decimal places")
+            raise MoneyError(_l("%(code)s amounts have at most %(n)d decimal places", code=currency, n=places))
+        raise MoneyError(_l("amounts have at most %(n)d decimal places", n=places))
     return value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))
 
 
@@ -98,17 +110,17 @@ def _PLAIN_DECIMAL(raw: str) -> bool:
 def parse_rate(text) -> Decimal:
     """Parse an exchange rate (USD per unit), exact to 8 decimal places."""
     if isinstance(text, float):
-        raise MoneyError("rates must not be floats")
+        raise MoneyError(_l("rates must not be floats"))
     raw = str(text if text is not None else "").strip()
     if not raw or not _PLAIN_DECIMAL(raw):
-        raise MoneyError(f"{raw!r} is not a plain rate like 0.00036")
+        raise MoneyError(_l("%(value)s is not a plain rate like 0.00036", value=repr(raw[:40])))
     value = Decimal(raw)
     if value <= 0:
-        raise MoneyError("the rate must be greater than zero")
+        raise MoneyError(_l("the rate must be greater than zero"))
     if value >= Decimal("100000"):
-        raise MoneyError("the rate is too large")
+        raise MoneyError(_l("the rate is too large"))
     if value != value.quantize(Decimal(1).scaleb(-RATE_SCALE)):
-        raise MoneyError(f"rates have at most {RATE_SCALE} decimal places")
+        raise MoneyError(_l("rates have at most %(n)d decimal places", n=RATE_SCALE))
     return value
 
 

@@ -12,7 +12,15 @@ from tracker.auth.permissions import declared_permission
 
 #: (endpoint, label); an endpoint not (yet) registered is skipped.
 NAV = (
+    ("dashboard.review", _l("Review")),
     ("projects.index", _l("Projects")),
+    ("registry.mothers", _l("Mothers")),
+    ("registry.claims_list", _l("Paternity claims")),
+    ("registry.income_list", _l("Income activities")),
+    ("disbursements.index", _l("Disbursements")),
+    ("disbursements.approvals", _l("Approvals")),
+    ("funding.rates", _l("Exchange rates")),
+    ("imports.index", _l("Import")),
 )
 
 
@@ -32,10 +40,13 @@ def nav_items() -> list[NavItem]:
             continue
         if not current_user.can(declared_permission(endpoint)):
             continue
-        blueprint = endpoint.split(".")[0]
-        items.append(NavItem(url_for(endpoint), str(label), (request.blueprint == blueprint)))
+        prefix = url_for(endpoint)
+        items.append(NavItem(prefix, str(label), request.path.startswith(prefix)))
     return items
 
 
 def init_app(app) -> None:
+    from tracker.models.base import today
+
     app.jinja_env.globals.update(nav_items=nav_items, current_locale=lambda: str(get_locale() or "en"))
+    app.context_processor(lambda: {"today_iso": today().isoformat()})

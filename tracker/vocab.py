@@ -60,6 +60,22 @@ LABELS = {
     "paid": _l("Paid"),
     "rejected": _l("Rejected"),
     "voided": _l("Voided"),
+    # enrolment terms
+    "pending": _l("Pending approval"),
+    "not_requested": _l("Not asked for"),
+    # consent filters
+    "reporting": _l("Counted in donor reports"),
+    "no_reporting": _l("Not counted in donor reports"),
+    "no_services": _l("No consent to services"),
+    # audit actions
+    "create": _l("Entered"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "submit": _l("Submitted for approval"),
+    "approve": _l("Approved"),
+    "reject": _l("Rejected"),
+    "pay": _l("Payment recorded"),
+    "void": _l("Voided"),
     # sexes
     "F": _l("Girl"),
     "M": _l("Boy"),

@@ -90,8 +90,8 @@ def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalars(select(User).where(User.email == email)).one_or_none()
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password or "")
-        audit.record(db.session, "sign_in_failed", entity="users",
-                     entity_id=user.id if user else None, changes={"email": email[:254]})
+        # What was typed is not kept: it could be a password typed in the wrong field.
+        audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id if user else None)
         return None
     if not check_password_hash(user.password_hash, password or ""):
         user.failed_logins = (user.failed_logins or 0) + 1

@@ -14,7 +14,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models._helpers import one_of
-from tracker.models.base import PERSONAL, Base, Encrypted, Money, UTCDateTime, now_utc
+from tracker.models.base import PERSONAL, SECRET, Base, Encrypted, Money, UTCDateTime, now_utc
 
 BENEFICIARY_STATUSES = ("active", "exited")
 EXIT_REASONS = ("graduated", "moved", "withdrew", "deceased")
@@ -68,7 +68,7 @@ class Beneficiary(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     full_name: Mapped[str] = mapped_column(Encrypted, info=PERSONAL)
     #: Keyed hash of the normalised name, to find her by exact name without decrypting.
-    name_hash: Mapped[str] = mapped_column(String(64), index=True)
+    name_hash: Mapped[str] = mapped_column(String(64), index=True, info=SECRET)
     phone: Mapped[Optional[str]] = mapped_column(Encrypted, info=PERSONAL)
     village: Mapped[Optional[str]] = mapped_column(Encrypted, info=PERSONAL)
     year_of_birth: Mapped[int] = mapped_column(Integer)

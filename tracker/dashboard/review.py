@@ -1,0 +1,89 @@
+"""Data of the underfunding review: the engine's picture, sorted and charted, as plain data."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+
+from tracker.charts import Chart, bar_rows, columns
+from tracker.formatting import money
+from tracker.funding.engine import (
+    FundingPicture,
+    MonthAmount,
+    OutstandingPledge,
+    ProjectFigures,
+    contributions_by_month,
+    funding_picture,
+    outstanding_pledges,
+)
+from tracker.vocab import label
+
+#: Sort keys of the project table; the first is the default (worst first: largest gap).
+SORTS = {
+    "gap": (lambda p: -p.gap, _l("Largest gap first")),
+    "coverage": (lambda p: (p.coverage is None, p.coverage or 0), _l("Lowest coverage first")),
+    "runway": (lambda p: (p.runway_months is None, p.runway_months or 0), _l("Shortest runway first")),
+    "at_risk": (lambda p: -p.children_at_risk, _l("Most children at risk first")),
+    "balance": (lambda p: p.balance, _l("Smallest balance first")),
+    "code": (lambda p: p.code, _l("By code")),
+}
+
+
+@dataclass
+class Review:
+    picture: FundingPicture
+    projects: list[ProjectFigures]
+    pledges: list[OutstandingPledge]
+    months: list[MonthAmount]
+    chart_projects: Chart
+    chart_categories: Chart
+    chart_months: Chart
+
+
+def _usd(value: Decimal) -> str:
+    return money(value, "USD")
+
+
+def build_review(*, scope: str, date_from: dt.date | None, date_to: dt.date | None, countries, sort: str) -> Review:
+    picture = funding_picture(scope=scope, date_from=date_from, date_to=date_to, countries=countries)
+    key = SORTS.get(sort, SORTS["gap"])[0]
+    projects = sorted(picture.projects, key=key)
+    months = contributions_by_month(picture.date_from, picture.date_to)
+    return Review(
+        picture=picture,
+        projects=projects,
+        pledges=outstanding_pledges(picture.date_to),
+        months=months,
+        chart_projects=need_vs_allocated(projects),
+        chart_categories=category_chart(picture),
+        chart_months=months_chart(months),
+    )
+
+
+def need_vs_allocated(projects: list[ProjectFigures]) -> Chart:
+    return bar_rows(
+        str(_l("Need and allocations by project")),
+        str(_l("For each project, the need of the period beside the US dollars allocated to it.")),
+        [(p.code, [p.need, p.allocated]) for p in projects],
+        [(str(_l("Need")), "s1"), (str(_l("Allocated")), "s2")], _usd,
+    )
+
+
+def category_chart(picture: FundingPicture) -> Chart:
+    rows = [(label(c), [need, spent]) for c, (need, spent) in picture.by_category.items() if need or spent]
+    return bar_rows(
+        str(_l("Need and spending by category")),
+        str(_l("For each category, the need of the period beside what was paid; the difference is what is not yet met.")),
+        rows, [(str(_l("Need")), "s1"), (str(_l("Paid")), "s2")], _usd,
+    )
+
+
+def months_chart(months: list[MonthAmount]) -> Chart:
+    return columns(
+        str(_l("Contributions received by month")),
+        str(_l("US dollars received from donors in each month of the period.")),
+        [(format_date(m.month, "MMM yy"), m.amount) for m in months], _usd, css="s2",
+    )

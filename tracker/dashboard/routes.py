@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_babel import gettext as _
+
+from tracker import audit
+from tracker import validation as v
+from tracker.auth.permissions import permission
+from tracker.auth.scope import user_countries
+from tracker.dashboard import bp
+from tracker.dashboard.review import SORTS, build_review
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.funding.engine import ScopeError
+from tracker.funding.serialise import money as money_text
+from tracker.registry.helpers import private
+
+
+def _params():
+    """Country, period and sort from the query string, with a message for what is wrong."""
+    args, problems = request.args, []
+    countries = user_countries()
+    country = (args.get("country") or "").upper() or None
+    if country and countries is not None and country not in countries:
+        abort(404)
+    dates = {}
+    for name in ("from", "to"):
+        try:
+            dates[name] = v.date(args.get(name, ""), name, required=False, not_future=False)
+        except Invalid as error:
+            problems.append(f"{name}: {error.errors[name]}")
+            dates[name] = None
+    if dates["from"] and dates["to"] and dates["to"] < dates["from"]:
+        problems.append(_("The period ends before it starts; the default period is shown."))
+        dates = {"from": None, "to": None}
+    sort = args.get("sort") if args.get("sort") in SORTS else "gap"
+    return countries, country, dates, sort, problems
+
+
+@bp.route("/review/")
+@permission("funding.view")
+def review():
+    countries, country, dates, sort, problems = _params()
+    try:
+        data = build_review(scope=f"country:{country}" if country else "fund", date_from=dates["from"],
+                            date_to=dates["to"], countries=countries, sort=sort)
+    except ScopeError as error:
+        problems.append(str(error))
+        data = build_review(scope="fund", date_from=None, date_to=None, countries=countries, sort=sort)
+    return private(render_template(
+        "dashboard/review.html", r=data, p=data.picture, problems=problems, sort=sort, sorts=SORTS,
+        country=country, countries=countries or sorted({pr.country for pr in data.picture.projects}),
+        args={k: val for k, val in request.args.items() if k in ("country", "from", "to", "sort") and val},
+    ))
+
+
+EXPORTS = ("projects", "categories", "pledges", "children", "months")
+
+
+@bp.route("/review/export/<table>.csv")
+@permission("funding.view")
+def export(table: str):
+    from tracker.exports import csv_response
+
+    if table not in EXPORTS:
+        abort(404)
+    countries, country, dates, sort, _problems = _params()
+    data = build_review(scope=f"country:{country}" if country else "fund", date_from=dates["from"],
+                        date_to=dates["to"], countries=countries, sort=sort)
+    p = data.picture
+    if table == "projects":
+        from tracker.funding.serialise import csv_rows
+
+        rows = list(csv_rows(p))
+        header, body = rows[0], rows[1:]
+    elif table == "categories":
+        header = ["category", "need", "disbursed"]
+        body = [[c, money_text(n), money_text(d)] for c, (n, d) in p.by_category.items()]
+    elif table == "pledges":
+        header = ["donor", "reference", "pledged_on", "pledged_usd", "received_usd", "outstanding", "age_days"]
+        body = [[x.donor, x.reference, x.pledged_on, money_text(x.pledged_usd), money_text(x.received_usd),
+                 money_text(x.outstanding), x.age_days] for x in data.pledges]
+    elif table == "children":
+        header = ["project_code", "child_code", "mother_code", "school", "term", "fee", "currency", "fee_usd"]
+        body = [[c.project_code, c.child_code, c.mother_code, c.school, c.term, money_text(c.fee), c.currency,
+                 money_text(c.fee_usd)] for c in p.children_at_risk]
+    else:
+        header = ["month", "received_usd"]
+        body = [[m.month.strftime("%Y-%m"), money_text(m.amount)] for m in data.months]
+    audit.record(db.session, "export", entity="review", entity_id=table, changes={"rows": len(body)})
+    db.session.commit()
+    return csv_response(f"review-{table}.csv", header, body)
+
+

@@ -1,0 +1,129 @@
+"""The ``disbursements`` spreadsheet import (DESIGN section 7), with ``--history`` for past payments.
+
+A new row is entered and submitted for approval, like one typed in the form.
+With ``--history`` (administrators) rows are past payments: they are loaded as
+already ``paid`` with their ``paid_on`` and ``payment_reference``, their USD
+value frozen at the rate in force on ``entered_on``, and marked as imported
+history. ``reference`` is the key: a file imported twice adds nothing.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from tracker import validation as v
+from tracker.disbursements import services
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.funding.rates import usd_value
+from tracker.imports.base import Column, Kind, RowContext, register
+from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
+from tracker.models.base import now_utc
+from tracker.registry.import_kinds import _lookup
+
+
+def _import_user(ctx: RowContext) -> User:
+    if ctx.user is not None:
+        return ctx.user
+    # On the command line without --as, entries are attributed to the first administrator.
+    cached = ctx.cache.get("_admin")
+    if cached is None:
+        cached = db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))
+                                    .order_by(User.id)).first()
+        if cached is None:
+            raise Invalid(_l("no administrator exists to attribute the import to; use --as EMAIL"), "")
+        ctx.cache["_admin"] = cached
+    return cached
+
+
+def apply_disbursement(values: dict[str, str], ctx: RowContext) -> str:
+    reference = v.text(values["reference"], "reference", max_length=60)
+    existing = ctx.cache.setdefault("_seen", set())
+    if reference in existing:
+        raise Invalid(_l("%(ref)s appears twice in this file", ref=reference), "reference")
+    existing.add(reference)
+    found = db.session.scalars(select(Disbursement).where(Disbursement.reference == reference)).one_or_none()
+    project = _lookup(ctx, Project, "project_code", "code", values["project_code"])
+    mother = _lookup(ctx, Beneficiary, "mother_code", "code", values["mother_code"])
+    if found is not None:
+        if found.project_id != project.id or found.beneficiary_id != mother.id:
+            raise Invalid(_l("%(ref)s exists already with other details", ref=reference), "reference")
+        return "unchanged"
+    child = _lookup(ctx, Child, "child_code", "code", values["child_code"]) if values.get("child_code") else None
+    enrolment = None
+    if values.get("academic_year"):
+        if child is None:
+            raise Invalid(_l("an academic year needs the child"), "child_code")
+        year = v.academic_year(values["academic_year"])
+        enrolment = db.session.scalars(select(Enrolment).where(
+            Enrolment.child_id == child.id, Enrolment.academic_year == year)).one_or_none()
+        if enrolment is None:
+            raise Invalid(_l("%(child)s is not enrolled for %(year)s", child=child.code, year=year), "academic_year")
+    income_project = None
+    if values.get("income_project_reference"):
+        income_project = _lookup(ctx, IncomeProject, "income_project_reference", "reference",
+                                 values["income_project_reference"])
+    user = _import_user(ctx)
+    history = ctx.history
+    paid_on = v.date(values.get("paid_on", ""), "paid_on", required=history)
+    payment_reference = v.text(values.get("payment_reference", ""), "payment_reference", required=history,
+                               max_length=80)
+    if not history and (paid_on or payment_reference):
+        raise Invalid(_l("only past payments (--history) are imported as paid; leave it empty"),
+                      "paid_on" if paid_on else "payment_reference")
+    disbursement = services.enter(
+        project=project, category=values["category"], beneficiary=mother, child=child, enrolment=enrolment,
+        term=values.get("term") or None, income_project=income_project, payee=values["payee"],
+        amount=values["amount"], currency=values["currency"], entered_on=values["entered_on"], user=user,
+        reference=reference, submit_now=not history,
+    )
+    if history:
+        if paid_on < disbursement.entered_on:
+            raise Invalid(_l("is before entered_on"), "paid_on")
+        taken = db.session.scalar(select(Disbursement.reference).where(
+            Disbursement.project_id == project.id, Disbursement.payment_reference == payment_reference))
+        if taken is not None:
+            raise Invalid(_l("%(pay)s is already the payment reference of %(ref)s", pay=payment_reference, ref=taken),
+                          "payment_reference")
+        usd, rate = usd_value(disbursement.amount, disbursement.currency, disbursement.entered_on)
+        moment = now_utc()
+        # History was approved and paid outside this system: the importing administrator records it,
+        # and the four-eyes check does not apply (approved_by stays empty).
+        db.session.execute(
+            update(Disbursement).where(Disbursement.id == disbursement.id).values(
+                status="paid", imported_history=True, usd_amount=usd, usd_rate=rate, paid_on=paid_on,
+                payment_reference=payment_reference, paid_by_id=user.id, paid_at=moment,
+                version_id=Disbursement.version_id + 1,
+            ).execution_options(synchronize_session=False)
+        )
+        db.session.expire(disbursement)
+    return "created"
+
+
+register(Kind(
+    name="disbursements",
+    label=_l("Disbursements"),
+    permission="disbursements.enter",
+    history_permission="records.import_history",
+    apply_row=apply_disbursement,
+    columns=(
+        Column("reference", help=_l("Your unique reference for the payment.")),
+        Column("project_code"),
+        Column("category", help=_l("school_fees, iga, medical, psychosocial, legal, material, outreach or admin.")),
+        Column("mother_code"),
+        Column("child_code", required=False, help=_l("Needed for school fees.")),
+        Column("academic_year", required=False, help=_l("For school fees, such as 2025-2026.")),
+        Column("term", required=False, help=_l("For school fees: 1, 2, 3...")),
+        Column("income_project_reference", required=False, help=_l("Needed for income-activity grants.")),
+        Column("payee", help=_l("The school, supplier or provider paid.")),
+        Column("amount", help=_l("Digits and one dot, in the currency's decimals (none for XAF).")),
+        Column("currency"),
+        Column("entered_on", help=_l("YYYY-MM-DD.")),
+        Column("paid_on", required=False, help=_l("Only with --history (past payments): YYYY-MM-DD.")),
+        Column("payment_reference", required=False, help=_l("Only with --history: the bank or cash reference.")),
+    ),
+    example_rows=({"reference": "PAY-2025-0001", "project_code": "TF-CD-2025-01", "category": "school_fees",
+                   "mother_code": "CD-M-00042", "child_code": "CD-C-00042-1", "academic_year": "2025-2026",
+                   "term": "1", "income_project_reference": "", "payee": "EP Mapendo", "amount": "45000",
+                   "currency": "CDF", "entered_on": "2025-09-15", "paid_on": "", "payment_reference": ""},),
+))

@@ -1,0 +1,149 @@
+"""All disbursements (scoped, filtered, exported) and one disbursement's page with its actions."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from tracker import audit
+from tracker.auth.permissions import permission
+from tracker.auth.scope import get_scoped_or_404
+from tracker.disbursements import bp, services
+from tracker.disbursements.forms import PayForm, ReasonForm
+from tracker.disbursements.queries import Row, history, list_select
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.forms import ActionForm
+from tracker.models import CATEGORIES, DISBURSEMENT_STATES, Disbursement
+from tracker.registry.helpers import page_number, private, project_choices
+from tracker.registry.queries import paginate
+from tracker import validation as v
+
+EXPORT_HEADER = ["reference", "project_code", "category", "mother_code", "child_code", "academic_year", "term",
+                 "payee", "amount", "currency", "usd_amount", "status", "entered_on", "paid_on"]
+
+
+def _filters() -> dict:
+    args = request.args
+
+    def day(name):
+        try:
+            return v.date(args.get(name, ""), name, required=False, not_future=False)
+        except Invalid:
+            return None
+
+    return {
+        "project": args.get("project") or None,
+        "category": args.get("category") if args.get("category") in CATEGORIES else None,
+        "status": args.get("status") if args.get("status") in DISBURSEMENT_STATES else None,
+        "date_from": day("date_from"),
+        "date_to": day("date_to"),
+        "child": (args.get("child") or "").strip().upper()[:24] or None,
+        "mother": (args.get("mother") or "").strip().upper()[:20] or None,
+    }
+
+
+@bp.route("/disbursements/")
+@permission("records.view")
+def index():
+    filters = _filters()
+    page = paginate(list_select(current_user, **filters), page_number(), row=lambda r: Row(*r))
+    return private(render_template(
+        "disbursements/index.html", page=page, filters=filters, projects=project_choices(open_only=False),
+        categories=CATEGORIES, states=DISBURSEMENT_STATES,
+    ))
+
+
+@bp.route("/disbursements/export.<fmt>")
+@permission("records.export")
+def export(fmt: str):
+    from tracker.exports import csv_response, xlsx_response
+
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    rows = [list(r) for r in db.session.execute(list_select(current_user, **_filters()))]
+    audit.record(db.session, "export", entity="disbursements", changes={"rows": len(rows)})
+    db.session.commit()
+    if fmt == "csv":
+        return csv_response("disbursements.csv", EXPORT_HEADER, rows)
+    return xlsx_response("disbursements.xlsx", EXPORT_HEADER, rows, sheet_title="disbursements")
+
+
+def get_or_404(reference: str) -> Disbursement:
+    return get_scoped_or_404(Disbursement, reference=reference)
+
+
+@bp.route("/disbursements/<reference>")
+@permission("records.view")
+def show(reference: str):
+    disbursement = get_or_404(reference)
+    return private(render_template(
+        "disbursements/show.html", d=disbursement, events=history(disbursement), action=ActionForm(),
+        reason_form=ReasonForm(), pay_form=PayForm(),
+        can_approve=current_user.can("disbursements.approve") and disbursement.entered_by_id != current_user.id,
+        can_enter=current_user.can("disbursements.enter"),
+    ))
+
+
+def _act(reference: str, run, success: str):
+    disbursement = get_or_404(reference)
+    try:
+        run(disbursement)
+    except Invalid as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(success % {"ref": reference}, "success")
+    return redirect(url_for("disbursements.show", reference=reference))
+
+
+@bp.route("/disbursements/<reference>/submit", methods=["POST"])
+@permission("disbursements.enter")
+def submit(reference: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _act(reference, lambda d: services.submit(disbursement=d, user=current_user),
+                _("%(ref)s is submitted for approval."))
+
+
+@bp.route("/disbursements/<reference>/approve", methods=["POST"])
+@permission("disbursements.approve")
+def approve(reference: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _act(reference, lambda d: services.approve(disbursement=d, user=current_user), _("%(ref)s is approved."))
+
+
+@bp.route("/disbursements/<reference>/reject", methods=["POST"])
+@permission("disbursements.approve")
+def reject(reference: str):
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Say why it is rejected."), "error")
+        return redirect(url_for("disbursements.show", reference=reference))
+    return _act(reference, lambda d: services.reject(disbursement=d, user=current_user, reason=form.reason.data),
+                _("%(ref)s is rejected."))
+
+
+@bp.route("/disbursements/<reference>/pay", methods=["POST"])
+@permission("disbursements.approve")
+def pay(reference: str):
+    form = PayForm()
+    if not form.validate_on_submit():
+        flash(_("Give the date paid and the payment reference."), "error")
+        return redirect(url_for("disbursements.show", reference=reference))
+    return _act(reference, lambda d: services.pay(disbursement=d, user=current_user, paid_on=form.paid_on.data,
+                                                  payment_reference=form.payment_reference.data),
+                _("%(ref)s is recorded as paid."))
+
+
+@bp.route("/disbursements/<reference>/void", methods=["POST"])
+@permission("disbursements.approve")
+def void(reference: str):
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Say why it is voided."), "error")
+        return redirect(url_for("disbursements.show", reference=reference))
+    return _act(reference, lambda d: services.void(disbursement=d, user=current_user, reason=form.reason.data),
+                _("%(ref)s is voided; it stays on record."))

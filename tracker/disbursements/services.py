@@ -1,0 +1,252 @@
+"""The disbursement lifecycle: one service holds every rule (DESIGN section 2).
+
+``draft`` → ``submitted`` → ``approved`` → ``paid``; ``submitted`` →
+``rejected``; ``approved`` or ``paid`` → ``voided`` (with a reason).
+
+Each transition is one guarded UPDATE: ``... WHERE id = :id AND status =
+:expected AND version_id = :seen``. If another person moved the same
+disbursement a moment earlier the UPDATE changes no row and the second person
+gets a clear refusal, so two managers approving at once give exactly one
+approval, on SQLite and on PostgreSQL alike. Whoever entered a disbursement can
+never approve it (the database refuses it too). Services flush; the caller
+commits once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tracker import audit
+from tracker import validation as v
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.funding.rates import usd_value
+from tracker.models import CATEGORIES, Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
+from tracker.models.base import now_utc, today
+from tracker.registry.codes import next_number
+
+#: Disbursements that hold a term of school fees (a second one needs a top-up reason).
+HOLDING = ("draft", "submitted", "approved", "paid")
+
+
+class Conflict(Invalid):
+    """Someone else changed the disbursement first; nothing was done."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    from_states: tuple[str, ...]
+    to_state: str
+
+
+TRANSITIONS = {
+    "submit": Transition("submit", ("draft",), "submitted"),
+    "approve": Transition("approve", ("submitted",), "approved"),
+    "reject": Transition("reject", ("submitted",), "rejected"),
+    "pay": Transition("pay", ("approved",), "paid"),
+    "void": Transition("void", ("approved", "paid"), "voided"),
+}
+
+
+def new_reference(country: str) -> str:
+    """``DB-CD-000123``: numbered per country, never reused."""
+    return f"DB-{country}-{next_number(db.session, country, 'D'):06d}"
+
+
+def _guarded(disbursement: Disbursement, transition: Transition, values: dict, *, user: User) -> Disbursement:
+    """Move ``disbursement`` along ``transition`` only if nobody moved it since it was read."""
+    if disbursement.status not in transition.from_states:
+        raise Conflict(_l("%(ref)s is %(status)s; it cannot be %(action)s",
+                          ref=disbursement.reference, status=disbursement.status,
+                          action=_ACTION_WORDS[transition.name]))
+    seen_status, seen_version = disbursement.status, disbursement.version_id
+    result = db.session.execute(
+        update(Disbursement)
+        .where(Disbursement.id == disbursement.id, Disbursement.status == seen_status,
+               Disbursement.version_id == seen_version)
+        .values(status=transition.to_state, version_id=seen_version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.expire(disbursement)
+        raise Conflict(_l("%(ref)s was changed by someone else a moment ago (it is now %(status)s); nothing was done",
+                          ref=disbursement.reference, status=disbursement.status))
+    db.session.expire(disbursement)
+    changes = {"status": [seen_status, transition.to_state]}
+    for key, value in values.items():
+        if key.endswith("_by_id") or key.endswith("_at"):
+            continue
+        changes[key] = [None, value.isoformat() if hasattr(value, "isoformat") else str(value)]
+    audit.record(db.session, transition.name, entity="disbursements", entity_id=disbursement.reference,
+                 changes=changes, user_id=user.id)
+    return disbursement
+
+
+_ACTION_WORDS = {
+    "submit": _l("submitted"), "approve": _l("approved"), "reject": _l("rejected"), "pay": _l("paid"),
+    "void": _l("voided"),
+}
+
+
+def submit(*, disbursement: Disbursement, user: User) -> Disbursement:
+    return _guarded(disbursement, TRANSITIONS["submit"],
+                    {"submitted_by_id": user.id, "submitted_at": now_utc()}, user=user)
+
+
+def approve(*, disbursement: Disbursement, user: User) -> Disbursement:
+    """Approve, freezing the USD value at the rate in force on the entry date (four eyes)."""
+    if disbursement.entered_by_id == user.id:
+        raise Invalid(_l("%(ref)s was entered by you; another manager must approve it",
+                         ref=disbursement.reference))
+    usd, rate = usd_value(disbursement.amount, disbursement.currency, disbursement.entered_on)
+    return _guarded(disbursement, TRANSITIONS["approve"],
+                    {"approved_by_id": user.id, "approved_at": now_utc(), "usd_amount": usd, "usd_rate": rate},
+                    user=user)
+
+
+def reject(*, disbursement: Disbursement, user: User, reason: str) -> Disbursement:
+    reason = v.text(reason, "reason", max_length=500)
+    return _guarded(disbursement, TRANSITIONS["reject"],
+                    {"rejected_by_id": user.id, "rejected_at": now_utc(), "rejection_reason": reason}, user=user)
+
+
+def pay(*, disbursement: Disbursement, user: User, paid_on, payment_reference: str) -> Disbursement:
+    """Record the payment: a date (not in the future) and a reference unique within the project."""
+    paid_on = v.date(paid_on, "paid_on")
+    reference = v.text(payment_reference, "payment_reference", max_length=80)
+    if paid_on < disbursement.entered_on:
+        raise Invalid(_l("is before the payment was entered (%(date)s)", date=disbursement.entered_on.isoformat()),
+                      "paid_on")
+    taken = db.session.scalar(select(Disbursement.reference).where(
+        Disbursement.project_id == disbursement.project_id, Disbursement.payment_reference == reference,
+        Disbursement.id != disbursement.id))
+    if taken is not None:
+        raise Invalid(_l("%(pay)s is already the payment reference of %(ref)s in this project",
+                         pay=reference, ref=taken), "payment_reference")
+    try:
+        with db.session.begin_nested():
+            return _guarded(disbursement, TRANSITIONS["pay"],
+                            {"paid_by_id": user.id, "paid_at": now_utc(), "paid_on": paid_on,
+                             "payment_reference": reference}, user=user)
+    except IntegrityError:
+        raise Invalid(_l("%(pay)s is already a payment reference in this project", pay=reference),
+                      "payment_reference") from None
+
+
+def void(*, disbursement: Disbursement, user: User, reason: str) -> Disbursement:
+    reason = v.text(reason, "reason", max_length=500)
+    return _guarded(disbursement, TRANSITIONS["void"],
+                    {"voided_by_id": user.id, "voided_at": now_utc(), "void_reason": reason}, user=user)
+
+
+# --- entry -----------------------------------------------------------------------------------------------------------
+
+def holding_disbursement(enrolment_id: int, term: int, *, exclude_id: int | None = None) -> str | None:
+    """The reference of a school-fee disbursement already holding this term, if any."""
+    stmt = select(Disbursement.reference).where(
+        Disbursement.enrolment_id == enrolment_id, Disbursement.term == term,
+        Disbursement.category == "school_fees", Disbursement.status.in_(HOLDING),
+    )
+    if exclude_id:
+        stmt = stmt.where(Disbursement.id != exclude_id)
+    return db.session.scalar(stmt.limit(1))
+
+
+def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: str, amount, currency: str,
+          user: User, entered_on=None, child: Child | None = None, enrolment: Enrolment | None = None,
+          term=None, income_project: IncomeProject | None = None, top_up: bool = False,
+          top_up_reason: str | None = None, submit_now: bool = True, request_key: str | None = None,
+          reference: str | None = None, batch_key: str | None = None) -> Disbursement:
+    """Enter a disbursement (and submit it for approval unless kept as a draft).
+
+    The same ``request_key`` (one per form shown) never creates two: a double
+    click or a retried request returns the disbursement made the first time.
+    """
+    if request_key:
+        existing = db.session.scalars(select(Disbursement).where(Disbursement.request_key == request_key)).first()
+        if existing is not None:
+            return existing
+    category = v.choice(category, "category", CATEGORIES)
+    currency = v.currency(currency)
+    amount = v.amount(amount, "amount", currency)
+    payee = v.text(payee, "payee", max_length=200)
+    entered_on = v.date(entered_on or today(), "entered_on")
+    if beneficiary.project_id != project.id:
+        raise Invalid(_l("%(code)s is not enrolled in %(project)s", code=beneficiary.code, project=project.code),
+                      "mother_code")
+    if project.status == "closed":
+        raise Invalid(_l("project %(code)s is closed", code=project.code), "project_code")
+    if child is not None and child.mother_id != beneficiary.id:
+        raise Invalid(_l("%(child)s is not a child of %(mother)s", child=child.code, mother=beneficiary.code),
+                      "child_code")
+    if category == "school_fees":
+        if child is None:
+            raise Invalid(_l("school fees need the child"), "child_code")
+        if enrolment is None:
+            raise Invalid(_l("school fees need the child's enrolment (academic year)"), "academic_year")
+        if enrolment.child_id != child.id:
+            raise Invalid(_l("this enrolment is not of %(child)s", child=child.code), "academic_year")
+        term = v.integer(term, "term", minimum=1)
+        if term > enrolment.terms:
+            raise Invalid(_l("the enrolment for %(year)s has %(n)d terms", year=enrolment.academic_year,
+                             n=enrolment.terms), "term")
+        holder = holding_disbursement(enrolment.id, term)
+        if holder and not top_up:
+            raise Invalid(_l("term %(term)d of %(child)s is already asked for or paid (%(ref)s); mark this one as a "
+                             "top-up with a reason if it is really a second payment",
+                             term=term, child=child.code, ref=holder), "term")
+    else:
+        if enrolment is not None or term not in (None, ""):
+            raise Invalid(_l("only school fees have an academic year and a term"), "term")
+        term = None
+    if category == "iga":
+        if income_project is None:
+            raise Invalid(_l("an income-activity grant needs the income activity"), "income_project_reference")
+        if income_project.beneficiary_id != beneficiary.id:
+            raise Invalid(_l("%(ref)s is not an activity of %(mother)s", ref=income_project.reference,
+                             mother=beneficiary.code), "income_project_reference")
+    elif income_project is not None:
+        raise Invalid(_l("only income-activity grants name an income activity"), "income_project_reference")
+    top_up_reason = v.text(top_up_reason, "top_up_reason", required=bool(top_up), max_length=500)
+    if reference:
+        reference = v.text(reference, "reference", max_length=60)
+        if db.session.scalar(select(Disbursement.id).where(Disbursement.reference == reference)) is not None:
+            raise Invalid(_l("%(ref)s exists already", ref=reference), "reference")
+    disbursement = Disbursement(
+        reference=reference or new_reference(project.country), project=project, category=category,
+        beneficiary=beneficiary, child=child, enrolment=enrolment, term=term, income_project=income_project,
+        payee=payee, amount=amount, currency=currency, entered_on=entered_on, status="draft",
+        top_up=bool(top_up), top_up_reason=top_up_reason if top_up else None, request_key=request_key,
+        batch_key=batch_key, entered_by_id=user.id, entered_at=now_utc(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(disbursement)
+            db.session.flush()
+    except IntegrityError:
+        if request_key:
+            existing = db.session.scalars(select(Disbursement).where(Disbursement.request_key == request_key)).first()
+            if existing is not None:
+                return existing
+        raise
+    if submit_now:
+        db.session.execute(
+            update(Disbursement).where(Disbursement.id == disbursement.id)
+            .values(status="submitted", submitted_by_id=user.id, submitted_at=now_utc(),
+                    version_id=Disbursement.version_id + 1)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.expire(disbursement)
+    return disbursement
+
+
+def count_for_project(project_id: int, status: str) -> int:
+    return db.session.scalar(
+        select(func.count(Disbursement.id)).where(Disbursement.project_id == project_id, Disbursement.status == status)
+    ) or 0
+
+

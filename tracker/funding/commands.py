@@ -1,0 +1,47 @@
+"""``flask report funding-gap``: the funding picture as JSON or CSV (DESIGN section 7)."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from tracker import validation as v
+from tracker.errors import Invalid
+from tracker.funding.engine import ScopeError, funding_picture
+from tracker.funding.serialise import to_csv, to_json
+
+report_cli = AppGroup("report", help="Reports on the Fund's money.")
+
+
+def _day(value: str | None, name: str):
+    if not value:
+        return None
+    try:
+        return v.date(value, name, not_future=False)
+    except Invalid as error:
+        raise click.UsageError(f"--{name}: {error.errors[name]}") from None
+
+
+@report_cli.command("funding-gap")
+@click.option("--scope", default="fund", show_default=True, help="fund, country:CD or project:CODE")
+@click.option("--from", "date_from", help="first day, YYYY-MM-DD (default: 1 January of this year)")
+@click.option("--to", "date_to", help="last day, YYYY-MM-DD (default: today)")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write to FILE instead of stdout")
+def funding_gap(scope, date_from, date_to, fmt, lang, output):
+    """The funding-gap figures of a scope and period."""
+    try:
+        picture = funding_picture(scope=scope, date_from=_day(date_from, "from"), date_to=_day(date_to, "to"),
+                                  with_children=False)
+    except ScopeError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    text = to_json(picture) if fmt == "json" else to_csv(picture)
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

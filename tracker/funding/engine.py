@@ -1,0 +1,485 @@
+"""The funding engine: every funding figure of DESIGN section 3, for the fund, a country or a project.
+
+The manager's review, the donor PDF, the CSV/JSON exports and the API all read
+:func:`funding_picture`, so they can never disagree. The work is done by a fixed
+number of aggregate SQL queries, whatever the number of projects, people and
+payments; Python only adds up a handful of per-project numbers.
+
+Money is exact: columns hold integer cents (rates 1e-8), sums are done on
+them, and USD values computed here (school fees at the rate in force on
+``to``) are rounded half-even to cents per record, in SQL, before any sum.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from flask import current_app
+from sqlalchemy import BigInteger, and_, case, exists, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy.orm import aliased
+
+from tracker.extensions import db
+from tracker.models import (
+    CATEGORIES,
+    Allocation,
+    Beneficiary,
+    BudgetLine,
+    Child,
+    Contribution,
+    Disbursement,
+    Donor,
+    Enrolment,
+    ExchangeRate,
+    Pledge,
+    Project,
+)
+from tracker.models.base import today
+
+ZERO = Decimal("0.00")
+_CENT = Decimal("0.01")
+_RATE_ONE = 100_000_000  # 1 USD per unit, as stored (8 decimals)
+
+
+class ScopeError(ValueError):
+    """A scope or period that does not exist; the message says why."""
+
+
+# --- the figures -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Figures:
+    """The project figures of DESIGN section 3, for one project or summed over several."""
+
+    need: Decimal = ZERO
+    allocated: Decimal = ZERO
+    committed: Decimal = ZERO
+    disbursed: Decimal = ZERO
+    gap: Decimal = ZERO
+    balance: Decimal = ZERO
+    burn: Decimal = ZERO
+    school_fee_forward_need: Decimal = ZERO
+    children_at_risk: int = 0
+
+    @property
+    def coverage(self) -> Decimal | None:
+        """``allocated / need`` (4 decimals), ``None`` when there is no need."""
+        if not self.need:
+            return None
+        return (self.allocated / self.need).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+
+    @property
+    def runway_months(self) -> Decimal | None:
+        """``balance / burn`` in months (1 decimal), ``None`` when nothing was spent."""
+        if not self.burn:
+            return None
+        return (self.balance / self.burn).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
+
+    def add(self, other: "Figures") -> None:
+        for name in ("need", "allocated", "committed", "disbursed", "gap", "balance", "burn",
+                     "school_fee_forward_need", "children_at_risk"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class ProjectFigures(Figures):
+    id: int = 0
+    code: str = ""
+    title: str = ""
+    country: str = ""
+    status: str = ""
+    by_category: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FundFigures:
+    pledged: Decimal
+    received: Decimal
+    outstanding_pledges: Decimal
+    allocated: Decimal
+    unallocated: Decimal
+    uncovered_gap: Decimal
+
+
+@dataclass(frozen=True)
+class ChildAtRisk:
+    project_code: str
+    child_code: str
+    mother_code: str
+    school: str
+    term: int
+    fee: Decimal
+    currency: str
+    fee_usd: Decimal
+
+
+@dataclass
+class FundingPicture:
+    scope: str
+    date_from: dt.date
+    date_to: dt.date
+    as_of: dt.date
+    academic_year: str
+    fund: FundFigures
+    totals: Figures
+    #: category -> (need, disbursed), over the scope's projects
+    by_category: dict[str, tuple[Decimal, Decimal]]
+    projects: list[ProjectFigures]
+    children_at_risk: list[ChildAtRisk]
+    #: Currencies of school fees with no rate on ``to`` (their terms are left out of the forward need).
+    missing_rates: list[str]
+
+
+# --- scope and period ------------------------------------------------------------------------------------------------
+
+def parse_scope(scope: str | None) -> tuple[str, str | None]:
+    """``fund``, ``country:CD`` or ``project:TF-CD-2025-01`` as (kind, value)."""
+    scope = (scope or "fund").strip()
+    if scope == "fund":
+        return "fund", None
+    kind, _sep, value = scope.partition(":")
+    if kind == "country" and len(value) == 2 and value.isalpha():
+        return kind, value.upper()
+    if kind == "project" and value:
+        return kind, value
+    raise ScopeError(f"unknown scope {scope!r}: use fund, country:CD or project:CODE")
+
+
+def default_period(on: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    on = on or today()
+    return dt.date(on.year, 1, 1), on
+
+
+def academic_year_holding(day: dt.date) -> str:
+    start = current_app.config["ACADEMIC_YEAR_START_MONTH"]
+    first = day.year if day.month >= start else day.year - 1
+    return f"{first}-{first + 1}"
+
+
+def _burn_window(to: dt.date) -> tuple[dt.date, dt.date]:
+    """The three whole calendar months before the month of ``to``: [start, end)."""
+    end = to.replace(day=1)
+    year, month = end.year, end.month - 3
+    if month < 1:
+        year, month = year - 1, month + 12
+    return dt.date(year, month, 1), end
+
+
+def _cents(value) -> Decimal:
+    return (Decimal(int(value or 0)) / 100).quantize(_CENT)
+
+
+def _money(value) -> Decimal:
+    return ZERO if value is None else value
+
+
+# --- the engine ------------------------------------------------------------------------------------------------------
+
+def funding_picture(*, scope: str = "fund", date_from: dt.date | None = None, date_to: dt.date | None = None,
+                    countries: list[str] | None = None, with_children: bool = True) -> FundingPicture:
+    """All funding figures for a scope and a period (both days included).
+
+    ``countries`` (a user's scope) further restricts the projects; ``None``
+    means every country. Fund figures (pledged, received...) are the Fund's,
+    whatever the scope.
+    """
+    kind, value = parse_scope(scope)
+    default_from, default_to = default_period()
+    date_from = date_from or default_from
+    date_to = date_to or default_to
+    if date_to < date_from:
+        raise ScopeError("the period ends before it starts")
+    projects = _projects(kind, value, countries)
+    if kind == "project" and not projects:
+        raise ScopeError(f"unknown project {value!r}")
+    ids = [p.id for p in projects]
+    by_id = {p.id: p for p in projects}
+    academic_year = academic_year_holding(date_to)
+    missing: list[str] = []
+    at_risk: list[ChildAtRisk] = []
+    if ids:
+        _need(by_id, date_from, date_to)
+        _allocations(by_id, date_from, date_to)
+        _payments(by_id, date_from, date_to)
+        for p in projects:
+            p.gap = max(p.need - p.allocated, ZERO)
+        _school_fees(by_id, academic_year, date_to, missing, at_risk if with_children else None)
+    totals = Figures()
+    by_category = {c: (ZERO, ZERO) for c in CATEGORIES}
+    for p in projects:
+        totals.add(p)
+        for category, (need, spent) in p.by_category.items():
+            have_need, have_spent = by_category[category]
+            by_category[category] = (have_need + need, have_spent + spent)
+    fund = _fund(date_to, totals.gap)
+    return FundingPicture(
+        scope=scope if kind == "fund" else f"{kind}:{value}", date_from=date_from, date_to=date_to, as_of=today(),
+        academic_year=academic_year, fund=fund, totals=totals, by_category=by_category, projects=projects,
+        children_at_risk=at_risk, missing_rates=sorted(set(missing)),
+    )
+
+
+def _projects(kind: str, value: str | None, countries) -> list[ProjectFigures]:
+    stmt = select(Project.id, Project.code, Project.title, Project.country, Project.status).order_by(Project.code)
+    if kind == "country":
+        stmt = stmt.where(Project.country == value)
+    elif kind == "project":
+        stmt = stmt.where(Project.code == value)
+    if countries is not None:
+        stmt = stmt.where(Project.country.in_(countries))
+    return [ProjectFigures(id=r.id, code=r.code, title=r.title, country=r.country, status=r.status,
+                           by_category={}) for r in db.session.execute(stmt)]
+
+
+def _need(by_id, date_from, date_to) -> None:
+    rows = db.session.execute(
+        select(BudgetLine.project_id, BudgetLine.category, func.sum(BudgetLine.amount_usd))
+        .where(BudgetLine.project_id.in_(by_id), BudgetLine.year.between(date_from.year, date_to.year))
+        .group_by(BudgetLine.project_id, BudgetLine.category)
+    )
+    for project_id, category, amount in rows:
+        p = by_id[project_id]
+        p.need += amount
+        p.by_category[category] = (p.by_category.get(category, (ZERO, ZERO))[0] + amount,
+                                   p.by_category.get(category, (ZERO, ZERO))[1])
+
+
+def _allocations(by_id, date_from, date_to) -> dict[int, Decimal]:
+    rows = db.session.execute(
+        select(
+            Allocation.project_id,
+            func.sum(case((Allocation.allocated_on >= date_from, Allocation.amount_usd))),
+            func.sum(Allocation.amount_usd),
+        )
+        .where(Allocation.project_id.in_(by_id), Allocation.allocated_on <= date_to)
+        .group_by(Allocation.project_id)
+    )
+    for project_id, in_period, up_to in rows:
+        p = by_id[project_id]
+        p.allocated = _money(in_period)
+        p.balance += _money(up_to)
+
+
+def _payments(by_id, date_from, date_to) -> None:
+    """Disbursed (paid in the period, by category), paid up to ``to``, committed today, and the burn."""
+    burn_start, burn_end = _burn_window(date_to)
+    paid = Disbursement.status == "paid"
+    rows = db.session.execute(
+        select(
+            Disbursement.project_id,
+            Disbursement.category,
+            func.sum(case((and_(paid, Disbursement.paid_on.between(date_from, date_to)), Disbursement.usd_amount))),
+            func.sum(case((and_(paid, Disbursement.paid_on <= date_to), Disbursement.usd_amount))),
+            func.sum(case((Disbursement.status == "approved", Disbursement.usd_amount))),
+            func.sum(case((and_(paid, Disbursement.paid_on >= burn_start, Disbursement.paid_on < burn_end),
+                           Disbursement.usd_amount))),
+        )
+        .where(Disbursement.project_id.in_(by_id), Disbursement.status.in_(("paid", "approved")))
+        .group_by(Disbursement.project_id, Disbursement.category)
+    )
+    burned: dict[int, Decimal] = {}
+    for project_id, category, disbursed, paid_to, committed, burn in rows:
+        p = by_id[project_id]
+        disbursed, paid_to, committed = _money(disbursed), _money(paid_to), _money(committed)
+        p.disbursed += disbursed
+        p.committed += committed
+        p.balance -= paid_to + committed
+        burned[project_id] = burned.get(project_id, ZERO) + _money(burn)
+        need = p.by_category.get(category, (ZERO, ZERO))[0]
+        p.by_category[category] = (need, p.by_category.get(category, (ZERO, ZERO))[1] + disbursed)
+    for project_id, total in burned.items():
+        by_id[project_id].burn = (total / 3).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+def _rates_on(day: dt.date):
+    """A subquery of (currency, raw rate) in force on ``day``: the latest valid_from on or before it."""
+    latest = (
+        select(ExchangeRate.currency, func.max(ExchangeRate.valid_from).label("valid_from"))
+        .where(ExchangeRate.valid_from <= day)
+        .group_by(ExchangeRate.currency)
+        .subquery()
+    )
+    return (
+        select(ExchangeRate.currency, type_coerce(ExchangeRate.usd_per_unit, BigInteger).label("rate"))
+        .join(latest, and_(latest.c.currency == ExchangeRate.currency, latest.c.valid_from == ExchangeRate.valid_from))
+        .subquery()
+    )
+
+
+def _usd_cents(fee_raw, rate_raw):
+    """USD cents of an amount in cents at a rate in 1e-8, rounded half-even, in integer SQL arithmetic."""
+    product = fee_raw * rate_raw  # units of 1e-10 USD
+    whole = product // _RATE_ONE  # integer division (SQLAlchemy renders "/" as true division)
+    rest = product % _RATE_ONE
+    half = _RATE_ONE // 2
+    return whole + case((or_(rest > half, and_(rest == half, whole % 2 == 1)), 1), else_=0)
+
+
+def _school_fees(by_id, academic_year: str, to: dt.date, missing: list, at_risk: list | None) -> None:
+    """Forward need of uncovered school-fee terms this academic year, and the children at risk.
+
+    A term is covered when a school-fee disbursement for it is approved or paid.
+    Each child's lowest uncovered term is taken, ordered by term then child
+    code, and fees are added up the list; from the first child whose fee no
+    longer fits within the project's balance, every child is at risk.
+    """
+    terms = union_all(*(select(literal(n).label("n")) for n in (1, 2, 3, 4))).subquery("terms")
+    covered = (
+        exists()
+        .where(Disbursement.enrolment_id == Enrolment.id, Disbursement.term == terms.c.n,
+               Disbursement.category == "school_fees", Disbursement.status.in_(("approved", "paid")))
+    )
+    rates = _rates_on(to)
+    fee_raw = type_coerce(Enrolment.fee_per_term, BigInteger)
+    rate_raw = case((Enrolment.currency == "USD", literal(_RATE_ONE)), else_=rates.c.rate)
+    uncovered = (
+        select(
+            Beneficiary.project_id.label("project_id"),
+            Enrolment.id.label("enrolment_id"),
+            Child.code.label("child_code"),
+            Beneficiary.code.label("mother_code"),
+            Enrolment.school.label("school"),
+            Enrolment.currency.label("currency"),
+            fee_raw.label("fee_raw"),
+            terms.c.n.label("term"),
+            _usd_cents(fee_raw, rate_raw).label("usd_cents"),
+        )
+        .select_from(Enrolment)
+        .join(Child, Enrolment.child_id == Child.id)
+        .join(Beneficiary, Child.mother_id == Beneficiary.id)
+        .join(terms, terms.c.n <= Enrolment.terms)
+        .outerjoin(rates, rates.c.currency == Enrolment.currency)
+        .where(Beneficiary.project_id.in_(by_id), Beneficiary.status == "active",
+               Enrolment.academic_year == academic_year, ~covered)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(uncovered.c.project_id, uncovered.c.currency, func.sum(uncovered.c.usd_cents),
+               func.count().filter(uncovered.c.usd_cents.is_(None)))
+        .group_by(uncovered.c.project_id, uncovered.c.currency)
+    )
+    for project_id, currency, cents, without_rate in rows:
+        by_id[project_id].school_fee_forward_need += _cents(cents)
+        if without_rate:
+            missing.append(currency)
+
+    # Each child's lowest uncovered term (one enrolment per child and year), then the walk down the list.
+    lowest = (
+        select(uncovered.c.enrolment_id, func.min(uncovered.c.term).label("term"))
+        .group_by(uncovered.c.enrolment_id)
+        .subquery()
+    )
+    first = aliased(uncovered)
+    ordered = (
+        select(
+            first.c.project_id, first.c.child_code, first.c.mother_code, first.c.school, first.c.term,
+            first.c.fee_raw, first.c.currency, first.c.usd_cents,
+            func.sum(first.c.usd_cents).over(
+                partition_by=first.c.project_id, order_by=(first.c.term, first.c.child_code),
+                rows=(None, 0),
+            ).label("running"),
+        )
+        .join(lowest, and_(lowest.c.enrolment_id == first.c.enrolment_id, lowest.c.term == first.c.term))
+        .where(first.c.usd_cents.is_not(None))
+        .order_by(first.c.project_id, first.c.term, first.c.child_code)
+    )
+    for r in db.session.execute(ordered):
+        p = by_id[r.project_id]
+        if p.balance <= 0 or _cents(r.running) > p.balance:
+            p.children_at_risk += 1
+            if at_risk is not None:
+                at_risk.append(ChildAtRisk(p.code, r.child_code, r.mother_code, r.school, r.term,
+                                           _cents(r.fee_raw), r.currency, _cents(r.usd_cents)))
+
+
+def _fund(to: dt.date, total_gap: Decimal) -> FundFigures:
+    """The Fund's own figures as of ``to``, whatever the scope."""
+    pledged = _money(db.session.scalar(select(func.sum(Pledge.usd_amount)).where(Pledge.pledged_on <= to)))
+    received = _money(db.session.scalar(
+        select(func.sum(Contribution.usd_amount)).where(Contribution.received_on <= to)))
+    against = (
+        select(Contribution.pledge_id, func.sum(Contribution.usd_amount).label("paid"))
+        .where(Contribution.received_on <= to, Contribution.pledge_id.is_not(None))
+        .group_by(Contribution.pledge_id)
+        .subquery()
+    )
+    shortfall = type_coerce(Pledge.usd_amount, BigInteger) - func.coalesce(type_coerce(against.c.paid, BigInteger), 0)
+    outstanding = _cents(db.session.scalar(
+        select(func.sum(case((shortfall > 0, shortfall), else_=0)))
+        .select_from(Pledge)
+        .outerjoin(against, against.c.pledge_id == Pledge.id)
+        .where(Pledge.pledged_on <= to)
+    ))
+    allocated = _money(db.session.scalar(select(func.sum(Allocation.amount_usd)).where(Allocation.allocated_on <= to)))
+    unallocated = received - allocated
+    uncovered = max(total_gap - unallocated - outstanding, ZERO)
+    return FundFigures(pledged, received, outstanding, allocated, unallocated, uncovered)
+
+
+def project_balances(project_ids, to: dt.date | None = None) -> dict[int, Decimal]:
+    """``balance`` per project (allocations up to ``to`` − paid up to ``to`` − committed), for the approval queue."""
+    ids = list(project_ids)
+    if not ids:
+        return {}
+    to = to or today()
+    by_id = {i: ProjectFigures(id=i) for i in ids}
+    _allocations(by_id, to, to)
+    _payments(by_id, to, to)
+    return {i: p.balance for i, p in by_id.items()}
+
+
+# --- details for the review and the reports --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutstandingPledge:
+    donor: str
+    reference: str
+    pledged_on: dt.date
+    pledged_usd: Decimal
+    received_usd: Decimal
+    outstanding: Decimal
+    age_days: int
+
+
+def outstanding_pledges(to: dt.date | None = None) -> list[OutstandingPledge]:
+    """Pledges up to ``to`` not yet fully received, oldest first (one query)."""
+    to = to or today()
+    against = (
+        select(Contribution.pledge_id, func.sum(type_coerce(Contribution.usd_amount, BigInteger)).label("paid"))
+        .where(Contribution.received_on <= to, Contribution.pledge_id.is_not(None))
+        .group_by(Contribution.pledge_id)
+        .subquery()
+    )
+    paid = func.coalesce(against.c.paid, 0)
+    rows = db.session.execute(
+        select(Donor.name, Pledge.reference, Pledge.pledged_on, type_coerce(Pledge.usd_amount, BigInteger), paid)
+        .join(Pledge.donor)
+        .outerjoin(against, against.c.pledge_id == Pledge.id)
+        .where(Pledge.pledged_on <= to, type_coerce(Pledge.usd_amount, BigInteger) > paid)
+        .order_by(Pledge.pledged_on, Pledge.reference)
+    )
+    return [OutstandingPledge(name, ref, on, _cents(pledged), _cents(received), _cents(pledged - received),
+                              (to - on).days) for name, ref, on, pledged, received in rows]
+
+
+@dataclass(frozen=True)
+class MonthAmount:
+    month: dt.date
+    amount: Decimal
+
+
+def contributions_by_month(date_from: dt.date, date_to: dt.date) -> list[MonthAmount]:
+    """USD received per calendar month of the period, months without money included (one query)."""
+    month_expr = func.strftime("%Y-%m", Contribution.received_on) if db.session.get_bind().dialect.name == "sqlite" \
+        else func.to_char(Contribution.received_on, "YYYY-MM")
+    rows = db.session.execute(
+        select(month_expr, func.sum(Contribution.usd_amount))
+        .where(Contribution.received_on.between(date_from, date_to))
+        .group_by(month_expr)
+    ).all()
+    found = {m: amount for m, amount in rows}
+    out, month = [], date_from.replace(day=1)
+    while month <= date_to:
+        out.append(MonthAmount(month, found.get(month.strftime("%Y-%m"), ZERO)))
+        month = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return out

@@ -1,0 +1,60 @@
+"""Exchange rates: the rate in force on a date, and USD values frozen with it."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.models import ExchangeRate
+from tracker.money import to_usd
+
+ONE = Decimal("1.00000000")
+
+
+def rate_on(currency: str, day: dt.date) -> Decimal | None:
+    """USD per unit of ``currency`` in force on ``day``: the latest rate valid from that day or before."""
+    if currency == "USD":
+        return ONE
+    return db.session.scalar(
+        select(ExchangeRate.usd_per_unit)
+        .where(ExchangeRate.currency == currency, ExchangeRate.valid_from <= day)
+        .order_by(ExchangeRate.valid_from.desc())
+        .limit(1)
+    )
+
+
+def usd_value(amount: Decimal, currency: str, day: dt.date, *, field: str = "currency") -> tuple[Decimal, Decimal]:
+    """``(usd, rate)`` for an amount on a day, or :class:`Invalid` naming the missing rate."""
+    rate = rate_on(currency, day)
+    if rate is None:
+        raise Invalid(_l("there is no exchange rate for %(code)s on %(date)s; an administrator must add one",
+                         code=currency, date=day.isoformat()), field)
+    return to_usd(amount, currency, rate), rate
+
+
+def add_rate(*, currency: str, valid_from, usd_per_unit) -> "ExchangeRate":
+    """Record USD per unit of a currency from a date. Values already frozen on records never change."""
+    from tracker import validation as v
+    from tracker.money import MoneyError, parse_rate
+
+    currency = v.currency(currency)
+    if currency == "USD":
+        raise Invalid(_l("USD is always 1"), "currency")
+    valid_from = v.date(valid_from, "valid_from", not_future=False)
+    try:
+        rate = parse_rate(usd_per_unit)
+    except MoneyError as error:
+        raise Invalid(str(error), "usd_per_unit") from None
+    exists = db.session.scalar(select(ExchangeRate.id).where(ExchangeRate.currency == currency,
+                                                             ExchangeRate.valid_from == valid_from))
+    if exists is not None:
+        raise Invalid(_l("a rate for %(code)s from %(date)s exists already", code=currency,
+                         date=valid_from.isoformat()), "valid_from")
+    row = ExchangeRate(currency=currency, valid_from=valid_from, usd_per_unit=rate)
+    db.session.add(row)
+    db.session.flush()
+    return row

@@ -1,0 +1,55 @@
+"""Exchange rates: the administrators' page."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import SelectField, StringField
+from wtforms.validators import InputRequired
+
+from tracker.auth.permissions import permission
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.forms import date_field, show_errors
+from tracker.funding import bp
+from tracker.funding.rates import add_rate
+from tracker.models import ExchangeRate
+from tracker.registry.helpers import currency_choices, private
+
+
+class RateForm(FlaskForm):
+    currency = SelectField(_l("Currency"))
+    valid_from = date_field(_l("Valid from"))
+    usd_per_unit = StringField(_l("US dollars per unit"), validators=[InputRequired()],
+                               render_kw={"inputmode": "decimal", "placeholder": "0.00035"})
+
+
+@bp.route("/rates/", methods=["GET", "POST"])
+@permission("admin.rates")
+def rates():
+    form = RateForm()
+    form.currency.choices = [c for c in currency_choices() if c[0] != "USD"]
+    if form.validate_on_submit():
+        try:
+            add_rate(currency=form.currency.data, valid_from=form.valid_from.data,
+                     usd_per_unit=form.usd_per_unit.data)
+        except Invalid as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The rate is recorded."), "success")
+            return redirect(url_for("funding.rates"))
+    chosen = request.args.get("currency") or None
+    latest = db.session.execute(
+        select(ExchangeRate.currency, func.max(ExchangeRate.valid_from), func.count(ExchangeRate.id))
+        .group_by(ExchangeRate.currency).order_by(ExchangeRate.currency)
+    ).all()
+    stmt = select(ExchangeRate.currency, ExchangeRate.valid_from, ExchangeRate.usd_per_unit).order_by(
+        ExchangeRate.currency, ExchangeRate.valid_from.desc())
+    if chosen:
+        stmt = stmt.where(ExchangeRate.currency == chosen)
+    history = db.session.execute(stmt.limit(200)).all()
+    return private(render_template("funding/rates.html", form=form, latest=latest, history=history, chosen=chosen))

@@ -1,0 +1,87 @@
+"""The funding picture as the stable JSON and CSV of DESIGN section 7."""
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from tracker.funding.engine import Figures, FundingPicture, ProjectFigures
+
+FUND_KEYS = ("pledged", "received", "outstanding_pledges", "allocated", "unallocated", "uncovered_gap")
+TOTAL_KEYS = ("need", "allocated", "committed", "disbursed", "gap", "coverage", "balance", "burn", "runway_months",
+              "school_fee_forward_need", "children_at_risk")
+PROJECT_KEYS = ("code", "country") + tuple(k for k in TOTAL_KEYS)
+MONEY_KEYS = {"pledged", "received", "outstanding_pledges", "allocated", "unallocated", "uncovered_gap", "need",
+              "committed", "disbursed", "gap", "balance", "burn", "school_fee_forward_need"}
+
+
+def money(value: Decimal) -> str:
+    """Money as a string with two decimals: ``"1250.50"``."""
+    return f"{value.quantize(Decimal('0.01')):f}"
+
+
+def ratio(value: Decimal | None):
+    """A ratio as a JSON number, or null (4 decimals at most, so the number is exact)."""
+    return None if value is None else float(value)
+
+
+def _figures(f: Figures, keys) -> dict:
+    out = {}
+    for key in keys:
+        value = getattr(f, key)
+        if key in MONEY_KEYS:
+            out[key] = money(value)
+        elif key in ("coverage", "runway_months"):
+            out[key] = ratio(value)
+        else:
+            out[key] = value
+    return out
+
+
+def picture_dict(p: FundingPicture) -> dict:
+    return {
+        "scope": p.scope,
+        "from": p.date_from.isoformat(),
+        "to": p.date_to.isoformat(),
+        "as_of": p.as_of.isoformat(),
+        "currency": "USD",
+        "fund": {k: money(getattr(p.fund, k)) for k in FUND_KEYS},
+        "totals": _figures(p.totals, TOTAL_KEYS),
+        "by_category": {c: {"need": money(n), "disbursed": money(d)} for c, (n, d) in p.by_category.items()},
+        "projects": [_figures(pr, PROJECT_KEYS) for pr in p.projects],
+    }
+
+
+def to_json(p: FundingPicture) -> str:
+    import json
+
+    return json.dumps(picture_dict(p), indent=2, ensure_ascii=False) + "\n"
+
+
+def csv_rows(p: FundingPicture):
+    """One row per project, then a TOTAL row; money as plain decimals, ratios as decimals or empty."""
+    yield list(PROJECT_KEYS)
+    for pr in p.projects:
+        yield _csv_row(pr, pr.code, pr.country)
+    yield _csv_row(p.totals, "TOTAL", "")
+
+
+def _csv_row(f: Figures | ProjectFigures, code: str, country: str) -> list:
+    row = [code, country]
+    for key in TOTAL_KEYS:
+        value = getattr(f, key)
+        if key in MONEY_KEYS:
+            row.append(money(value))
+        elif value is None:
+            row.append("")
+        else:
+            row.append(str(value))
+    return row
+
+
+def to_csv(p: FundingPicture) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in csv_rows(p):
+        writer.writerow(row)
+    return out.getvalue()

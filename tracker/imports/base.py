@@ -1,0 +1,300 @@
+"""The import framework: kinds of import files and the all-or-nothing run.
+
+A *kind* (``beneficiaries``, ``disbursements``...) names its columns and
+gives one function, ``apply_row``, that turns one spreadsheet row into a
+change through the services. :func:`run_import` runs every row of a file,
+each in its own SAVEPOINT so that a bad row is undone alone and the rows
+after it are still checked, and saves the whole file or nothing.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import gettext as _
+from sqlalchemy.exc import DataError, IntegrityError
+
+from tracker import audit
+from tracker.errors import Invalid
+from tracker.extensions import db
+
+if TYPE_CHECKING:
+    from tracker.imports.files import ParsedFile
+    from tracker.models import User
+
+OUTCOMES = ("created", "updated", "unchanged")
+#: How often (in rows) ``progress`` is called.
+PROGRESS_EVERY = 100
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_COLUMN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    required: bool = True
+    #: Shown on the upload page and in the downloaded template (lazy_gettext).
+    help: str = ""
+
+
+@dataclass
+class RowContext:
+    #: Who imports (``None`` on the command line unless ``--as`` names a user).
+    user: User | None
+    history: bool
+    #: The row as the person sees it in the spreadsheet: the header is row 1.
+    row_number: int
+    #: Scratch space shared by every row of one import (lookups kinds repeat).
+    cache: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Kind:
+    #: The KIND of ``flask import KIND FILE``; also used in URLs.
+    name: str
+    label: str
+    columns: tuple[Column, ...]
+    #: Needed to import this kind (checked by the upload pages and ``--as``).
+    permission: str
+    #: ``apply_row(values, ctx) -> "created" | "updated" | "unchanged"``: makes
+    #: the change through services (flush, never commit) or raises
+    #: :class:`tracker.errors.Invalid` keyed by column.
+    apply_row: Callable[[dict[str, str], RowContext], str]
+    #: When set, the kind can load history (``--history``) for users with it.
+    history_permission: str | None = None
+    example_rows: tuple[dict[str, str], ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def supports_history(self) -> bool:
+        return self.history_permission is not None
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    #: The column the problem is in, or ``""`` for the whole row.
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.column:
+            return f"row {self.row}: {self.column}: {self.message}"
+        return f"row {self.row}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    committed: bool = False
+    dry_run: bool = False
+
+    @property
+    def rows_with_errors(self) -> int:
+        return len({e.row for e in self.errors})
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Make ``kind`` known to the command and the upload pages; returns it."""
+    if not _NAME.match(kind.name):
+        raise ValueError(f"kind name {kind.name!r}: lower-case letters, digits, '_' and '-' only")
+    names = kind.column_names
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"kind {kind.name!r}: columns must be given, each once")
+    bad = [n for n in names if not _COLUMN.match(n)]
+    if bad:
+        raise ValueError(f"kind {kind.name!r}: column names must be lower-case identifiers: {bad}")
+    for example in kind.example_rows:
+        unknown = set(example) - set(names)
+        if unknown:
+            raise ValueError(f"kind {kind.name!r}: example row names unknown columns {sorted(unknown)}")
+    existing = KINDS.get(kind.name)
+    if existing is not None and existing is not kind:
+        raise ValueError(f"an import kind named {kind.name!r} is registered already")
+    KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> Kind | None:
+    return KINDS.get(name)
+
+
+def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]] | ParsedFile, *, user: User | None,
+               dry_run: bool, history: bool, progress: Callable[[int, int | None], Any] | None = None,
+               ) -> ImportResult:
+    """Apply every row of a file; save all of it, or nothing.
+
+    Each row runs in its own SAVEPOINT: a row the kind refuses
+    (:class:`~tracker.errors.Invalid`) or the database refuses
+    (``IntegrityError``, ``DataError``) is rolled back alone and reported,
+    and the next rows are still checked, so the person sees every problem of
+    the file at once. The outer transaction is committed only when no row
+    failed and this is not a dry run; one ``import`` audit event (counts,
+    never contents) is committed with it. Any other exception is a bug: the
+    transaction is rolled back and the exception propagates.
+
+    ``rows`` yields ``(row_number, {column: text})``; a
+    :class:`~tracker.imports.files.ParsedFile` also carries the row errors
+    found while reading (too many cells, too long): those rows are reported
+    and not applied. The session's current transaction belongs to the import:
+    it ends committed or rolled back.
+    """
+    result = ImportResult(dry_run=dry_run)
+    errors: list[RowError] = list(getattr(rows, "errors", ()))
+    skipped = {e.row for e in errors}
+    total = len(rows) if hasattr(rows, "__len__") else None  # type: ignore[arg-type]
+    session = db.session
+    cache: dict = {}
+    done = 0
+    try:
+        _begin_for_real(session)
+        for row_number, values in rows:
+            done += 1
+            full = {name: values.get(name, "") for name in kind.column_names}
+            ctx = RowContext(user=user, history=history, row_number=row_number, cache=cache)
+            outcome, row_errors = _apply_one(session, kind, full, ctx)
+            if row_errors:
+                errors.extend(row_errors)
+            else:
+                setattr(result, outcome, getattr(result, outcome) + 1)
+            if progress is not None and done % PROGRESS_EVERY == 0:
+                progress(done, total)
+        result.total = done + len(skipped)
+        if progress is not None and done % PROGRESS_EVERY:
+            progress(done, total)
+        errors.sort(key=lambda e: e.row)
+        result.errors = errors
+        if errors or dry_run:
+            session.rollback()
+            return result
+        audit.record(session, "import", entity=kind.name, changes={
+            "file_rows": result.total, "created": result.created, "updated": result.updated,
+            "unchanged": result.unchanged, "history": history,
+        })
+        session.commit()
+        result.committed = True
+        return result
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _apply_one(session, kind: Kind, values: dict[str, str], ctx: RowContext) -> tuple[str, list[RowError]]:
+    savepoint = session.begin_nested()
+    try:
+        outcome = kind.apply_row(values, ctx)
+        session.flush()
+    except Invalid as error:
+        savepoint.rollback()
+        return "", ([RowError(ctx.row_number, column, message) for column, message in error.errors.items()]
+                    or [RowError(ctx.row_number, "", _("the row was refused"))])
+    except (IntegrityError, DataError) as error:
+        savepoint.rollback()
+        column, message = database_problem(error, kind)
+        return "", [RowError(ctx.row_number, column, message)]
+    # Anything else is a bug: it propagates and run_import rolls everything back.
+    if outcome not in OUTCOMES:
+        savepoint.rollback()
+        raise ValueError(f"import kind {kind.name!r} returned {outcome!r}; expected one of {OUTCOMES}")
+    savepoint.commit()
+    return outcome, []
+
+
+def _begin_for_real(session) -> None:
+    """Make SQLite really open the outer transaction before the first SAVEPOINT.
+
+    The pysqlite driver sends ``BEGIN`` only before an INSERT, UPDATE or
+    DELETE; a SAVEPOINT sent outside a transaction opens one itself, and its
+    RELEASE then *commits* the row at once, so a later rollback would undo
+    nothing. PostgreSQL is in a transaction from the first statement.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if not getattr(raw, "in_transaction", True):
+        connection.exec_driver_sql("BEGIN")
+
+
+_SQLITE_CONSTRAINT = re.compile(r"^(UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed(?:: (.*))?$")
+_PG_KEY = re.compile(r"^Key \(([^)]*)\)=")
+
+
+def database_problem(error: IntegrityError | DataError, kind: Kind) -> tuple[str, str]:
+    """A message (and a column when one can be named) for a row the database refused.
+
+    The database's own text is never shown: it can hold the row's values.
+    Only constraint and column names, which are part of the schema, are read.
+    """
+    orig = error.orig
+    text = str(orig).splitlines()[0] if orig is not None else ""
+    what, columns = "", []
+    diag = getattr(orig, "diag", None)
+    if diag is not None:  # psycopg
+        sqlstate = getattr(orig, "sqlstate", "") or ""
+        what = {"23505": "UNIQUE", "23502": "NOT NULL", "23514": "CHECK", "23503": "FOREIGN KEY"}.get(sqlstate, "")
+        if diag.column_name:
+            columns = [diag.column_name]
+        else:
+            match = _PG_KEY.match(diag.message_detail or "")
+            if match:
+                columns = [c.strip().strip('"') for c in match.group(1).split(",")]
+            elif diag.constraint_name:
+                columns = [diag.constraint_name]
+        if sqlstate == "22001":
+            what = "TOO LONG"
+    else:  # sqlite
+        match = _SQLITE_CONSTRAINT.match(text)
+        if match:
+            what = match.group(1)
+            columns = [c.strip().rsplit(".", 1)[-1] for c in (match.group(2) or "").split(",") if c.strip()]
+    column = _known_column(columns, kind)
+    if isinstance(error, DataError):
+        message = _("the value is too long or not valid for the database") if what != "TOO LONG" \
+            else _("a value is too long for the database")
+    elif what == "UNIQUE":
+        message = _("a record with the same value exists already (perhaps earlier in this file)")
+    elif what == "NOT NULL":
+        message = _("a value the record needs is missing")
+    elif what == "CHECK":
+        message = _("a value is not allowed by the database rules")
+    elif what == "FOREIGN KEY":
+        message = _("the record refers to something that does not exist")
+    else:
+        message = _("the database refused this row")
+    return column, message
+
+
+def _known_column(candidates: list[str], kind: Kind) -> str:
+    """The kind's column named by the database, when exactly one can be told."""
+    names = kind.column_names
+    found = []
+    for candidate in candidates:
+        candidate = candidate.lower()
+        for name in names:
+            # a column ``name``, or a check constraint ``ck_partners_kind_known`` on it
+            if candidate == name or re.search(rf"(^|_){re.escape(name)}(_|$)", candidate):
+                if name not in found:
+                    found.append(name)
+    return found[0] if len(found) == 1 else ""

@@ -1,0 +1,172 @@
+"""Upload pages: choose a kind, upload, check the dry run, confirm.
+
+The routes of one kind declare ``SIGNED_IN`` and check the kind's own
+permission in the view (:func:`_kind_or_404`), because each kind names its
+permission (records, funding, rates...).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from tracker.auth.permissions import SIGNED_IN, permission
+from tracker.exports import csv_response, xlsx_response
+from tracker.imports import bp
+from tracker.imports.base import KINDS, ImportResult, Kind, run_import
+from tracker.imports.files import (
+    MAX_BYTES,
+    FileProblem,
+    UploadGone,
+    UploadNotYours,
+    discard_upload,
+    parse_upload,
+    store_upload,
+    take_upload,
+)
+from tracker.imports.forms import ConfirmForm, UploadForm
+
+
+@dataclass(frozen=True)
+class ColumnView:
+    name: str
+    required: bool
+    help: str
+
+
+@dataclass(frozen=True)
+class KindView:
+    name: str
+    label: str
+    columns: tuple[ColumnView, ...]
+
+
+def _view(kind: Kind) -> KindView:
+    return KindView(kind.name, str(kind.label),
+                    tuple(ColumnView(c.name, c.required, str(c.help)) for c in kind.columns))
+
+
+def _kind_or_404(name: str) -> Kind:
+    """The kind named in the URL, if the user may import it (donors learn nothing: 404)."""
+    kind = KINDS.get(name)
+    if kind is None:
+        abort(404)
+    if not _may_import(kind):
+        abort(404 if current_user.role == "donor" else 403)
+    return kind
+
+
+def _may_import(kind: Kind) -> bool:
+    """Importing a kind needs its permission, or only its history permission to load past records."""
+    return current_user.can(kind.permission) or _may_load_history(kind)
+
+
+def _history_only(kind: Kind) -> bool:
+    return not current_user.can(kind.permission)
+
+
+def _may_load_history(kind: Kind) -> bool:
+    return kind.supports_history and current_user.can(kind.history_permission)
+
+
+@bp.route("/")
+@permission("records.view")
+def index():
+    kinds = sorted((_view(k) for k in KINDS.values() if _may_import(k)), key=lambda k: k.label)
+    return render_template("imports/index.html", kinds=kinds)
+
+
+@bp.route("/<kind_name>", methods=["GET", "POST"])
+@permission(SIGNED_IN)
+def upload(kind_name: str):
+    kind = _kind_or_404(kind_name)
+    form = UploadForm()
+    may_history = _may_load_history(kind)
+    if not may_history:
+        del form.history
+    if form.validate_on_submit():
+        storage = form.file.data
+        data = storage.read(MAX_BYTES + 1)
+        filename = storage.filename or ""
+        history = bool(may_history and (form.history.data or _history_only(kind)))
+        user_id = current_user.id
+        try:
+            parsed = parse_upload(data, filename, kind)
+        except FileProblem as problem:
+            form.file.errors = [problem.message]
+        else:
+            result = run_import(kind, parsed, user=current_user._get_current_object(), dry_run=True,
+                                history=history)
+            confirm = None
+            if result.ok:
+                token = store_upload(data, user_id=user_id, kind=kind.name, history=history, filename=filename)
+                confirm = ConfirmForm(token=token)
+            return render_template("imports/preview.html", kind=_view(kind), result=result, confirm=confirm,
+                                   filename=filename, history=history)
+    return render_template("imports/upload.html", kind=_view(kind), form=form)
+
+
+@bp.route("/<kind_name>/confirm", methods=["POST"])
+@permission(SIGNED_IN)
+def confirm(kind_name: str):
+    """Import for real the file checked on the preview, kept on the server under the form's token."""
+    kind = _kind_or_404(kind_name)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        pending = take_upload(form.token.data, user_id=current_user.id, kind=kind.name)
+    except UploadNotYours:
+        abort(404)
+    except UploadGone:
+        flash(_("This upload is no longer waiting: it was imported already or is older than an hour. "
+                "Upload the file again."), "error")
+        return redirect(url_for(".upload", kind_name=kind.name))
+    try:
+        history = pending.history and _may_load_history(kind)
+        try:
+            parsed = parse_upload(pending.data, pending.filename, kind)
+        except FileProblem as problem:
+            flash(problem.message, "error")
+            return redirect(url_for(".upload", kind_name=kind.name))
+        result = run_import(kind, parsed, user=current_user._get_current_object(), dry_run=False, history=history)
+    finally:
+        discard_upload(pending.token)
+    if result.committed:
+        flash(_summary(result), "success")
+        return redirect(url_for(".upload", kind_name=kind.name))
+    return render_template("imports/preview.html", kind=_view(kind), result=result, confirm=None,
+                           filename=pending.filename, history=history)
+
+
+def _summary(result: ImportResult) -> str:
+    rows = ngettext("Imported %(num)d row", "Imported %(num)d rows", result.total)
+    return _("%(rows)s: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.", rows=rows,
+             created=result.created, updated=result.updated, unchanged=result.unchanged)
+
+
+def _template_rows(kind: Kind) -> tuple[list[str], list[list[str]]]:
+    header = list(kind.column_names)
+    return header, [[example.get(name, "") for name in header] for example in kind.example_rows]
+
+
+@bp.route("/<kind_name>/template.csv")
+@permission(SIGNED_IN)
+def template_csv(kind_name: str):
+    kind = _kind_or_404(kind_name)
+    header, rows = _template_rows(kind)
+    return csv_response(f"{kind.name}-template.csv", header, rows)
+
+
+@bp.route("/<kind_name>/template.xlsx")
+@permission(SIGNED_IN)
+def template_xlsx(kind_name: str):
+    """The header and example rows, and a second sheet "help" explaining each column."""
+    kind = _kind_or_404(kind_name)
+    header, rows = _template_rows(kind)
+    help_rows = [[c.name, _("required") if c.required else _("optional"), str(c.help)] for c in kind.columns]
+    return xlsx_response(f"{kind.name}-template.xlsx", header, rows, sheet_title=kind.name,
+                         more_sheets=[("help", [_("column"), _("required or optional"), _("help")], help_rows)])

@@ -1,0 +1,95 @@
+"""Income-generating activities (IGA) and their monthly income reports."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from tracker import validation as v
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.models import INCOME_PROJECT_STATUSES, Beneficiary, IncomeProject, IncomeReport
+from tracker.models.base import today
+
+#: Activities offered as suggestions; any other text is accepted too.
+SUGGESTED_ACTIVITIES = ("tailoring", "small trade", "soap-making", "livestock", "farming", "tea shop",
+                        "hairdressing", "bakery")
+CLOSED = ("closed_successful", "closed_failed")
+
+
+def _next_reference(beneficiary: Beneficiary) -> str:
+    count = db.session.scalar(
+        select(func.count(IncomeProject.id)).where(IncomeProject.beneficiary_id == beneficiary.id)
+    ) or 0
+    n = count + 1
+    def reference(k: int) -> str:
+        return f"IGA-{beneficiary.country}-{beneficiary.number:05d}-{k}"
+
+    while db.session.scalar(select(IncomeProject.id).where(IncomeProject.reference == reference(n))):
+        n += 1
+    return reference(n)
+
+
+def start_income_project(*, beneficiary: Beneficiary, activity: str, started_on, planned_grant, currency: str,
+                         status: str = "planned", reference: str | None = None) -> IncomeProject:
+    """Record a mother's income-generating activity and the grant planned for it."""
+    activity = v.text(activity, "activity", max_length=120)
+    started = v.date(started_on, "started_on", not_future=False)
+    currency = v.currency(currency)
+    grant = v.amount(planned_grant, "planned_grant", currency)
+    status = v.choice(status, "status", INCOME_PROJECT_STATUSES)
+    if reference:
+        reference = v.text(reference, "reference", max_length=60)
+        if db.session.scalar(select(IncomeProject.id).where(IncomeProject.reference == reference)) is not None:
+            raise Invalid(_l("%(ref)s exists already", ref=reference), "reference")
+    else:
+        reference = _next_reference(beneficiary)
+    project = IncomeProject(reference=reference, beneficiary=beneficiary, activity=activity, started_on=started,
+                            planned_grant=grant, currency=currency, status=status,
+                            closed_on=today() if status in CLOSED else None)
+    db.session.add(project)
+    db.session.flush()
+    return project
+
+
+def update_income_project(*, income_project: IncomeProject, activity: str, planned_grant, status: str,
+                          closed_on=None) -> IncomeProject:
+    activity = v.text(activity, "activity", max_length=120)
+    grant = v.amount(planned_grant, "planned_grant", income_project.currency)
+    status = v.choice(status, "status", INCOME_PROJECT_STATUSES)
+    if status in CLOSED:
+        closed = v.date(closed_on, "closed_on") if closed_on else (income_project.closed_on or today())
+        if closed < income_project.started_on:
+            raise Invalid(_l("is before the activity started"), "closed_on")
+    else:
+        closed = None
+    income_project.activity = activity
+    income_project.planned_grant = grant
+    income_project.status = status
+    income_project.closed_on = closed
+    db.session.flush()
+    return income_project
+
+
+def report_income(*, income_project: IncomeProject, month, revenue, costs, currency: str | None = None,
+                  note: str | None = None) -> IncomeReport:
+    """Record a month's revenue and costs, in the activity's currency; one report per month."""
+    first = v.month(month, "month")
+    currency = v.currency(currency or income_project.currency)
+    if currency != income_project.currency:
+        raise Invalid(_l("reports of %(ref)s are in %(code)s", ref=income_project.reference,
+                         code=income_project.currency), "currency")
+    revenue = v.amount(revenue, "revenue", currency, allow_zero=True)
+    costs = v.amount(costs, "costs", currency, allow_zero=True)
+    note = v.text(note, "note", required=False, max_length=500)
+    if first < income_project.started_on.replace(day=1):
+        raise Invalid(_l("is before the activity started"), "month")
+    exists = db.session.scalar(
+        select(IncomeReport.id).where(IncomeReport.income_project_id == income_project.id, IncomeReport.month == first)
+    )
+    if exists is not None:
+        raise Invalid(_l("%(month)s is reported already", month=first.strftime("%Y-%m")), "month")
+    report = IncomeReport(income_project=income_project, month=first, revenue=revenue, costs=costs,
+                          currency=currency, note=note)
+    db.session.add(report)
+    db.session.flush()
+    return report

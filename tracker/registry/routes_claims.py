@@ -1,0 +1,161 @@
+"""Paternity claims: open, move on, correct, and the stalled list managers ask for."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from tracker import audit
+from tracker.auth.permissions import permission
+from tracker.auth.scope import get_scoped_or_404
+from tracker.countries import country_choices
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.forms import show_errors
+from tracker.formatting import _locale
+from tracker.models import CLAIM_STEPS, Child, ClaimStep, PaternityClaim
+from tracker.models.base import today
+from tracker.registry import bp, claims
+from tracker.registry.forms import ClaimForm, CorrectStepForm, StepForm
+from tracker.registry.helpers import page_number, private
+from tracker.registry.queries import claim_history, claims_page, claims_select
+from tracker.vocab import label
+
+EXPORT_HEADER = ["child_code", "member_state", "personnel_category", "status", "status_on", "waiting_days"]
+
+
+def _filters() -> dict:
+    args = request.args
+    days = args.get("min_days", "")
+    return {
+        "status": args.get("status") if args.get("status") in CLAIM_STEPS else None,
+        "member_state": (args.get("member_state") or "").upper()[:2] or None,
+        "open_only": args.get("open") == "1",
+        "min_days": int(days) if days.isdigit() and 0 < int(days) < 100000 else None,
+    }
+
+
+@bp.route("/claims/")
+@permission("records.view")
+def claims_list():
+    filters = _filters()
+    return private(render_template("registry/claims.html", page=claims_page(current_user, page_number(), **filters),
+                                   filters=filters, steps=CLAIM_STEPS))
+
+
+@bp.route("/claims/export.<fmt>")
+@permission("records.export")
+def export_claims(fmt: str):
+    from tracker.exports import csv_response, xlsx_response
+
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    rows = []
+    now = today()
+    for _id, child_code, member_state, category, status, status_on in db.session.execute(
+        claims_select(current_user, **_filters())
+    ):
+        waiting = None if status in claims.FINAL_STEPS else (now - status_on).days
+        rows.append([child_code, member_state, category, status, status_on, waiting])
+    audit.record(db.session, "export", entity="paternity_claims", changes={"rows": len(rows)})
+    db.session.commit()
+    if fmt == "csv":
+        return csv_response("claims.csv", EXPORT_HEADER, rows)
+    return xlsx_response("claims.xlsx", EXPORT_HEADER, rows, sheet_title="claims")
+
+
+@bp.route("/children/<code>/claim/new", methods=["GET", "POST"])
+@permission("records.edit")
+def new_claim(code: str):
+    child = get_scoped_or_404(Child, code=code)
+    form = ClaimForm()
+    form.member_state.choices = [("", "—")] + country_choices(_locale(), programme_first=False)
+    if form.validate_on_submit():
+        try:
+            claim = claims.open_claim(child=child, member_state=form.member_state.data,
+                                      personnel_category=form.personnel_category.data,
+                                      received_on=form.received_on.data, user_id=current_user.id)
+        except Invalid as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The claim for %(code)s is opened.", code=child.code), "success")
+            return redirect(url_for("registry.claim", claim_id=claim.id))
+    return private(render_template("registry/claim_form.html", form=form, child_code=child.code))
+
+
+def _claim_or_404(claim_id: int) -> PaternityClaim:
+    return get_scoped_or_404(PaternityClaim, id=claim_id)
+
+
+def _render_claim(claim: PaternityClaim, step_form=None, correct_forms=None):
+    history = claim_history(claim)
+    current = [s for s in history if not s.superseded]
+    step_form = step_form or StepForm()
+    step_form.step.choices = [(s, label(s)) for s in claims.allowed_next(claim.status)]
+    corrections = {}
+    for index, row in enumerate(current):
+        form = (correct_forms or {}).get(row.id) or CorrectStepForm(prefix=f"c{row.id}")
+        if request.method == "GET" or row.id not in (correct_forms or {}):
+            form.occurred_on.data = row.occurred_on
+        previous = current[index - 1].step if index else None
+        kinds = claims.allowed_next(previous) if index == len(current) - 1 else [row.step]
+        form.new_step.choices = [(k, label(k)) for k in kinds]
+        if request.method == "GET" or row.id not in (correct_forms or {}):
+            form.new_step.data = row.step
+        corrections[row.id] = form
+    return private(render_template(
+        "registry/claim.html", claim=claim, child_code=claim.child.code, history=history, current=current,
+        step_form=step_form, corrections=corrections, can_edit=current_user.can("records.edit"),
+        waiting=claims.waiting_days(claim.status_on, claim.status, today()),
+    ))
+
+
+@bp.route("/claims/<int:claim_id>")
+@permission("records.view")
+def claim(claim_id: int):
+    return _render_claim(_claim_or_404(claim_id))
+
+
+@bp.route("/claims/<int:claim_id>/steps", methods=["POST"])
+@permission("records.edit")
+def add_step(claim_id: int):
+    claim_ = _claim_or_404(claim_id)
+    form = StepForm()
+    form.step.choices = [(s, label(s)) for s in claims.allowed_next(claim_.status)]
+    if form.validate_on_submit():
+        try:
+            claims.record_step(claim=claim_, step=form.step.data, occurred_on=form.occurred_on.data,
+                               user_id=current_user.id)
+        except Invalid as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The step is recorded."), "success")
+            return redirect(url_for("registry.claim", claim_id=claim_.id))
+    return _render_claim(claim_, step_form=form), 422
+
+
+@bp.route("/claims/<int:claim_id>/steps/<int:step_id>/correct", methods=["POST"])
+@permission("records.edit")
+def correct_step(claim_id: int, step_id: int):
+    claim_ = _claim_or_404(claim_id)
+    step = db.session.get(ClaimStep, step_id)
+    if step is None or step.claim_id != claim_.id:
+        abort(404)
+    form = CorrectStepForm(prefix=f"c{step.id}")
+    form.new_step.choices = [(s, label(s)) for s in CLAIM_STEPS]
+    if form.validate_on_submit():
+        try:
+            claims.correct_step(step=step, occurred_on=form.occurred_on.data, reason=form.reason.data,
+                                new_step=form.new_step.data or None, user_id=current_user.id)
+        except Invalid as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The step is corrected; the history keeps the old one."), "success")
+            return redirect(url_for("registry.claim", claim_id=claim_.id))
+    return _render_claim(claim_, correct_forms={step.id: form}), 422
