@@ -334,7 +334,7 @@ def run_one(database: str, args) -> dict:
     else:
         url = fresh_postgres(args.pg)
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, IMPORT_UPLOAD_DIR=tmp.name)
-    out: dict = {"database": database, "rows": args.rows}
+    out: dict = {"database": database, "rows": args.rows, "load_before": os.getloadavg()[0]}
     with app.app_context():
         t0 = time.perf_counter()
         upgrade()
@@ -365,11 +365,11 @@ def run_one(database: str, args) -> dict:
         with audit.acting_as(staff.id, "bench"):
             if profiler:
                 profiler.enable()
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             parsed = parse_upload(data, "disbursements.csv", kind)
             t_parsed = time.perf_counter()
             result = run_import(kind, parsed, user=staff, dry_run=False, history=False)
-            t1 = time.perf_counter()
+            t1, cpu1 = time.perf_counter(), time.process_time()
             if profiler:
                 profiler.disable()
         if args.tracemalloc:
@@ -389,6 +389,7 @@ def run_one(database: str, args) -> dict:
             Disbursement.status == "submitted"))
         assert imported == len(rows), imported
         out["import_s"] = t1 - t0
+        out["import_cpu_s"] = cpu1 - cpu0
         out["parse_s"] = t_parsed - t0
         out["audit_events"] = db.session.scalar(select(func.count()).where(AuditEvent.id > audit_before))
         if profiler:
@@ -436,9 +437,11 @@ def table(results: list[dict]) -> str:
 def details(r: dict) -> str:
     per_row_ms = 1000 * r["import_s"] / r["rows"]
     text = (f"{r['database']}: import {r['import_s']:.2f} s (parse_upload {r['parse_s']:.3f} s, "
-            f"{per_row_ms:.2f} ms/row, {r['statements'] / r['rows']:.1f} SQL statements/row, "
+            f"{per_row_ms:.2f} ms/row, of which {1000 * r['import_cpu_s'] / r['rows']:.2f} ms CPU in this process, "
+            f"{r['statements'] / r['rows']:.1f} SQL statements/row, "
             f"{r['audit_events']} audit events); raw insert {r['raw_s']:.3f} s; "
-            f"peak RSS {r['peak_mb']:.0f} MB (+{r['import_rss_growth_mb']:.0f} MB during the import)")
+            f"peak RSS {r['peak_mb']:.0f} MB (+{r['import_rss_growth_mb']:.0f} MB during the import); "
+            f"load average {r['load_before']:.1f} on {os.cpu_count()} CPUs")
     if "tracemalloc_peak_mb" in r:
         text += f"; tracemalloc peak {r['tracemalloc_peak_mb']:.1f} MB (import slowed by tracing)"
     return text

@@ -251,3 +251,38 @@ class AllocationFactory(Base):
     project = factory.SubFactory(ProjectFactory)
     amount_usd = Decimal("1000.00")
     allocated_on = dt.date(2025, 6, 1)
+
+
+from tracker.models import Contribution, Pledge  # noqa: E402
+
+
+class PledgeFactory(Base):
+    """A donor's pledge; its USD value is frozen as given (default: USD at rate 1)."""
+
+    class Meta:
+        model = Pledge
+
+    reference = factory.Sequence(lambda n: f"PL-TEST-{n:05d}")
+    donor = factory.SubFactory(DonorFactory)
+    amount = Decimal("1000.00")
+    currency = "USD"
+    pledged_on = dt.date(2025, 2, 1)
+    usd_amount = factory.SelfAttribute("amount")
+    usd_rate = Decimal("1.00000000")
+
+
+class ContributionFactory(Base):
+    """Money received, against ``pledge`` (then from its donor) or without one."""
+
+    class Meta:
+        model = Contribution
+
+    reference = factory.Sequence(lambda n: f"CO-TEST-{n:05d}")
+    pledge = None
+    donor = factory.Maybe("pledge", yes_declaration=factory.SelfAttribute("pledge.donor"),
+                          no_declaration=factory.SubFactory(DonorFactory))
+    amount = Decimal("500.00")
+    currency = "USD"
+    received_on = dt.date(2025, 3, 1)
+    usd_amount = factory.SelfAttribute("amount")
+    usd_rate = Decimal("1.00000000")

@@ -15,10 +15,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests import factories
-from tracker.crypto import keyring
 from tracker.errors import Invalid
 from tracker.extensions import db as _db
-from tracker.models import Beneficiary, Child, ClaimStep, PaternityClaim
+from tracker.models import Beneficiary, ClaimStep, PaternityClaim
 from tracker.models.base import today
 from tracker.registry import claims, income, people
 from tracker.registry.queries import income_outcomes, income_summary, term_states

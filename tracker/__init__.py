@@ -140,6 +140,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.disbursements import bp as disbursements_bp
     from tracker.funding import bp as funding_bp
     from tracker.registry import bp as registry_bp
+    from tracker.reports import bp as reports_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -149,6 +150,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(disbursements_bp)
     app.register_blueprint(funding_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(reports_bp)
     app.before_request(enforce)
 
 

@@ -22,14 +22,23 @@ def is_country(code: str | None) -> bool:
     return bool(code) and code in COUNTRY_CODES
 
 
+#: Names as the UN writes them, where CLDR's short form differs.
+_UN_NAMES = {
+    ("CD", "en"): "Democratic Republic of the Congo",
+    ("CD", "fr"): "République démocratique du Congo",
+    ("CG", "en"): "Republic of the Congo",
+    ("CG", "fr"): "République du Congo",
+}
+
+
 def country_name(code: str, locale: str = "en") -> str:
-    return Locale.parse(locale).territories.get(code, code)
+    language = str(locale).split("_")[0]
+    return _UN_NAMES.get((code, language)) or Locale.parse(locale).territories.get(code, code)
 
 
 def country_choices(locale: str = "en", *, programme_first: bool = True) -> list[tuple[str, str]]:
-    names = Locale.parse(locale).territories
-    everyone = sorted(((c, names[c]) for c in COUNTRY_CODES), key=lambda item: item[1])
+    everyone = sorted(((c, country_name(c, locale)) for c in COUNTRY_CODES), key=lambda item: item[1])
     if not programme_first:
         return everyone
-    first = [(c, names[c]) for c in PROGRAMME_COUNTRIES]
+    first = [(c, country_name(c, locale)) for c in PROGRAMME_COUNTRIES]
     return first + [item for item in everyone if item[0] not in PROGRAMME_COUNTRIES]

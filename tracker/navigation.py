@@ -19,6 +19,10 @@ NAV = (
     ("registry.income_list", _l("Income activities")),
     ("disbursements.index", _l("Disbursements")),
     ("disbursements.approvals", _l("Approvals")),
+    ("funding.donors", _l("Donors")),
+    ("funding.pledges", _l("Pledges")),
+    ("funding.allocations", _l("Allocations")),
+    ("reports.index", _l("Reports")),
     ("funding.rates", _l("Exchange rates")),
     ("imports.index", _l("Import")),
 )

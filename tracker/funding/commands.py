@@ -27,11 +27,14 @@ def _day(value: str | None, name: str):
 @click.option("--scope", default="fund", show_default=True, help="fund, country:CD or project:CODE")
 @click.option("--from", "date_from", help="first day, YYYY-MM-DD (default: 1 January of this year)")
 @click.option("--to", "date_to", help="last day, YYYY-MM-DD (default: today)")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "pdf"]), default="json", show_default=True)
 @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write to FILE instead of stdout")
 def funding_gap(scope, date_from, date_to, fmt, lang, output):
-    """The funding-gap figures of a scope and period."""
+    """The funding-gap figures of a scope and period, as JSON, CSV or the donor PDF (not archived)."""
+    if fmt == "pdf":
+        _pdf(scope, _day(date_from, "from"), _day(date_to, "to"), lang, output)
+        return
     try:
         picture = funding_picture(scope=scope, date_from=_day(date_from, "from"), date_to=_day(date_to, "to"),
                                   with_children=False)
@@ -45,3 +48,25 @@ def funding_gap(scope, date_from, date_to, fmt, lang, output):
         click.echo(f"Wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _pdf(scope, date_from, date_to, lang, output):
+    """Render the donor report from the command line (a preview: not numbered, not archived)."""
+    from flask import current_app
+
+    from tracker.reports.archive import check_request
+    from tracker.reports.render import render_report
+
+    if not output:
+        click.echo("Error: a PDF needs -o FILE", err=True)
+        sys.exit(1)
+    try:
+        check_request(scope=scope, date_from=date_from, date_to=date_to, lang=lang)
+    except Invalid as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    with current_app.test_request_context():
+        rendered = render_report(scope=scope, date_from=date_from, date_to=date_to, lang=lang)
+    with open(output, "wb") as handle:
+        handle.write(rendered.pdf)
+    click.echo(f"Wrote {output}: {rendered.pages} pages, {len(rendered.pdf)} bytes", err=True)

@@ -76,7 +76,8 @@ class PledgeForm(FlaskForm):
     currency = SelectField(_l("Currency"), validate_choice=False)
     pledged_on = date_field(_l("Pledged on"))
     country = SelectField(_l("Earmarked for a country"), validate_choice=False)
-    project = SelectField(_l("Earmarked for a project"))
+    #: Any code typed here is looked up in the user's countries (404 outside them), so the choices are not checked.
+    project = SelectField(_l("Earmarked for a project"), validate_choice=False)
 
 
 class ContributionForm(FlaskForm):
@@ -89,7 +90,8 @@ class ContributionForm(FlaskForm):
 
 
 class AllocationForm(FlaskForm):
-    project = SelectField(_l("Project"), validators=[InputRequired(message=_l("Choose a project."))])
+    project = SelectField(_l("Project"), validators=[InputRequired(message=_l("Choose a project."))],
+                          validate_choice=False)
     amount_usd = amount_field(_l("Amount in US dollars"))
     allocated_on = date_field(_l("Allocated on"))
     note = TextAreaField(_l("Note"))
@@ -541,7 +543,7 @@ def new_allocation():
     form = AllocationForm()
     form.project.choices = [("", _("Choose…"))] + project_choices()
     if request.method == "GET" and request.args.get("project"):
-        form.project.data = request.args["project"]
+        form.project.data = (scoped_project(request.args["project"]) or abort(404)).code
     if form.validate_on_submit():
         project = scoped_project(form.project.data) or abort(404)
         try:

@@ -1,0 +1,131 @@
+"""Issuing donor reports and keeping them: rendered once, stored with their SHA-256, never re-rendered.
+
+Issuing records the report (number, scope, period, language, addressee,
+issuer) at once and renders the PDF in a worker thread, so a long rendering
+never holds a request or other users; the status page shows the progress.
+Every download serves the stored bytes, and anyone can check a copy against
+the archive by its SHA-256.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from tracker import audit
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.funding.engine import ScopeError, parse_scope
+from tracker.models import Donor, IssuedReport, Project, User
+from tracker.models.base import now_utc, today
+
+log = logging.getLogger(__name__)
+
+
+def next_number(year: int) -> str:
+    """``TF-2026-0007``: the next number of the year."""
+    prefix = f"TF-{year}-"
+    last = db.session.scalar(select(func.max(IssuedReport.number)).where(IssuedReport.number.like(prefix + "%")))
+    n = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{n:04d}"
+
+
+def check_request(*, scope: str, date_from, date_to, lang: str) -> None:
+    """Refuse what cannot be a report: an unknown scope or project, a period ending before it starts."""
+    try:
+        kind, value = parse_scope(scope)
+    except ScopeError as error:
+        raise Invalid(str(error), "scope") from None
+    if kind == "project" and db.session.scalar(select(Project.id).where(Project.code == value)) is None:
+        raise Invalid(_l("unknown project %(code)s", code=value), "scope")
+    if date_from and date_to and date_to < date_from:
+        raise Invalid(_l("the period ends before it starts"), "date_to")
+    if lang not in ("en", "fr"):
+        raise Invalid(_l("unknown language"), "lang")
+
+
+def issue_report(*, scope: str, date_from: dt.date, date_to: dt.date, lang: str, donor: Donor | None,
+                 user: User) -> IssuedReport:
+    """Record a report as issued (status ``rendering``) and commit; the caller starts :func:`start_rendering`."""
+    check_request(scope=scope, date_from=date_from, date_to=date_to, lang=lang)
+    for _attempt in range(5):
+        report = IssuedReport(number=next_number(today().year), scope=scope, period_from=date_from,
+                              period_to=date_to, as_of=today(), lang=lang, donor=donor, issued_by_id=user.id,
+                              issued_at=now_utc(), status="rendering")
+        try:
+            with db.session.begin_nested():
+                db.session.add(report)
+                db.session.flush()
+            break
+        except IntegrityError:
+            continue  # another manager took the number a moment ago
+    else:
+        raise Invalid(_l("could not give the report a number; try again"), "")
+    audit.record(db.session, "issue_report", entity="issued_reports", entity_id=report.number,
+                 changes={"scope": [None, scope], "lang": [None, lang]})
+    db.session.commit()
+    return report
+
+
+def render_issued(report_id: int, verify_url: str) -> None:
+    """Render and store the PDF of a recorded report (in a worker thread or synchronously)."""
+    from tracker.reports.render import render_report
+
+    report = db.session.get(IssuedReport, report_id)
+    if report is None or report.status != "rendering":
+        return
+    try:
+        rendered = render_report(scope=report.scope, date_from=report.period_from, date_to=report.period_to,
+                                 lang=report.lang, donor=report.donor, number=report.number, verify_url=verify_url)
+    except Exception as error:  # noqa: BLE001 - recorded on the report, never shown with data
+        db.session.rollback()
+        log.exception("rendering report %s failed", report.number)
+        report = db.session.get(IssuedReport, report_id)
+        report.status = "failed"
+        report.error = type(error).__name__
+        db.session.commit()
+        return
+    report.pdf = rendered.pdf
+    report.sha256 = hashlib.sha256(rendered.pdf).hexdigest()
+    report.pages = rendered.pages
+    report.size = len(rendered.pdf)
+    report.status = "issued"
+    db.session.commit()
+
+
+def start_rendering(report: IssuedReport, verify_url: str) -> None:
+    """Render in a worker thread with its own application context and session."""
+    app = current_app._get_current_object()
+    report_id, issuer_id = report.id, report.issued_by_id
+
+    def work():
+        with app.app_context():
+            try:
+                with audit.acting_as(issuer_id, "worker"):
+                    render_issued(report_id, verify_url)
+            finally:
+                db.session.remove()
+
+    if app.config.get("REPORTS_RENDER_INLINE"):
+        work()
+        return
+    threading.Thread(target=work, name=f"render-{report.number}", daemon=True).start()
+
+
+def find_by_sha256(digest: str) -> IssuedReport | None:
+    digest = (digest or "").strip().lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        return None
+    return db.session.scalars(
+        select(IssuedReport).where(IssuedReport.sha256 == digest, IssuedReport.status == "issued")
+    ).one_or_none()
+
+
+def find_by_bytes(data: bytes) -> IssuedReport | None:
+    return find_by_sha256(hashlib.sha256(data).hexdigest())

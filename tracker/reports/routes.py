@@ -1,0 +1,185 @@
+"""Donor reports: issue (managers), read and download (donors and staff of the Fund), verify (anyone)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from tracker import audit
+from tracker.auth.permissions import PUBLIC, permission
+from tracker.auth.scope import scoped_select, user_countries
+from tracker.countries import country_name
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.forms import show_errors
+from tracker.formatting import _locale
+from tracker.models import Donor, IssuedReport, Project
+from tracker.models.base import today
+from tracker.registry.helpers import private
+from tracker.reports import archive, bp
+from tracker.reports.data import build_report
+from tracker.reports.forms import ReportForm, VerifyForm
+from tracker.reports.render import report_html
+
+
+def _scope_choices() -> list[tuple[str, str]]:
+    countries = user_countries()
+    projects = db.session.execute(
+        scoped_select(Project, current_user).with_only_columns(Project.code, Project.country).order_by(Project.code)
+    ).all()
+    every = sorted({c for _code, c in projects})
+    choices = []
+    if countries is None or set(every) <= set(countries):
+        choices.append(("fund", _("The whole Fund")))
+    choices += [(f"country:{c}", country_name(c, _locale())) for c in every]
+    choices += [(f"project:{code}", _("Project %(code)s", code=code)) for code, _c in projects]
+    return choices
+
+
+def _form() -> ReportForm:
+    form = ReportForm(request.args if request.method == "GET" and request.args else None)
+    form.scope.choices = _scope_choices()
+    form.donor.choices = [("", _("Every donor (fund-wide)"))] + [
+        (str(i), name) for i, name in db.session.execute(select(Donor.id, Donor.name).order_by(Donor.name))]
+    if not form.date_from.data:
+        form.date_from.data = dt.date(today().year, 1, 1)
+    return form
+
+
+def _request_values(form: ReportForm):
+    if form.scope.data not in dict(form.scope.choices):
+        abort(404)
+    donor = db.session.get(Donor, int(form.donor.data)) if (form.donor.data or "").isdigit() else None
+    return form.scope.data, form.date_from.data, form.date_to.data, form.lang.data, donor
+
+
+def _verify_url() -> str:
+    return url_for("reports.verify", _external=True)
+
+
+@bp.route("/reports/")
+@permission("reports.read")
+def index():
+    stmt = select(IssuedReport).order_by(IssuedReport.issued_at.desc())
+    if current_user.role == "donor":
+        stmt = stmt.where(IssuedReport.status == "issued",
+                          or_(IssuedReport.donor_id == current_user.donor_id, IssuedReport.donor_id.is_(None)))
+    reports = db.session.scalars(stmt.limit(500)).all()
+    return private(render_template("reports/index.html", reports=reports,
+                                   can_issue=current_user.can("reports.issue")))
+
+
+@bp.route("/reports/new", methods=["GET", "POST"])
+@permission("reports.issue")
+def new():
+    form = _form()
+    if request.method == "POST" and form.validate_on_submit():
+        scope, date_from, date_to, lang, donor = _request_values(form)
+        try:
+            report = archive.issue_report(scope=scope, date_from=date_from, date_to=date_to, lang=lang,
+                                          donor=donor, user=current_user)
+        except Invalid as error:
+            db.session.rollback()
+            show_errors(form, error, {"date_to": "date_to"})
+        else:
+            archive.start_rendering(report, _verify_url())
+            flash(_("Report %(number)s is issued; its PDF is being rendered.", number=report.number), "success")
+            return redirect(url_for("reports.show", number=report.number))
+    return private(render_template("reports/new.html", form=form))
+
+
+@bp.route("/reports/preview")
+@permission("reports.issue")
+def preview():
+    """The report as HTML in the browser, exactly as it will be printed, before issuing it."""
+    form = _form()
+    if not form.validate():
+        return private(render_template("reports/new.html", form=form)), 422
+    scope, date_from, date_to, lang, donor = _request_values(form)
+    try:
+        archive.check_request(scope=scope, date_from=date_from, date_to=date_to, lang=lang)
+    except Invalid as error:
+        show_errors(form, error)
+        return private(render_template("reports/new.html", form=form)), 422
+    from flask_babel import force_locale
+
+    with force_locale(lang):
+        data = build_report(scope=scope, date_from=date_from, date_to=date_to, lang=lang, donor=donor)
+        html = report_html(data, for_pdf=False)
+    return private(html)
+
+
+def _readable_or_404(number: str) -> IssuedReport:
+    report = db.session.scalars(select(IssuedReport).where(IssuedReport.number == number)).one_or_none()
+    if report is None:
+        abort(404)
+    if current_user.role == "donor" and (report.status != "issued" or
+                                         report.donor_id not in (None, current_user.donor_id)):
+        abort(404)
+    return report
+
+
+@bp.route("/reports/<number>")
+@permission("reports.read")
+def show(number: str):
+    report = _readable_or_404(number)
+    response = make_response(render_template("reports/show.html", report=report,
+                                             scope_label=_scope_label(report.scope)))
+    if report.status == "rendering":
+        response.headers["Refresh"] = "3"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/reports/<number>/pdf")
+@permission("reports.read")
+def download(number: str):
+    """The stored bytes, exactly as issued (never rendered again)."""
+    report = _readable_or_404(number)
+    if report.status != "issued" or report.pdf is None:
+        abort(404)
+    audit.record(db.session, "download_report", entity="issued_reports", entity_id=report.number)
+    db.session.commit()
+    response = make_response(report.pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{report.number}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _scope_label(scope: str) -> str:
+    kind, _sep, value = scope.partition(":")
+    if kind == "fund":
+        return _("The whole Fund")
+    if kind == "country":
+        return country_name(value, _locale())
+    return _("Project %(code)s", code=value)
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@permission(PUBLIC)
+def verify():
+    """Anyone can learn whether a PDF (or a SHA-256) is an issued report, and which, and nothing else."""
+    form = VerifyForm()
+    result, checked = None, False
+    if form.validate_on_submit():
+        upload = form.file.data
+        if upload and getattr(upload, "filename", ""):
+            data = upload.read(30 * 1024 * 1024 + 1)
+            result = archive.find_by_bytes(data)
+            checked = True
+        elif form.sha256.data:
+            result = archive.find_by_sha256(form.sha256.data)
+            checked = True
+        else:
+            form.sha256.errors = [_("Choose a file or paste a fingerprint.")]
+    found = None
+    if result is not None:
+        found = {"number": result.number, "issued_at": result.issued_at, "scope": _scope_label(result.scope),
+                 "period_from": result.period_from, "period_to": result.period_to,
+                 "addressee": result.donor.name if result.donor else None, "lang": result.lang}
+    return render_template("reports/verify.html", form=form, found=found, checked=checked)
