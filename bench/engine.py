@@ -1,7 +1,7 @@
 """Benchmark: the funding engine and the review page on PostgreSQL, beside one hand-written SQL query.
 
     .venv/bin/python bench/engine.py [--scales 1 10 40 85] [--only-scale K] [--pg URL] [--repeat 3]
-                                     [--no-seed] [--explain N] [--profile] [--json FILE]
+                                     [--no-seed] [--explain N] [--profile] [--what-if-index] [--json FILE]
 
 For each scale K (default ``1 10 40 85``; 85 gives about 51,000 mothers and
 960,000 disbursements) it:
@@ -28,7 +28,9 @@ app's engine. One more, traced, run of each (outside the timings) records every
 statement's duration and the ``tracker`` function that issued it; the slowest are
 printed. ``--explain N`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the N slowest
 statements of the page at the largest scale; ``--profile`` prints a cProfile of
-one page request at the largest scale. ``--no-seed`` measures the data already in
+one page request at the largest scale. ``--what-if-index`` then adds, to the
+benchmark's database only, the partial index the README recommends and measures
+the engine and the page again. ``--no-seed`` measures the data already in
 the database (for a quick re-run after a full one; give the one scale it holds).
 
 This is not a test: it lives outside ``tests/`` and pytest never collects it.
@@ -244,6 +246,27 @@ def profile_page(client, top: int = 30) -> None:
     print(out.getvalue())
 
 
+#: What ``--what-if-index`` adds (to the benchmark's own database only, after the main measures): a partial,
+#: covering index for the "term covered?" test of the school-fee queries (engine.py ``_school_fees``).
+WHAT_IF_INDEX = ("CREATE INDEX IF NOT EXISTS bench_ix_disbursements_fee_cover ON disbursements (enrolment_id, term) "
+                 "WHERE category = 'school_fees' AND status IN ('approved', 'paid')")
+
+
+def measure_with_index(app, engine, client, recorder, repeat: int) -> dict:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(WHAT_IF_INDEX))
+        conn.execute(text("VACUUM ANALYZE disbursements"))
+    engine_s, engine_q, _picture = best_of(engine_call(app), repeat, recorder)
+    page_s, page_q, _size = best_of(page_call(client), repeat, recorder)
+    trace = recorder.traced(engine_call(app))
+    print(f"  what if (partial index on disbursements (enrolment_id, term) for paid/approved school fees):")
+    print(f"    engine {engine_s * 1000:.1f} ms ({engine_q[0]} statements), page {page_s * 1000:.1f} ms")
+    print_trace("engine with the index (traced run)", trace, top=3)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("DROP INDEX bench_ix_disbursements_fee_cover"))  # leave the schema as the migrations made it
+    return {"engine_ms_index": engine_s * 1000, "page_ms_index": page_s * 1000}
+
+
 def print_trace(title: str, trace: list[dict], top: int = 8) -> None:
     total = sum(t["ms"] for t in trace)
     print(f"  {title}: {len(trace)} statements, {total:.1f} ms in the database driver; slowest:")
@@ -290,6 +313,7 @@ def run_scale(url: str, scale: int, args, last: bool) -> dict:
             counts = table_counts(engine)
         print("  rows: " + ", ".join(f"{n} {what}" for what, n in counts.items()), flush=True)
 
+        print(f"  load average before measuring: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         recorder = Recorder(engine)
         engine_s, engine_q, picture = best_of(engine_call(app), args.repeat, recorder)
         client = signed_in_client(app)
@@ -305,6 +329,9 @@ def run_scale(url: str, scale: int, args, last: bool) -> dict:
         page_trace = recorder.traced(page_call(client))
         print_trace("engine (traced run)", engine_trace)
         print_trace("page (traced run)", page_trace)
+        what_if = {}
+        if args.what_if_index:
+            what_if = measure_with_index(app, engine, client, recorder, args.repeat)
         if last and args.explain:
             explain(engine, page_trace, args.explain)
         if last and args.profile:
@@ -314,7 +341,7 @@ def run_scale(url: str, scale: int, args, last: bool) -> dict:
             "children": counts["children"], "enrolments": counts["enrolments"], "seed_s": seed_s,
             "engine_ms": engine_s * 1000, "engine_queries": engine_q, "page_ms": page_s * 1000,
             "page_queries": page_q, "page_bytes": page_bytes, "hand_ms": hand_s * 1000,
-            "children_at_risk": picture.totals.children_at_risk,
+            "children_at_risk": picture.totals.children_at_risk, **what_if,
             "engine_signature": signature(engine_trace), "page_signature": signature(page_trace),
         }
     finally:
@@ -377,6 +404,8 @@ def main(argv=None) -> int:
     parser.add_argument("--explain", type=int, default=0, metavar="N",
                         help="EXPLAIN ANALYZE the N slowest statements of the page at the largest scale")
     parser.add_argument("--profile", action="store_true", help="cProfile one page request at the largest scale")
+    parser.add_argument("--what-if-index", action="store_true",
+                        help="after the measures, add a partial index for the school-fee queries and measure again")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the seeding's progress")
     args = parser.parse_args(argv)
@@ -387,9 +416,15 @@ def main(argv=None) -> int:
         parser.error("this benchmark runs on PostgreSQL (seed-demo bulk-loads with COPY there)")
 
     print(f"engine benchmark on {make_url(args.pg).render_as_string(hide_password=True)}, "
-          f"{dt.date.today().isoformat()}, {os.cpu_count()} CPUs, scales {scales}")
+          f"{dt.date.today().isoformat()}, {os.cpu_count()} CPUs, scales {scales}, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     results = [run_scale(args.pg, scale, args, last=(i == len(scales) - 1)) for i, scale in enumerate(scales)]
     print_table(results)
+    if args.what_if_index:
+        print("\nwith the partial index (--what-if-index):")
+        for r in results:
+            print(f"  scale {r['scale']:>3}: engine {r['engine_ms']:.0f} -> {r['engine_ms_index']:.0f} ms, "
+                  f"page {r['page_ms']:.0f} -> {r['page_ms_index']:.0f} ms")
     same = check_counts(results)
     if args.json:
         Path(args.json).write_text(json.dumps(

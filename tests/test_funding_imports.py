@@ -20,7 +20,7 @@ from tests import factories
 from tracker.extensions import db as _db
 from tracker.imports.base import KINDS, get_kind, run_import
 from tracker.imports.files import parse_upload
-from tracker.models import Allocation, AuditEvent, BudgetLine, Contribution, Donor, Pledge, Project
+from tracker.models import Allocation, AuditEvent, BudgetLine, Contribution, Donor, Partner, Pledge, Project
 
 PROJECT_COLUMNS = ["code", "title", "country", "partner", "start_date", "end_date", "status"]
 BUDGET_COLUMNS = ["project_code", "year", "category", "amount_usd"]
@@ -108,13 +108,17 @@ NEW_PROJECTS = csv_file(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="services.save_project cannot create a project: the autoflush in "
-                   "partner_named() inserts it before its partner is set; each row is refused as "
-                   "'partner: a value the record needs is missing' (see test_funding_services)")
-def test_projects_file_creates_projects(manager):
+def test_projects_file_creates_projects_then_adds_nothing(manager):
     result = do_import("projects", NEW_PROJECTS, manager)
     assert errors(result) == []
     assert outcome(result) == (True, 2, 0, 0)
+    made = {p.code: p for p in _db.session.scalars(select(Project).where(Project.code.in_(
+        ["TF-CD-2025-02", "TF-CF-2025-02"])))}
+    bunia, bambari = made["TF-CD-2025-02"], made["TF-CF-2025-02"]
+    assert (bunia.title, bunia.country, bunia.partner.name, bunia.start_date, bunia.end_date, bunia.status) == (
+        "Assistance in Bunia", "CD", "Bunia Women", dt.date(2025, 3, 1), dt.date(2026, 12, 31), "active")
+    assert (bambari.partner.name, bambari.status) == ("NGO CF", "pipeline")
+    assert count(Partner) == 4  # NGO CD, NGO CF, NGO SS and the new Bunia Women
     assert outcome(do_import("projects", NEW_PROJECTS, manager)) == (True, 0, 0, 2)
 
 

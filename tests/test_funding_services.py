@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from tests import factories
 from tracker.errors import Invalid
@@ -296,9 +295,6 @@ PROJECT = dict(code="TF-CF-2025-07", title="Assistance in Bangui", country="CF",
                start_date="2025-01-01", end_date="2026-12-31", status="active")
 
 
-@pytest.mark.xfail(strict=True, raises=IntegrityError,
-                   reason="services.save_project adds the new Project before partner_named() queries, so the "
-                          "autoflush inserts it with partner_id NULL")
 def test_new_project_is_created_with_a_new_partner(rq):
     project = services.save_project(**PROJECT)
     _db.session.commit()

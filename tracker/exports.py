@@ -29,9 +29,13 @@ _BAD_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 _BAD_SHEET_TITLE = re.compile(r"[\[\]:*?/\\]")
 
 
+#: A negative amount such as ``-3.00`` is a number to a spreadsheet, never a formula.
+_PLAIN_NUMBER = re.compile(r"-[0-9]+(\.[0-9]+)?")
+
+
 def neutralise(value):
     """``value`` with a ``'`` in front when it is text a spreadsheet could run as a formula."""
-    if isinstance(value, str) and value.startswith(DANGEROUS_FIRST):
+    if isinstance(value, str) and value.startswith(DANGEROUS_FIRST) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

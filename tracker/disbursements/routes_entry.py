@@ -131,12 +131,12 @@ def whole_term():
             year = None
         form.school.choices = [("", _("All schools"))] + [(s, s) for s in queries.schools_of(project, year or "")]
         if year:
-            rows = queries.term_rows(project, academic_year=year, term=int(form.term.data or 1),
+            rows = queries.term_rows(project, academic_year=year, term=_term(form),
                                      school=form.school.data or None)
     else:
         form.school.choices = [("", _("All schools"))]
     if request.method == "POST" and project is not None and rows:
-        result = _enter_batch(project, rows, int(form.term.data))
+        result = _enter_batch(project, rows, _term(form))
         if isinstance(result, dict):
             errors = result
         else:
@@ -146,13 +146,22 @@ def whole_term():
                                    batch_key=request.form.get("batch_key") or uuid.uuid4().hex))
 
 
+def _term(form: TermForm) -> int:
+    return int(form.term.data) if form.term.data in ("1", "2", "3", "4") else 1
+
+
+def _ids(values) -> set[int]:
+    """Ticked ids: plain ASCII digits of a plausible size only."""
+    return {int(x) for x in values if x.isascii() and x.isdigit() and len(x) < 10}
+
+
 def _enter_batch(project: Project, rows, term: int):
     """Enter the ticked rows as one batch: all of them, or none (errors by row)."""
     if not ActionForm().validate_on_submit():
         abort(400)
     batch_key = (request.form.get("batch_key") or "")[:40]
     entered_on = request.form.get("entered_on") or None
-    ticked = {int(x) for x in request.form.getlist("enrolment") if x.isdigit()}
+    ticked = _ids(request.form.getlist("enrolment"))
     if not ticked:
         flash(_("Tick at least one child."), "error")
         return {}
@@ -162,7 +171,11 @@ def _enter_batch(project: Project, rows, term: int):
     for enrolment_id in sorted(ticked):
         row = by_id.get(enrolment_id)
         if row is None:
-            errors[enrolment_id] = _("this term is no longer open for this child")
+            # Say which child, if the user may know it; the page no longer lists that row.
+            code = db.session.scalar(scoped_select(Enrolment, current_user).with_only_columns(Child.code)
+                                     .where(Enrolment.id == enrolment_id))
+            errors[enrolment_id] = _("term %(term)d of %(code)s is no longer open: someone asked for it meanwhile",
+                                     term=term, code=code) if code else _("a ticked child is no longer listed")
             continue
         enrolment = db.session.get(Enrolment, enrolment_id)
         child = enrolment.child
@@ -181,6 +194,9 @@ def _enter_batch(project: Project, rows, term: int):
     if errors:
         db.session.rollback()
         flash(_("Nothing was entered: %(n)d rows need a correction.", n=len(errors)), "error")
+        for enrolment_id, message in errors.items():
+            if enrolment_id not in by_id:
+                flash(message, "error")
         return errors
     db.session.commit()
     flash(_("%(n)d school-fee payments are submitted for approval.", n=count), "success")

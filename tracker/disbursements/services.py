@@ -241,6 +241,8 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
             .execution_options(synchronize_session=False)
         )
         db.session.expire(disbursement)
+        audit.record(db.session, "submit", entity="disbursements", entity_id=disbursement.reference,
+                     changes={"status": ["draft", "submitted"]}, user_id=user.id)
     return disbursement
 
 

@@ -192,10 +192,11 @@ def save_project(*, code: str, title: str, country: str, partner: str, start_dat
     description = v.text(description, "description", required=False, max_length=4000)
     if end < start:
         raise Invalid(_l("is before the start date"), "end_date")
+    partner_row = partner_named(partner)  # before the project joins the session (autoflush)
     if project is None:
         code = v.text(code, "code", max_length=32)
         _unique(Project, Project.code, code, "code")
-        project = Project(code=code)
+        project = Project(code=code, partner=partner_row)
         db.session.add(project)
     elif country != project.country and project.id is not None:
         from tracker.models import Beneficiary
@@ -209,7 +210,7 @@ def save_project(*, code: str, title: str, country: str, partner: str, start_dat
         raise Invalid(_l("%(n)d budget lines fall outside these dates", n=outside), "end_date")
     project.title, project.country, project.start_date, project.end_date = title, country, start, end
     project.status, project.description = status, description
-    project.partner = partner_named(partner)
+    project.partner = partner_row
     db.session.flush()
     return project
 

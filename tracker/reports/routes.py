@@ -40,7 +40,7 @@ def _scope_choices() -> list[tuple[str, str]]:
 
 
 def _form() -> ReportForm:
-    form = ReportForm(request.args if request.method == "GET" and request.args else None)
+    form = ReportForm(request.args) if request.method == "GET" and request.args else ReportForm()
     form.scope.choices = _scope_choices()
     form.donor.choices = [("", _("Every donor (fund-wide)"))] + [
         (str(i), name) for i, name in db.session.execute(select(Donor.id, Donor.name).order_by(Donor.name))]

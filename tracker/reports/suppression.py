@@ -84,9 +84,10 @@ milliseconds to a few tens of milliseconds.
 from __future__ import annotations
 
 import heapq
+import numbers
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 __all__ = ["COMPLEMENT_MARK", "Cell", "SuppressedTable", "UnprotectableTableError", "suppress"]
 
@@ -155,8 +156,9 @@ def suppress(counts: Sequence[Sequence[int]], *, min_cell: int = 10) -> Suppress
         if len(row) != n_cols:
             raise ValueError("every row must have the same number of columns")
         for v in row:
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
                 raise ValueError(f"counts must be non-negative integers, not {v!r}")
+    rows = [[int(v) for v in row] for row in rows]
 
     net = _Network(rows, min_cell)
     net.protect()
@@ -199,10 +201,6 @@ class _Network:
         self.is_cell = [k < r * c for k in range(len(self.arcs))]
         # Primary suppression: cells and totals from 1 to min_cell - 1.
         self.state = [_SMALL if 0 < f < min_cell else _SHOWN for f in self.flow]
-        self.incident: list[list[int]] = [[] for _ in range(self.n_nodes)]
-        for k, (u, v) in enumerate(self.arcs):
-            self.incident[u].append(k)
-            self.incident[v].append(k)
 
     def _arc(self, u: int, v: int, flow: int) -> None:
         self.arcs.append((u, v))
@@ -254,10 +252,10 @@ class _Network:
                     queue.append(nxt)
         return False
 
-    def _free(self, k: int, state: list[str], out: list[list[tuple[int, int]]]) -> bool:
+    def _free(self, k: int, out: list[list[tuple[int, int]]]) -> bool:
         """Whether hidden figure k can take another value: it lies on a residual cycle."""
         u, v = self.arcs[k]
-        lo, hi = self._bounds(k, state)
+        lo, hi = self._bounds(k, self.state)
         f = self.flow[k]
         # Up by one: u -> v, then back from v to u without this arc's own reverse.
         if f < hi and self._reaches(out, v, u, k):
@@ -267,7 +265,7 @@ class _Network:
     def _determined(self) -> int | None:
         out = self._residual(self.state)
         for k, s in enumerate(self.state):
-            if s and not self._free(k, self.state, out):
+            if s and not self._free(k, out):
                 return k
         return None
 
@@ -276,14 +274,16 @@ class _Network:
     def _cost(self, k: int) -> int | None:
         """Price of hiding shown figure k as a complement; None if it may not be hidden.
 
-        A 0 is never hidden: the reader is told that an "x" is min_cell or
-        more, which is only true if complements are counts of min_cell or
-        more - and that known floor is part of what keeps a small count
-        uncertain. A hidden 0 would protect less than it seems: the hidden
-        figures beside it would then sum to the small count itself, and a 0
-        is often plain from context anyway (no project of that kind in that
-        country). Every other shown figure is min_cell or more (smaller ones
-        are hidden already). Cells cost their count, so the smallest are
+        A 0 is never hidden. A hidden 0 protects less than it seems: beside
+        a small count s in a line whose total is shown, the two hidden
+        figures add up to s itself, so the reader learns that the small one
+        is at most s - and s exactly if the 0 is guessed, which it often can
+        be from context (no project of that kind in that country). Taking
+        complements only from counts of min_cell or more also lets the
+        methods page say that an "x" is min_cell or more, a floor that is
+        true and that the reader is modelled as knowing. Every shown
+        non-zero figure is min_cell or more (smaller ones are hidden
+        already). Cells cost their count, so the smallest are
         taken first; a row or column total costs more than all the cells
         together, and the grand total more again, so totals go only where no
         cells will do.
