@@ -5,14 +5,28 @@ BIN := $(VENV)/bin
 FLASK := TRACKER_ENV=development $(BIN)/flask --app wsgi
 WEASYPRINT_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
-.PHONY: run test venv dev-venv weasyprint-libs db clean
+CATALOGS := $(wildcard tracker/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
 
-run: venv weasyprint-libs db
+.PHONY: run test venv dev-venv weasyprint-libs db translations extract-messages clean
+
+run: venv weasyprint-libs translations db
 	@$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: dev-venv weasyprint-libs
+test: dev-venv weasyprint-libs translations
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The French catalogue is kept as .po in the repository and compiled here.
+translations: $(COMPILED)
+%.mo: %.po | venv
+	$(BIN)/pybabel -q compile -f -i $< -o $@
+
+# For developers: refresh the catalogues after changing messages.
+extract-messages: venv
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -o messages.pot .
+	$(BIN)/pybabel -q update -i messages.pot -d tracker/translations --no-fuzzy-matching
+	rm -f messages.pot
 
 venv: $(VENV)/.installed
 dev-venv: $(VENV)/.installed-dev

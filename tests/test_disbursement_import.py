@@ -155,6 +155,28 @@ def test_good_file_enters_submitted_disbursements_under_its_references(people):
     assert import_events() == 1
 
 
+def test_xlsx_file_with_numbers_and_dates_as_cells_is_imported(people):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(COLUMNS)
+    sheet.append(["PAY-0001", CD, "school_fees", MOTHER, CHILD, "2025-2026", 1, None, "EP Mapendo", 45000, "CDF",
+                  dt.date(2025, 9, 15), None, None])
+    sheet.append(["PAY-0002", CD, "medical", MOTHER, None, None, None, None, "Clinic", 120.5, "USD",
+                  dt.datetime(2025, 9, 16), None, None])
+    out = io.BytesIO()
+    workbook.save(out)
+    kind = get_kind("disbursements")
+    result = run_import(kind, parse_upload(out.getvalue(), "disbursements.xlsx", kind), user=people["staff"],
+                        dry_run=False, history=False)
+    assert result.ok and result.created == 2, [str(e) for e in result.errors]
+    rows = stored()
+    assert (rows["PAY-0001"]["term"], rows["PAY-0001"]["amount"], rows["PAY-0001"]["entered_on"]) == \
+        (1, Decimal("45000.00"), dt.date(2025, 9, 15))
+    assert (rows["PAY-0002"]["amount"], rows["PAY-0002"]["entered_on"]) == (Decimal("120.50"), dt.date(2025, 9, 16))
+
+
 def test_same_file_twice_adds_nothing_the_second_time(people):
     data = csv_bytes(*GOOD)
     assert run(data, user=people["staff"]).created == 3

@@ -254,12 +254,12 @@ def test_approved_payment_can_be_voided_before_it_is_paid(w):
     assert events(d.reference)[-1] == ("void", w.other_manager.id)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "services.enter(submit_now=True) moves the new row to 'submitted' with a bare UPDATE and writes no 'submit' "
-    "audit event; the only event is 'create', whose changes record status 'draft'"))
 def test_entering_and_submitting_at_once_records_the_submit_in_the_audit_log(w):
     d = fees(w)
-    assert [action for action, _user in events(d.reference)] == ["create", "submit"]
+    assert events(d.reference) == [("create", None), ("submit", w.staff.id)]
+    submit = _db.session.scalar(select(AuditEvent.changes).where(AuditEvent.entity_id == d.reference,
+                                                                 AuditEvent.action == "submit"))
+    assert submit["status"] == ["draft", "submitted"]
 
 
 # --- four eyes -------------------------------------------------------------------------------------------------------
@@ -366,6 +366,12 @@ def test_iga_grant_with_her_income_project_is_entered(w):
 
 def test_mother_of_another_project_is_refused(w):
     refused(lambda: medical(w, project=w.other_project), field="mother_code", words=(w.mother.code,))
+
+
+def test_entry_in_a_closed_project_is_refused(w):
+    w.project.status = "closed"
+    _db.session.commit()
+    refused(lambda: medical(w), field="project_code", words=("TF-CD-2025-01", "closed"))
 
 
 def test_entry_dated_in_the_future_is_refused(w):

@@ -300,3 +300,15 @@ def test_import_refuses_the_same_day_twice_in_one_file(app, cli):
     assert result.exit_code == 1
     assert "row 3: usd_per_unit: a different rate for CDF" in result.output
     assert rates(app) == []
+
+
+@pytest.mark.parametrize("email", ["staff@example.org", "manager@example.org"])
+def test_import_of_rates_is_refused_for_non_administrators(app, tmp_path, email):
+    with app.app_context():
+        factories.UserFactory(role="staff" if email.startswith("staff") else "manager", email=email)
+    path = tmp_path / "rates.csv"
+    path.write_text("currency,valid_from,usd_per_unit\r\nCDF,2025-01-01,0.00035\r\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["import", "exchange_rates", str(path), "--as", email])
+    assert result.exit_code == 1
+    assert f"{email} may not import exchange_rates" in result.output
+    assert rates(app) == []

@@ -245,6 +245,7 @@ def school(db, clerk):
     c1 = factories.ChildFactory(mother=m1, number=1)
     c2 = factories.ChildFactory(mother=m1, number=2)
     c3 = factories.ChildFactory(mother=m2, number=1)
+    c6 = factories.ChildFactory(mother=m2, number=2)
     c4 = factories.ChildFactory(mother=m3, number=1)
     c5 = factories.ChildFactory(mother=m_g, number=1)
     enrol = factories.EnrolmentFactory
@@ -253,6 +254,7 @@ def school(db, clerk):
     e2 = enrol(child=c2, academic_year="2025-2026", fee_per_term=D("10.00"), currency="USD", terms=3)
     e2_old = enrol(child=c2, academic_year="2024-2025", fee_per_term=D("8.00"), currency="USD", terms=3)
     e3 = enrol(child=c3, academic_year="2025-2026", fee_per_term=D("1004.00"), currency="XAF", terms=3)
+    enrol(child=c6, academic_year="2025-2026", fee_per_term=D("1012.00"), currency="XAF", terms=1)
     enrol(child=c4, academic_year="2025-2026", fee_per_term=D("50.00"), currency="USD", terms=3)  # exited mother
     enrol(child=c5, academic_year="2025-2026", fee_per_term=D("7.00"), currency="USD", terms=1)   # project G
 
@@ -265,7 +267,7 @@ def school(db, clerk):
     fee("paid", D("8.00"), e2_old, 3, by=clerk, paid_on=dt.date(2025, 5, 1))  # covers last year's term 3
     # An approved uniform for e3 term 1: not a school fee, does not cover (committed).
     disb(m2, "approved", D("2.00"), by=clerk, category="material", child=c3, enrolment=e3, term=1)
-    return {"c1": c1.code, "c2": c2.code, "c3": c3.code, "c4": c4.code, "c5": c5.code}
+    return {"c1": c1.code, "c2": c2.code, "c3": c3.code, "c4": c4.code, "c5": c5.code, "c6": c6.code}
 
 
 def test_school_fee_forward_need_and_children_at_risk(db, school):
@@ -276,16 +278,18 @@ def test_school_fee_forward_need_and_children_at_risk(db, school):
     #   c1 (45000 CDF): terms 2 and 3 -> 45000 * 0.0004 = 18.00 each        = 36.00
     #   c2 (10 USD):    terms 2 and 3 (term 2's payment was voided)          = 20.00
     #   c3 (1004 XAF):  terms 1, 2, 3 -> 1004 * 0.00125 = 1.255 -> half-even 1.26 each = 3.78
-    #                   (summing before rounding would give 3.765 -> 3.76)
+    #                   (summing before rounding would give 3.765 -> 3.76; truncating 1.25 each = 3.75)
+    #   c6 (1012 XAF):  term 1 -> 1012 * 0.00125 = 1.265 -> half-even 1.26 (half-up would give 1.27)
     #   c4: mother exited, not counted.
-    # forward need = 36.00 + 20.00 + 3.78 = 59.78
-    assert f.school_fee_forward_need == D("59.78")
+    # forward need = 36.00 + 20.00 + 3.78 + 1.26 = 61.04
+    assert f.school_fee_forward_need == D("61.04")
     assert g.school_fee_forward_need == D("7.00")
-    assert pic.totals.school_fee_forward_need == D("66.78")
+    assert pic.totals.school_fee_forward_need == D("68.04")
     # balance F = 60.00 - paid (15.75 + 10.50 + 8.00 = 34.25) - committed (10.00 + 2.00) = 13.75
     assert f.balance == D("13.75")
-    # Walk: c3 term 1 (1.26), then term 2: c1 (18.00), c2 (10.00) by code.
-    #   1.26 <= 13.75 fits; 1.26 + 18.00 = 19.26 > 13.75 -> c1 at risk, and c2 after it (although 11.26 would fit).
+    # Walk: term 1: c3 (1.26), c6 (1.26) by code; then term 2: c1 (18.00), c2 (10.00) by code.
+    #   1.26 and 2.52 <= 13.75 fit; 2.52 + 18.00 = 20.52 > 13.75 -> c1 at risk, and c2 after it
+    #   (although 2.52 + 10.00 = 12.52 would fit).
     assert f.children_at_risk == 2
     # G has no money (balance 0): its one child is at risk.
     assert g.balance == D("0.00")

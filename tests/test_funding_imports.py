@@ -134,7 +134,8 @@ def test_projects_file_updates_a_known_project_and_leaves_a_same_one_unchanged(m
     assert errors(result) == []
     assert outcome(result) == (True, 0, 1, 1)
     cd = _db.session.scalars(select(Project).where(Project.code == CD)).one()
-    assert (cd.title, cd.partner.name, cd.end_date) == ("Assistance project renamed", "Other NGO", dt.date(2027, 12, 31))
+    assert (cd.title, cd.partner.name, cd.end_date) == (
+        "Assistance project renamed", "Other NGO", dt.date(2027, 12, 31))
     # the same file again changes nothing
     assert outcome(do_import("projects", data, manager)) == (True, 0, 0, 2)
 

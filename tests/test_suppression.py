@@ -190,11 +190,11 @@ def test_small_count_alone_hides_its_small_total_and_zeros_stay():
 
 
 def test_two_by_two_hidden_block_has_one_degree_of_freedom():
-    # 3 | 20 || 23       Hiding 3 alone: 23 - 20 = 3. Hiding its row and column
-    # 15 | 30 || 45      neighbours: 18 - 15... the 30 gives them away. The four
-    # 18 | 50 || 68      cells go, the margins stay: x11 = t, x12 = 23 - t,
-    #                    x21 = 18 - t, x22 = 27 + t, with 1 <= t <= 9 and
-    #                    x12, x21 >= 10, so t is 1..8: every cell has 8 values.
+    #  3 | 20 || 23     Hiding 3 alone: 23 - 20 = 3. Hiding 20 and 15 too: the
+    # 15 | 30 || 45     shown 30 gives 15 (45 - 30), then 3 (18 - 15). So the four
+    # 18 | 50 || 68     cells go and the margins stay: x11 = t, x12 = 23 - t,
+    #                   x21 = 18 - t, x22 = 27 + t, with 1 <= t <= 9 and
+    #                   x12, x21 >= 10, so t is 1..8: every cell has 8 values.
     table = check_published([[3, 20], [15, 30]], 10)
     assert grid(table) == [["<10", "x", "23"], ["x", "x", "45"], ["18", "50", "68"]]
     bounds = reader_bounds(printed(table, 10), 10)

@@ -21,6 +21,7 @@ from tracker.models.registry import (
     PaternityClaim,
 )
 from tracker.models.reports import REPORT_STATES, IssuedReport
+from tracker.models.security import ApiToken, RecoveryCode
 from tracker.models.users import ROLES, User, UserCountry
 
 __all__ = [
@@ -29,5 +30,5 @@ __all__ = [
     "Project", "BENEFICIARY_STATUSES", "CLAIM_STEPS", "EXIT_REASONS", "INCOME_PROJECT_STATUSES",
     "PERSONNEL_CATEGORIES", "SEXES", "Beneficiary", "Child", "ClaimStep", "CodeSequence", "Enrolment",
     "IncomeProject", "IncomeReport", "PaternityClaim", "REPORT_STATES", "IssuedReport", "ROLES", "User",
-    "UserCountry",
+    "UserCountry", "ApiToken", "RecoveryCode",
 ]

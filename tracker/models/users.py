@@ -44,6 +44,9 @@ class User(UserMixin, Base):
     locked_until: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
     totp_secret: Mapped[Optional[str]] = mapped_column(Encrypted, info=SECRET)
     totp_enabled_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    #: The last TOTP time step accepted, so one code is never accepted twice.
+    totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
+    password_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
 
     donor = relationship("Donor")
     country_links: Mapped[list["UserCountry"]] = relationship(
