@@ -40,7 +40,7 @@ from tracker.models import (
     Pledge,
     Project,
 )
-from tracker.reports.suppression import SuppressedTable, suppress
+from tracker.reports.suppression import SuppressedTable, UnprotectableTableError, suppress
 from tracker.vocab import label
 
 #: Longest text taken from the database into a report (titles, names of partners and donors).
@@ -68,7 +68,8 @@ class ReachTable:
     note: str
     row_labels: list[str]
     column_labels: list[str]
-    table: SuppressedTable
+    #: ``None`` when no suppression can protect it: the table is then not published.
+    table: SuppressedTable | None
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,11 @@ def _reach(row_keys, row_labels, by_project: bool, project_ids, academic_year: s
         return [[counts[(k, c)] for c in columns] for k in row_keys]
 
     def table(title, note, columns, column_labels, rows):
-        return ReachTable(str(title), str(note), row_labels, [str(x) for x in column_labels],
-                          suppress(grid(rows, columns), min_cell=min_cell))
+        try:
+            protected = suppress(grid(rows, columns), min_cell=min_cell) if row_keys else None
+        except UnprotectableTableError:
+            protected = None
+        return ReachTable(str(title), str(note), row_labels, [str(x) for x in column_labels], protected)
 
     base = (select().select_from(Beneficiary).join(Project, Beneficiary.project_id == Project.id)
             .where(Beneficiary.project_id.in_(project_ids), _consenting()))
