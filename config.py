@@ -4,6 +4,7 @@
 ``flask`` command in a checkout use), ``testing`` or ``production`` (the
 default, so that a server started without it never runs in debug mode).
 """
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -29,6 +30,30 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: A session ends after this long without a request...
+    SESSION_IDLE_TIMEOUT = dt.timedelta(minutes=30)
+    #: ...and this long after sign-in, whatever happens (the remember-me cookie included).
+    SESSION_ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = dt.timedelta(hours=12)
+    PERMANENT_SESSION_LIFETIME = dt.timedelta(hours=12)
+    #: Wrong passwords (or second-factor codes) in a row that lock an account...
+    LOGIN_MAX_FAILURES = 6
+    #: ...for this long.
+    LOGIN_LOCK_DURATION = dt.timedelta(minutes=15)
+    #: Roles that must sign in with a second factor (TOTP); they reach nothing before enrolling.
+    TWO_FACTOR_REQUIRED_ROLES = ("admin", "manager")
+    #: A password set by someone else (an admin's initial password) must be replaced at sign-in.
+    PASSWORD_MUST_BE_OWN = True
+    #: Per-IP limits of the sign-in forms (Flask-Limiter); storage in memory unless
+    #: RATELIMIT_STORAGE_URI (redis://...) is set, which several workers need to share counts.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT") or "20 per minute;200 per hour"
+    #: Strict-Transport-Security max-age in seconds (0: no header; production sends it).
+    HSTS_SECONDS = 0
+    #: How many reverse proxies in front set X-Forwarded-For/-Proto (0: none trusted).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     #: Month in which the academic year starts (9 = September).
     ACADEMIC_YEAR_START_MONTH = int(os.environ.get("ACADEMIC_YEAR_START_MONTH", "9"))
     #: Smallest count a donor sees as a number; smaller ones show as "<N".
@@ -60,13 +85,22 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TRACKER_TEST_DATABASE_URL") or "sqlite://"
     WTF_CSRF_ENABLED = False
     SERVER_NAME = "localhost"
+    # The suite signs managers and admins in with a password only, and signs in
+    # often from one address; tests/test_security_*.py turn these back on.
+    TWO_FACTOR_REQUIRED_ROLES = ()
+    PASSWORD_MUST_BE_OWN = False
+    RATELIMIT_ENABLED = False
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    # "__Host-": the browser keeps these cookies only from HTTPS, for this host and path "/".
+    SESSION_COOKIE_NAME = "__Host-session"
+    REMEMBER_COOKIE_NAME = "__Host-remember_token"
     PREFERRED_URL_SCHEME = "https"
+    HSTS_SECONDS = 365 * 24 * 3600
     REQUIRED_SETTINGS = ("DATABASE_URL", "SECRET_KEY", "TRACKER_DATA_KEY")
 
 

@@ -286,3 +286,29 @@ class ContributionFactory(Base):
     received_on = dt.date(2025, 3, 1)
     usd_amount = factory.SelfAttribute("amount")
     usd_rate = Decimal("1.00000000")
+
+
+import hashlib  # noqa: E402
+
+from tracker.models import IssuedReport  # noqa: E402
+
+
+class IssuedReportFactory(Base):
+    """An issued donor report holding stand-in bytes (nothing rendered); ``status="rendering"`` has none."""
+
+    class Meta:
+        model = IssuedReport
+
+    number = factory.Sequence(lambda n: f"TF-2025-{n + 1:04d}")
+    scope = "fund"
+    period_from = dt.date(2025, 1, 1)
+    period_to = dt.date(2025, 12, 31)
+    as_of = dt.date(2026, 1, 15)
+    lang = "en"
+    donor = None
+    issued_by_id = factory.LazyFunction(lambda: UserFactory(role="manager").id)
+    status = "issued"
+    pdf = factory.LazyAttribute(lambda o: f"%PDF-1.7 stand-in {o.number}".encode() if o.status == "issued" else None)
+    sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.pdf).hexdigest() if o.pdf else None)
+    pages = factory.LazyAttribute(lambda o: 1 if o.pdf else None)
+    size = factory.LazyAttribute(lambda o: len(o.pdf) if o.pdf else None)

@@ -84,7 +84,8 @@ def test_production_session_cookie_is_secure_httponly_and_lax(production):
     # The sign-in page puts a CSRF token in the session, so it sets the cookie.
     response = production.test_client().get("/login")
     assert response.status_code == 200
-    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+    # Production names it "__Host-session": the browser then keeps it only from HTTPS, for this host.
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("__Host-session="))
     attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
     assert {"secure", "httponly", "samesite"} <= attributes
     assert "SameSite=Lax" in cookie

@@ -224,10 +224,7 @@ def test_same_payment_reference_for_two_payments_of_a_project_at_once_is_recorde
         assert statuses == ["approved", "paid"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "services.enter checks holding_disbursement() with a plain SELECT and nothing serialises two entries for the "
-    "same enrolment and term (no row lock on the enrolment, no partial unique index): two people entering the same "
-    "child's term at the same moment both succeed, leaving two holding school-fee payments without a top-up"))
+
 def test_two_people_entering_the_same_term_at_once_create_one_holding_payment(pg_app, people):
     with pg_app.app_context():
         from tracker.models import Beneficiary

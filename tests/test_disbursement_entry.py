@@ -167,30 +167,29 @@ def test_new_form_gets_a_fresh_request_key_each_time(world, staff_client):
     assert keys[0] != keys[1]
 
 
-@pytest.mark.parametrize("amount, currency, words", [
-    ("NaN", "USD", "not a plain amount"),
-    ("Infinity", "USD", "not a plain amount"),
-    ("1e9999", "USD", "not a plain amount"),
-    ("-0.01", "USD", "greater than zero"),
-    ("0", "USD", "greater than zero"),
-    ("1,000", "USD", "no commas"),
-    ("12.345", "USD", "at most 2 decimal places"),
-    ("12.5", "XAF", "XAF amounts have no decimals"),
-])
-def test_bad_amount_shows_the_form_with_the_message_and_saves_nothing(app, world, staff_client, amount, currency,
-                                                                      words):
+def test_bad_amount_shows_the_form_with_the_message_and_saves_nothing(app, world, staff_client):
     before = audit_count(app)
-    response = entry(staff_client, world.mother, "medical", target="", amount=amount, currency=currency)
-    assert response.status_code == 200
-    assert words in field_error(response, "amount")
+    for amount, currency, words in [
+        ("NaN", "USD", "not a plain amount"),
+        ("Infinity", "USD", "not a plain amount"),
+        ("1e9999", "USD", "not a plain amount"),
+        ("-0.01", "USD", "greater than zero"),
+        ("0", "USD", "greater than zero"),
+        ("1,000", "USD", "no commas"),
+        ("12.345", "USD", "at most 2 decimal places"),
+        ("12.5", "XAF", "XAF amounts have no decimals"),
+    ]:
+        response = entry(staff_client, world.mother, "medical", target="", amount=amount, currency=currency)
+        assert response.status_code == 200, amount
+        assert words in (field_error(response, "amount") or ""), amount
     assert count(app) == 0 and audit_count(app) == before
 
 
-@pytest.mark.parametrize("currency", ["XYZ", "ZWL", ""])
-def test_currency_that_does_not_exist_is_refused(app, world, staff_client, currency):
-    response = entry(staff_client, world.mother, "medical", target="", currency=currency)
-    assert response.status_code == 200
-    assert field_error(response, "currency")
+def test_currency_that_does_not_exist_is_refused(app, world, staff_client):
+    for currency in ["XYZ", "ZWL", ""]:
+        response = entry(staff_client, world.mother, "medical", target="", currency=currency)
+        assert response.status_code == 200, currency
+        assert field_error(response, "currency"), currency
     assert count(app) == 0
 
 
@@ -449,15 +448,15 @@ def test_whole_term_page_for_a_project_outside_the_staff_countries_lists_nothing
     assert count(app) == 0
 
 
-@pytest.mark.parametrize("term", ["abc", "²", "9", ""])
-def test_whole_term_page_with_a_bad_term_is_not_a_server_error(app, school, staff_client, term):
+def test_whole_term_page_with_a_bad_term_is_not_a_server_error(app, school, staff_client):
     # (routes_entry.whole_term used to do int() on the raw query string: ?term=abc was a 500.)
-    response = staff_client.get(term_url(term=term))
-    assert response.status_code in (200, 400)
-    posted = staff_client.post(term_url(term=term), data={"enrolment": [str(min(school.values()))],
-                                                          "entered_on": "2025-09-15", "batch_key": "b-t",
-                                                          f"amount-{min(school.values())}": "45000"})
-    assert posted.status_code in (200, 302, 400)
+    first = min(school.values())
+    for term in ["abc", "²", "9", ""]:
+        response = staff_client.get(term_url(term=term))
+        assert response.status_code in (200, 400), term
+        posted = staff_client.post(term_url(term=term), data={"enrolment": [str(first)], "entered_on": "2025-09-15",
+                                                              "batch_key": "b-t", f"amount-{first}": "45000"})
+        assert posted.status_code in (200, 302, 400), term
     assert {r["term"] for r in rows(app)} <= {1}
 
 
@@ -476,20 +475,16 @@ def test_ticking_a_held_child_anyway_says_which_child_is_refused(app, school, st
     assert count(app) == 1
 
 
-@pytest.mark.parametrize("garbled", ["²", "99999999999999999999999", "-1", "abc"])
-def test_whole_term_batch_with_a_garbled_tick_is_not_a_server_error(app, school, staff_client, garbled):
+def test_whole_term_batch_with_a_garbled_tick_is_not_a_server_error(app, school, staff_client):
     # ('²' passes str.isdigit() but int('²') raises: it used to be a 500.)
-    response = staff_client.post(term_url(), data={"enrolment": [garbled], "entered_on": "2025-09-15",
-                                                   "batch_key": "b-c"})
-    assert response.status_code in (200, 400)
+    for garbled in ["²", "99999999999999999999999", "-1", "abc"]:
+        response = staff_client.post(term_url(), data={"enrolment": [garbled], "entered_on": "2025-09-15",
+                                                       "batch_key": "b-c"})
+        assert response.status_code in (200, 400), garbled
     assert count(app) == 0
 
 
-@pytest.mark.xfail(os.environ.get("TRACKER_TEST_DATABASE_URL", "").startswith("postgresql"), strict=True,
-                   raises=DataError, reason=(
-    "routes_entry.new looks the request_key up truncated to 64 characters but _enter passes form.request_key.data "
-    "whole to services.enter; disbursements.request_key is String(64), so on PostgreSQL a longer key raises "
-    "DataError (value too long), a 500 (SQLite stores it whole)"))
+
 def test_overlong_request_key_is_not_a_server_error(app, world, staff_client):
     first = entry(staff_client, world.mother, "medical", target="", request_key="k" * 100)
     assert first.status_code in (200, 302, 400)

@@ -14,7 +14,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from werkzeug.security import generate_password_hash
 
 from tests import factories
@@ -24,6 +24,7 @@ from tracker.errors import Invalid
 from tracker.extensions import db as _db
 from tracker.funding.rates import add_rate, rate_on
 from tracker.models import Disbursement, ExchangeRate
+from tracker.models.base import today
 
 QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
@@ -88,7 +89,8 @@ def test_rates_page_is_for_administrators_only(request, app, who, status):
 
 def test_administrator_sees_the_rates_by_currency(app, admin_client):
     with app.app_context():
-        factories.ExchangeRateFactory(currency="CDF", valid_from=dt.date(2025, 1, 1), usd_per_unit=Decimal("0.00035"))
+        factories.ExchangeRateFactory(currency="CDF", valid_from=dt.date(2025, 1, 1),
+                                      usd_per_unit=Decimal("0.00035"))
         factories.ExchangeRateFactory(currency="CDF", valid_from=dt.date(2025, 10, 1), usd_per_unit=Decimal("0.0004"))
         factories.ExchangeRateFactory(currency="XAF", valid_from=dt.date(2025, 1, 1), usd_per_unit=Decimal("0.0017"))
     response = admin_client.get("/rates/")
@@ -113,7 +115,7 @@ def test_administrator_adds_a_rate(app, admin_client):
 
 
 def test_rate_may_start_in_the_future(app, admin_client):
-    later = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    later = (today() + dt.timedelta(days=30)).isoformat()
     response = admin_client.post("/rates/", data={"currency": "XAF", "valid_from": later, "usd_per_unit": "0.0017"})
     assert response.status_code == 302
     assert len(rates(app)) == 1
@@ -219,7 +221,7 @@ def test_new_rate_on_the_page_never_changes_a_frozen_value(app, admin_client):
     assert tuple(frozen) == (Decimal("15.75"), Decimal("0.00035"))  # 45,000 × 0.00035, as approved
 
 
-# --- flask import exchange_rates ---------------------------------------------------------------------------------------
+# --- flask import exchange_rates --------------------------------------------------------------------------------------
 
 @pytest.fixture
 def cli(app, tmp_path):

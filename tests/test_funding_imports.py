@@ -459,3 +459,47 @@ def test_a_good_import_writes_one_audit_event(received, manager):
     do_import("allocations", GOOD_ALLOCATIONS, manager)
     after = _db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "import"))
     assert after == before + 1
+
+
+# --- the command line (no user: every country) -----------------------------------------------------------------------
+
+def test_command_imports_the_funding_files_in_order_then_adds_nothing(runner, app, tmp_path):
+    with app.app_context():
+        factories.ExchangeRateFactory(currency="JPY", valid_from=dt.date(2025, 1, 1), usd_per_unit=Decimal("0.0067"))
+    files = [
+        ("projects", csv_file(PROJECT_COLUMNS, [SS, "Assistance in Juba", "SS", "Juba NGO", "2025-01-01",
+                                                "2026-12-31", "active"])),
+        ("budget_lines", csv_file(BUDGET_COLUMNS, [SS, "2025", "medical", "9000"])),
+        ("donors", csv_file(DONOR_COLUMNS, ["Japan", "member_state", "JP"])),
+        ("pledges", csv_file(PLEDGE_COLUMNS, ["PL-JP-1", "Japan", "1000000", "JPY", "2025-03-01", SS, ""])),
+        ("contributions", csv_file(CONTRIBUTION_COLUMNS, ["CT-JP-1", "Japan", "1000000", "JPY", "2025-04-01",
+                                                          "PL-JP-1"])),
+        ("allocations", csv_file(ALLOCATION_COLUMNS, [SS, "6700.00", "2025-04-02"])),
+    ]
+    for kind, data in files:
+        path = tmp_path / f"{kind}.csv"
+        path.write_bytes(data)
+        result = runner.invoke(args=["import", kind, str(path)])
+        assert (kind, result.exit_code) == (kind, 0), result.output
+        assert "1 row: 1 created" in result.output, result.output
+        again = runner.invoke(args=["import", kind, str(path)])
+        assert "1 row: 1 unchanged" in again.output, again.output
+    with app.app_context():
+        # 1,000,000 JPY × 0.0067 = 6,700.00 received, all of it allocated
+        assert _db.session.scalar(select(Allocation.amount_usd)) == Decimal("6700.00")
+        assert (count(Project), count(BudgetLine), count(Donor), count(Pledge), count(Contribution),
+                count(Allocation)) == (1, 1, 1, 1, 1, 1)
+
+
+def test_command_prints_each_bad_funding_row_and_saves_nothing(runner, app, tmp_path):
+    with app.app_context():
+        factories.DonorFactory(name="Japan")
+    path = tmp_path / "pledges.csv"
+    path.write_bytes(csv_file(PLEDGE_COLUMNS, ["PL-1", "Japan", "100", "USD", "2025-03-01", "", ""],
+                              ["PL-2", "Japan", "100", "EUR", "2025-03-01", "", ""]))
+    result = runner.invoke(args=["import", "pledges", str(path)])
+    assert result.exit_code == 1
+    assert ("row 3: currency: there is no exchange rate for EUR on 2025-03-01; an administrator must add one"
+            in result.output)
+    with app.app_context():
+        assert count(Pledge) == 0

@@ -447,3 +447,10 @@ def test_forms_need_a_csrf_token(world, make_app):
     response = client.post("/donors/new", data={"name": "Norway", "kind": "member_state"})
     assert response.status_code == 400
     assert count(app, Donor, Donor.name == "Norway") == 0
+
+
+def test_garbled_filters_are_ignored_not_a_server_error(world, manager_client):
+    assert manager_client.get("/pledges/?donor=%C2%B2").status_code == 200  # "²" passes str.isdigit()
+    assert manager_client.get("/contributions/export.csv?donor=99999999999999").status_code == 200
+    assert manager_client.get("/pledges/new?donor=%C2%B2").status_code == 200
+    assert manager_client.post("/pledges/new", data=pledge_form(world, donor="²")).status_code == 200

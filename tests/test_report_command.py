@@ -11,6 +11,7 @@ from decimal import Decimal as D
 import pytest
 
 from tests import factories
+from tests.conftest import AuthActions
 from tracker.models import CATEGORIES
 from tracker.models.base import today
 
@@ -208,3 +209,26 @@ def test_bad_date_names_the_option(data, runner):
     result = report(runner, "--from", "01/02/2025")
     assert result.exit_code != 0
     assert "--from" in result.stderr and "YYYY-MM-DD" in result.stderr
+
+
+def test_a_negative_balance_is_the_same_number_in_every_output(app, runner):
+    """The JSON, the CLI CSV, the review page and its projects export show one number: no formula guard on it."""
+    with app.app_context():
+        p = factories.ProjectFactory(code="TF-CD-2025-01", country="CD")
+        factories.AllocationFactory(project=p, amount_usd=D("5.00"), allocated_on=dt.date(2025, 2, 1))
+        clerk = factories.UserFactory(role="staff").id
+        factories.DisbursementFactory(beneficiary=factories.BeneficiaryFactory(project=p), status="approved",
+                                      amount=D("8.00"), currency="USD", usd_amount=D("8.00"), usd_rate=D("1"),
+                                      entered_by_id=clerk)
+        factories.UserFactory(role="manager", email="boss@example.org", countries=["CD"])
+    out = json.loads(report(runner, *PERIOD).stdout)
+    assert out["projects"][0]["balance"] == "-3.00"     # 5.00 allocated - 8.00 committed
+    cli = list(csv.DictReader(io.StringIO(report(runner, *PERIOD, "--format", "csv").stdout)))
+    assert cli[0]["balance"] == cli[1]["balance"] == "-3.00"
+    client = app.test_client()
+    assert AuthActions(client).login("boss@example.org").status_code == 302
+    page = client.get("/review/?from=2025-01-01&to=2025-10-15").get_data(as_text=True)
+    assert "-$3.00" in page
+    export = client.get("/review/export/projects.csv?from=2025-01-01&to=2025-10-15").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(export.lstrip("\ufeff"))))
+    assert rows[0]["balance"] == rows[1]["balance"] == "-3.00"

@@ -169,16 +169,18 @@ def test_the_listener_received_nothing_while_the_report_rendered(attacked):
 
 
 def test_the_payloads_show_as_text(attacked):
-    text = attacked["text"]
+    # Long URLs wrap after a slash: compare without any white space.
+    text = re.sub(r"\s+", "", attacked["text"])
     for name, payload in attacked["payloads"].items():
-        assert squash(payload) in text, f"{name} payload not shown as text"
+        assert re.sub(r"\s+", "", payload) in text, f"{name} payload not shown as text"
+    assert "Implementing partner: <link rel=\"attachment\" href=\"file:///etc/passwd\"> ·" in attacked["text"]
 
 
 def test_the_html_escapes_the_payloads(attacked):
     html = attacked["html"]
     assert "&lt;img src=" in html and "&lt;link rel=" in html and "&lt;style&gt;@import" in html
     assert "<img" not in html and 'rel="attachment"' not in html and "<object" not in html
-    assert "<style>" not in html
+    assert "<style>@import" not in html
 
 
 def test_the_pdf_embeds_no_file(attacked):

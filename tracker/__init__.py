@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 import config as config_module
-from tracker import audit, crypto
+from tracker import audit, crypto, security
 from tracker.extensions import babel, csrf, db, login_manager, migrate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ def create_app(config=None, **overrides) -> Flask:
     _resolve_secrets(app)
     register_extensions(app)
     register_blueprints(app)
+    security.init_app(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -106,17 +107,10 @@ def register_extensions(app: Flask) -> None:
     crypto.init_app(app)
     audit.init_app(app)
 
-    from tracker.models import User
+    from tracker.auth import sessions
 
-    @login_manager.user_loader
-    def load_user(cookie_id: str):
-        user_id, _, token = (cookie_id or "").partition(".")
-        if not user_id.isdigit() or not token:
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.active or user.session_token != token:
-            return None
-        return user
+    # The session's id names the user, their session token and its times: see tracker/auth/sessions.py.
+    login_manager.user_loader(sessions.load_user)
 
 
 def _select_locale():
@@ -136,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.imports import bp as imports_bp
     from tracker.main import bp as main_bp
     from tracker.projects import bp as projects_bp
+    from tracker.admin import bp as admin_bp
     from tracker.dashboard import bp as dashboard_bp
     from tracker.disbursements import bp as disbursements_bp
     from tracker.funding import bp as funding_bp
@@ -151,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(funding_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     app.before_request(enforce)
 
 

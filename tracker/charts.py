@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask_babel import gettext as _
+
 
 @dataclass(frozen=True)
 class Rect:
@@ -62,7 +64,8 @@ def bar_rows(title: str, description: str, rows: list[tuple[str, list[Decimal]]]
             y = top + j * bar_h
             w = scale(value)
             name, css = series[j]
-            chart.rects.append(Rect(label_width, y, round(w, 1), bar_h - 2, css, f"{label} · {name}: {fmt(value)}"))
+            chart.rects.append(Rect(label_width, y, round(w, 1), bar_h - 2, css,
+                                    _("%(label)s · %(series)s: %(value)s", label=label, series=name, value=fmt(value))))
             chart.texts.append(Text(label_width + w + 4, y + bar_h - 4, fmt(value), "start", "value"))
     return chart
 
@@ -81,7 +84,7 @@ def columns(title: str, description: str, points: list[tuple[str, Decimal]], fmt
         h = scale(value)
         x = pad_left + i * slot + slot * 0.15
         chart.rects.append(Rect(round(x, 1), round(pad_top + area - h, 1), round(slot * 0.7, 1), round(h, 1), css,
-                                f"{label}: {fmt(value)}"))
+                                _("%(label)s: %(value)s", label=label, value=fmt(value))))
         chart.texts.append(Text(round(x + slot * 0.35, 1), height - pad_bottom + 14, label, "middle", "axis"))
     if points:
         top_label = max(points, key=lambda p: p[1])

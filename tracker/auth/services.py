@@ -1,8 +1,13 @@
-"""Users: creation, password rules and sign-in checks."""
+"""Users: creation, password rules, sign-in checks, lockout and the end of sessions."""
 from __future__ import annotations
 
+import functools
+import secrets
+from pathlib import Path
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker import audit
@@ -13,7 +18,10 @@ from tracker.models.base import now_utc
 from tracker.models.users import new_session_token
 
 PASSWORD_MIN = 12
+#: Long passphrases are welcome; the bound only keeps hashing cheap.
 PASSWORD_MAX = 256
+#: The 10,000 most common passwords, lower-cased (see docs/security.md for their source).
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
 #: A hash to compare against when the e-mail is unknown, so timing tells nothing.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-for-timing")
 
@@ -22,12 +30,25 @@ class UserError(ValueError):
     """A user cannot be created or changed as asked; the message says why."""
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    with COMMON_PASSWORDS_FILE.open(encoding="utf-8") as handle:
+        return frozenset(line.rstrip("\n") for line in handle if line.strip())
+
+
 def password_problem(password: str) -> str | None:
-    """Why ``password`` is not acceptable, or ``None``."""
+    """Why ``password`` is not acceptable, or ``None``.
+
+    At least 12 characters, any characters (spaces and every script included),
+    and not one of the 10,000 most common passwords whatever its case.
+    """
+    password = password or ""
     if len(password) < PASSWORD_MIN:
         return str(_l("The password must have at least %(n)d characters.", n=PASSWORD_MIN))
     if len(password) > PASSWORD_MAX:
         return str(_l("The password must have at most %(n)d characters.", n=PASSWORD_MAX))
+    if password.lower() in common_passwords() or password.strip().lower() in common_passwords():
+        return str(_l("This password is one of the most common ones; choose another."))
     return None
 
 
@@ -35,16 +56,12 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def create_user(*, email: str, role: str, password: str, countries=(), donor_name: str | None = None,
-                name: str | None = None, locale: str = "en") -> User:
-    """Create a user after checking every rule; flushes, the caller commits.
+def check_user_fields(*, role: str, countries, donor_name: str | None) -> tuple[list[str], Donor | None]:
+    """The checked countries and donor for a user of ``role``; raises :class:`UserError`.
 
     Staff and managers need at least one country; donors need a donor; admins
     see every country and take none.
     """
-    email = normalise_email(email)
-    if "@" not in email or len(email) > 254:
-        raise UserError(f"{email!r} is not an e-mail address")
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     countries = sorted({c.strip().upper() for c in countries if c.strip()})
@@ -64,6 +81,21 @@ def create_user(*, email: str, role: str, password: str, countries=(), donor_nam
             raise UserError(f"no donor named {donor_name!r}")
     elif donor_name:
         raise UserError("only donor users are linked to a donor")
+    return countries, donor
+
+
+def create_user(*, email: str, role: str, password: str, countries=(), donor_name: str | None = None,
+                name: str | None = None, locale: str = "en") -> User:
+    """Create a user after checking every rule; flushes, the caller commits.
+
+    The password was chosen by someone other than its holder (the operator at
+    the command line, an admin on screen), so ``password_changed_at`` stays
+    empty: with ``PASSWORD_MUST_BE_OWN`` the holder replaces it at sign-in.
+    """
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise UserError(f"{email!r} is not an e-mail address")
+    countries, donor = check_user_fields(role=role, countries=countries, donor_name=donor_name)
     problem = password_problem(password)
     if problem:
         raise UserError(problem)
@@ -84,28 +116,120 @@ def create_user(*, email: str, role: str, password: str, countries=(), donor_nam
     return user
 
 
+def initial_password() -> str:
+    """A random password an admin hands over once (about 100 bits; never a common one)."""
+    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
+
+
+# --- signing in ------------------------------------------------------------------------------------------------------
+
+
+def is_locked(user: User, now=None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or now_utc())
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or ``None`` (the failure is audited)."""
+    """The active, unlocked user whose password this is, or ``None``.
+
+    Every refusal is audited (without what was typed: it could be a password
+    typed in the wrong field) and a wrong password counts towards the lock. A
+    right password does not yet sign in: the caller finishes with
+    :func:`complete_sign_in`, after the second factor when there is one, so a
+    right password does not reset the count of wrong codes either.
+    """
+    now = now_utc()
     email = normalise_email(email)
     user = db.session.scalars(select(User).where(User.email == email)).one_or_none()
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password or "")
-        # What was typed is not kept: it could be a password typed in the wrong field.
         audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id if user else None)
         return None
-    if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id, user_id=user.id)
+    right = check_password_hash(user.password_hash, password or "")
+    if is_locked(user, now):
+        # Refused even with the right password; the message does not say so.
+        audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id, user_id=user.id,
+                     changes={"reason": "locked"})
         return None
-    user.failed_logins = 0
-    user.last_login_at = now_utc()
-    audit.record(db.session, "sign_in", entity="users", entity_id=user.id, user_id=user.id)
+    if not right:
+        count_failure(user, now=now)
+        return None
     return user
 
 
-def set_password(user: User, password: str) -> None:
+def count_failure(user: User, *, now=None, step: str | None = None) -> bool:
+    """Record a wrong password or code; the ``LOGIN_MAX_FAILURES``-th in a row locks the account.
+
+    The count is raised in one UPDATE, so that attempts sent in parallel all
+    count. Returns whether this failure locked the account.
+    """
+    now = now or now_utc()
+    config = current_app.config
+    audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id, user_id=user.id,
+                 changes={"step": step} if step else None)
+    count = db.session.execute(
+        update(User).where(User.id == user.id)
+        .values(failed_logins=func.coalesce(User.failed_logins, 0) + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    locked = count >= config["LOGIN_MAX_FAILURES"]
+    if locked:
+        until = now + config["LOGIN_LOCK_DURATION"]
+        db.session.execute(
+            update(User).where(User.id == user.id).values(failed_logins=0, locked_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(db.session, "account_locked", entity="users", entity_id=user.id, user_id=user.id,
+                     changes={"until": until.isoformat(timespec="seconds")})
+    db.session.expire(user, ["failed_logins", "locked_until"])
+    return locked
+
+
+def complete_sign_in(user: User, *, second_factor: str | None = None) -> None:
+    """The user proved who they are: clear the failure count and audit the sign-in."""
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now_utc()
+    audit.record(db.session, "sign_in", entity="users", entity_id=user.id, user_id=user.id,
+                 changes={"second_factor": second_factor} if second_factor else None)
+
+
+def check_password(user: User, password: str) -> bool:
+    """Re-authentication inside a session (before changing a password or a second factor).
+
+    A wrong password counts towards the lock like a wrong sign-in.
+    """
+    if check_password_hash(user.password_hash, password or ""):
+        return True
+    count_failure(user, step="reauthenticate")
+    return False
+
+
+# --- passwords and sessions ------------------------------------------------------------------------------------------
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` at once, remember-me cookies included.
+
+    The token is part of every session's id and is checked on every request
+    (:func:`tracker.auth.sessions.load_user`).
+    """
+    user.session_token = new_session_token()
+
+
+def set_password(user: User, password: str, *, own: bool = True) -> None:
+    """Replace the password and end every session (the caller re-issues the current one).
+
+    ``own`` is false for a password an admin hands over: it must then be
+    replaced at the next sign-in when ``PASSWORD_MUST_BE_OWN`` is set.
+    """
     problem = password_problem(password)
     if problem:
         raise UserError(problem)
     user.password_hash = generate_password_hash(password)
-    user.session_token = new_session_token()
+    user.password_changed_at = now_utc() if own else None
+    end_sessions(user)
+
+
+def must_change_password(user: User) -> bool:
+    return bool(current_app.config.get("PASSWORD_MUST_BE_OWN")) and user.password_changed_at is None

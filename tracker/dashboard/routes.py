@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from tracker import audit
@@ -64,9 +64,16 @@ def export(table: str):
 
     if table not in EXPORTS:
         abort(404)
-    countries, country, dates, sort, _problems = _params()
-    data = build_review(scope=f"country:{country}" if country else "fund", date_from=dates["from"],
-                        date_to=dates["to"], countries=countries, sort=sort)
+    countries, country, dates, sort, problems = _params()
+    try:
+        if problems:
+            raise ScopeError(problems[0])
+        data = build_review(scope=f"country:{country}" if country else "fund", date_from=dates["from"],
+                            date_to=dates["to"], countries=countries, sort=sort)
+    except ScopeError as error:
+        flash(_("Nothing exported: %(problem)s", problem=str(error)), "error")
+        return redirect(url_for("dashboard.review", **{k: v for k, v in request.args.items()
+                                                        if k in ("country", "sort")}))
     p = data.picture
     if table == "projects":
         from tracker.funding.serialise import csv_rows

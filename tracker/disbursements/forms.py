@@ -20,7 +20,7 @@ class StartForm(FlaskForm):
 
 
 class EntryForm(FlaskForm):
-    request_key = HiddenField()
+    request_key = HiddenField(validators=[Length(max=64)])
     target = SelectField(_l("For"), validators=[Optional()])
     payee = StringField(_l("Payee (school, supplier, provider)"), validators=[InputRequired(), Length(max=200)])
     amount = amount_field(_l("Amount"), validators=[InputRequired()])

@@ -75,7 +75,7 @@ def apply_disbursement(values: dict[str, str], ctx: RowContext) -> str:
         project=project, category=values["category"], beneficiary=mother, child=child, enrolment=enrolment,
         term=values.get("term") or None, income_project=income_project, payee=values["payee"],
         amount=values["amount"], currency=values["currency"], entered_on=values["entered_on"], user=user,
-        reference=reference, submit_now=not history,
+        reference=reference, submit_now=not history, past=history,
     )
     if history:
         if paid_on < disbursement.entered_on:

@@ -45,7 +45,7 @@ def _run_batch(items, run) -> tuple[list[str], list[str]]:
         seen = request.form.get(f"version-{disbursement.id}", "")
         try:
             with db.session.begin_nested():
-                if seen.isdigit() and int(seen) != disbursement.version_id:
+                if seen.isascii() and seen.isdigit() and len(seen) < 10 and int(seen) != disbursement.version_id:
                     raise services.Conflict(_("%(ref)s was changed by someone else since you opened this page",
                                               ref=disbursement.reference))
                 run(disbursement)

@@ -5,6 +5,7 @@ import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from tracker.auth.permissions import permission
@@ -109,7 +110,7 @@ def _enter(mother: Beneficiary, category: str, form: EntryForm):
         income_project=income_project, payee=form.payee.data, amount=form.amount.data, currency=form.currency.data,
         entered_on=form.entered_on.data, user=current_user, top_up=form.top_up.data,
         top_up_reason=form.top_up_reason.data, submit_now=form.save_as.data != "draft",
-        request_key=form.request_key.data or None,
+        request_key=(form.request_key.data or "")[:64] or None,
     )
 
 
@@ -193,13 +194,15 @@ def _enter_batch(project: Project, rows, term: int):
             errors[enrolment_id] = "; ".join(error.errors.values())
     if errors:
         db.session.rollback()
-        flash(_("Nothing was entered: %(n)d rows need a correction.", n=len(errors)), "error")
+        flash(ngettext("Nothing was entered: %(num)d row needs a correction.",
+                       "Nothing was entered: %(num)d rows need a correction.", len(errors)), "error")
         for enrolment_id, message in errors.items():
             if enrolment_id not in by_id:
                 flash(message, "error")
         return errors
     db.session.commit()
-    flash(_("%(n)d school-fee payments are submitted for approval.", n=count), "success")
+    flash(ngettext("%(num)d school-fee payment is submitted for approval.",
+                   "%(num)d school-fee payments are submitted for approval.", count), "success")
     return None
 
 

@@ -27,6 +27,7 @@ from tracker.funding.rates import usd_value
 from tracker.models import CATEGORIES, Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
 from tracker.models.base import now_utc, today
 from tracker.registry.codes import next_number
+from tracker.vocab import label
 
 #: Disbursements that hold a term of school fees (a second one needs a top-up reason).
 HOLDING = ("draft", "submitted", "approved", "paid")
@@ -61,7 +62,7 @@ def _guarded(disbursement: Disbursement, transition: Transition, values: dict, *
     """Move ``disbursement`` along ``transition`` only if nobody moved it since it was read."""
     if disbursement.status not in transition.from_states:
         raise Conflict(_l("%(ref)s is %(status)s; it cannot be %(action)s",
-                          ref=disbursement.reference, status=disbursement.status,
+                          ref=disbursement.reference, status=label(disbursement.status).lower(),
                           action=_ACTION_WORDS[transition.name]))
     seen_status, seen_version = disbursement.status, disbursement.version_id
     result = db.session.execute(
@@ -74,7 +75,7 @@ def _guarded(disbursement: Disbursement, transition: Transition, values: dict, *
     if result.rowcount != 1:
         db.session.expire(disbursement)
         raise Conflict(_l("%(ref)s was changed by someone else a moment ago (it is now %(status)s); nothing was done",
-                          ref=disbursement.reference, status=disbursement.status))
+                          ref=disbursement.reference, status=label(disbursement.status).lower()))
     db.session.expire(disbursement)
     changes = {"status": [seen_status, transition.to_state]}
     for key, value in values.items():
@@ -160,7 +161,7 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
           user: User, entered_on=None, child: Child | None = None, enrolment: Enrolment | None = None,
           term=None, income_project: IncomeProject | None = None, top_up: bool = False,
           top_up_reason: str | None = None, submit_now: bool = True, request_key: str | None = None,
-          reference: str | None = None, batch_key: str | None = None) -> Disbursement:
+          reference: str | None = None, batch_key: str | None = None, past: bool = False) -> Disbursement:
     """Enter a disbursement (and submit it for approval unless kept as a draft).
 
     The same ``request_key`` (one per form shown) never creates two: a double
@@ -178,8 +179,10 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
     if beneficiary.project_id != project.id:
         raise Invalid(_l("%(code)s is not enrolled in %(project)s", code=beneficiary.code, project=project.code),
                       "mother_code")
-    if project.status == "closed":
+    if project.status == "closed" and not past:
         raise Invalid(_l("project %(code)s is closed", code=project.code), "project_code")
+    if beneficiary.status != "active" and not past:
+        raise Invalid(_l("%(code)s has left the programme", code=beneficiary.code), "mother_code")
     if child is not None and child.mother_id != beneficiary.id:
         raise Invalid(_l("%(child)s is not a child of %(mother)s", child=child.code, mother=beneficiary.code),
                       "child_code")
@@ -199,6 +202,9 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
             raise Invalid(_l("term %(term)d of %(child)s is already asked for or paid (%(ref)s); mark this one as a "
                              "top-up with a reason if it is really a second payment",
                              term=term, child=child.code, ref=holder), "term")
+        if top_up and not holder:
+            raise Invalid(_l("term %(term)d of %(child)s has no payment to top up", term=term, child=child.code),
+                          "term")
     else:
         if enrolment is not None or term not in (None, ""):
             raise Invalid(_l("only school fees have an academic year and a term"), "term")
@@ -232,6 +238,10 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
             existing = db.session.scalars(select(Disbursement).where(Disbursement.request_key == request_key)).first()
             if existing is not None:
                 return existing
+        if category == "school_fees" and not top_up and holding_disbursement(enrolment.id, term):
+            # Someone entered the same term a moment ago (the database's unique index refused this one).
+            raise Invalid(_l("term %(term)d of %(child)s was asked for by someone else a moment ago",
+                             term=term, child=child.code), "term") from None
         raise
     if submit_now:
         db.session.execute(

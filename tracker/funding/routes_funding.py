@@ -290,7 +290,8 @@ def _donor_choices():
 
 
 def _donor_or_404(value) -> Donor:
-    donor = db.session.get(Donor, int(value)) if str(value or "").isdigit() else None
+    raw = str(value or "")
+    donor = db.session.get(Donor, int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
     if donor is None:
         abort(404)
     return donor
@@ -298,15 +299,16 @@ def _donor_or_404(value) -> Donor:
 
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
-def _export(fmt: str, entity: str, header: list[str], rows: list[list]):
+def _export(fmt: str, entity: str, header: list[str], make_rows):
     """A list as CSV or XLSX, recorded in the audit log like every export (counts, never contents)."""
     from tracker.exports import csv_response, xlsx_response
 
     if fmt not in ("csv", "xlsx"):
         abort(404)
+    rows = make_rows()
     audit.record(db.session, "export", entity=entity, changes={"rows": len(rows)})
     db.session.commit()
     if fmt == "csv":
@@ -336,8 +338,8 @@ def donors():
 @bp.route("/donors/export.<fmt>")
 @permission("funding.view")
 def export_donors(fmt: str):
-    rows = [list(r)[1:] for r in db.session.execute(donors_select())]
-    return _export(fmt, "donors", DONOR_EXPORT, rows)
+    return _export(fmt, "donors", DONOR_EXPORT,
+                   lambda: [list(r)[1:] for r in db.session.execute(donors_select())])
 
 
 @bp.route("/donors/<int:id>")
@@ -420,8 +422,8 @@ def pledges():
 @permission("funding.view")
 def export_pledges(fmt: str):
     make = pledge_rows()
-    rows = [make(r).export_row() for r in db.session.execute(_pledges_stmt(_pledge_filters()))]
-    return _export(fmt, "pledges", list(PledgeRow.EXPORT), rows)
+    return _export(fmt, "pledges", list(PledgeRow.EXPORT),
+                   lambda: [make(r).export_row() for r in db.session.execute(_pledges_stmt(_pledge_filters()))])
 
 
 @bp.route("/pledges/new", methods=["GET", "POST"])
@@ -474,8 +476,8 @@ def contributions():
 @bp.route("/contributions/export.<fmt>")
 @permission("funding.view")
 def export_contributions(fmt: str):
-    rows = [list(r)[:-1] for r in db.session.execute(contributions_select(donor_id=_int_arg("donor")))]
-    return _export(fmt, "contributions", CONTRIBUTION_EXPORT, rows)
+    return _export(fmt, "contributions", CONTRIBUTION_EXPORT, lambda: [
+        list(r)[:-1] for r in db.session.execute(contributions_select(donor_id=_int_arg("donor")))])
 
 
 @bp.route("/contributions/new", methods=["GET", "POST"])
@@ -532,9 +534,8 @@ def allocations():
 @bp.route("/allocations/export.<fmt>")
 @permission("funding.view")
 def export_allocations(fmt: str):
-    rows = [list(r) for r in db.session.execute(
-        allocations_select(current_user, project=request.args.get("project") or None))]
-    return _export(fmt, "allocations", ALLOCATION_EXPORT, rows)
+    return _export(fmt, "allocations", ALLOCATION_EXPORT, lambda: [list(r) for r in db.session.execute(
+        allocations_select(current_user, project=request.args.get("project") or None))])
 
 
 @bp.route("/allocations/new", methods=["GET", "POST"])
@@ -596,7 +597,6 @@ def budget(code: str):
 
 def _project_form(form) -> None:
     form.country.choices = _countries(user_countries())
-    form.status.choices = _choices(PROJECT_STATUSES)
 
 
 def _save_project(form, project: Project | None):

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tracker.imports.base import Kind, RowError
 
@@ -41,14 +42,14 @@ MAX_UNPACKED = 400 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _XLSX_MAGIC = b"PK\x03\x04"
 _NOT_SPREADSHEETS = (
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"PK\x05\x06", "an empty ZIP archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"%PDF", _l("a PDF document")),
+    (b"\x89PNG", _l("a PNG image")),
+    (b"\xff\xd8\xff", _l("a JPEG image")),
+    (b"GIF8", _l("a GIF image")),
+    (b"\x1f\x8b", _l("a gzip archive")),
+    (b"PK\x05\x06", _l("an empty ZIP archive")),
+    (b"Rar!", _l("a RAR archive")),
+    (b"7z\xbc\xaf", _l("a 7-Zip archive")),
 )
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")

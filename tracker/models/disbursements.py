@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models._helpers import one_of
@@ -19,6 +19,8 @@ from tracker.models.base import Base, Money, UTCDateTime, now_utc
 from tracker.models.projects import CATEGORIES
 
 DISBURSEMENT_STATES = ("draft", "submitted", "approved", "paid", "rejected", "voided")
+_TERM_HELD = ("category = 'school_fees' AND top_up = false "
+              "AND status IN ('draft', 'submitted', 'approved', 'paid')")
 
 
 class Disbursement(Base):
@@ -46,6 +48,9 @@ class Disbursement(Base):
         UniqueConstraint("project_id", "payment_reference"),
         Index("ix_disbursements_project_status", "project_id", "status"),
         Index("ix_disbursements_enrolment_term", "enrolment_id", "term"),
+        # One payment holds a term of school fees (a top-up aside), even when two people enter it at once.
+        Index("uq_disbursements_term_held", "enrolment_id", "term", unique=True,
+              sqlite_where=text(_TERM_HELD), postgresql_where=text(_TERM_HELD)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,112 @@
+"""What every request and response goes through: headers, session limits, sign-in throttling.
+
+- Security headers on every response: a strict Content-Security-Policy (no
+  inline script or style anywhere in the templates), ``nosniff``,
+  ``Referrer-Policy``, no framing, HSTS in production, and ``no-store`` on
+  everything but static files, so no page, PDF or export stays in a cache.
+- The session's idle and absolute limits (:mod:`tracker.auth.sessions`).
+- Users who must still choose their own password or enrol a second factor
+  reach nothing else until they have.
+- Per-IP rate limits on the sign-in forms (Flask-Limiter; in memory, or in
+  Redis when ``RATELIMIT_STORAGE_URI`` is set, as several workers need).
+- The Werkzeug debugger only ever runs in development.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, redirect, render_template, request, url_for
+from flask.helpers import get_debug_flag
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+    "img-src 'self' data:",
+    "style-src 'self'",
+])
+
+#: Endpoints a user who must still enrol a second factor may use.
+OPEN_WHILE_ENROLLING = frozenset({"auth.two_factor_setup", "auth.two_factor_start", "auth.two_factor_confirm",
+                                  "auth.logout", "static"})
+#: Endpoints a user who must still replace a password set by someone else may use.
+OPEN_WHILE_CHANGING_PASSWORD = frozenset({"auth.password", "auth.logout", "static"})
+#: The sign-in forms, throttled per IP address on POST.
+SIGN_IN_ENDPOINTS = ("auth.login", "auth.login_code")
+
+
+def init_app(app: Flask) -> None:
+    """Call after the blueprints are registered: the checks here run after the permission check."""
+    _refuse_debugger_outside_development(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    _rate_limit_sign_in(app)
+
+    from tracker.auth import sessions
+
+    app.before_request(finish_sign_in_first)
+    app.after_request(sessions.touch)
+    app.after_request(security_headers)
+
+
+def _refuse_debugger_outside_development(app: Flask) -> None:
+    # `flask run --debug` (FLASK_DEBUG=1) would serve the debugger's console whatever DEBUG says.
+    if app.config.get("ENV_NAME") != "development" and (app.debug or get_debug_flag()):
+        raise SystemExit("The tracker runs in debug mode only with TRACKER_ENV=development: "
+                         "the debugger would let anyone run code on the server. Unset FLASK_DEBUG.")
+
+
+def _rate_limit_sign_in(app: Flask) -> None:
+    """One limiter per app, wrapping the sign-in views of this app only."""
+    limiter = Limiter(key_func=get_remote_address, default_limits=[],
+                      storage_uri=app.config.get("RATELIMIT_STORAGE_URI") or "memory://",
+                      key_prefix="tracker")
+    limiter.init_app(app)
+    app.extensions["tracker.limiter"] = limiter
+    if limiter.enabled:
+        limit = limiter.shared_limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], scope="sign-in",
+                                     methods=["POST"])
+        for endpoint in SIGN_IN_ENDPOINTS:
+            app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+
+    @app.errorhandler(429)
+    def too_many(error):
+        current_app.logger.warning("sign-in attempts throttled for %s", request.remote_addr)
+        return render_template("auth/too_many.html"), 429
+
+
+def finish_sign_in_first():
+    """``before_request``: a user who must replace their password or enrol a second factor does that first."""
+    if request.endpoint in (None, "static") or not current_user.is_authenticated:
+        return None
+    from tracker.auth import two_factor
+    from tracker.auth.services import must_change_password
+
+    user = current_user._get_current_object()
+    if must_change_password(user):
+        if request.endpoint not in OPEN_WHILE_CHANGING_PASSWORD:
+            return redirect(url_for("auth.password"))
+    elif two_factor.needs_enrolment(user):
+        if request.endpoint not in OPEN_WHILE_ENROLLING:
+            return redirect(url_for("auth.two_factor_setup"))
+    return None
+
+
+def security_headers(response):
+    headers = response.headers
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if current_app.config.get("HSTS_SECONDS"):
+        headers["Strict-Transport-Security"] = f"max-age={int(current_app.config['HSTS_SECONDS'])}; includeSubDomains"
+    if request.endpoint != "static":
+        # Pages show records of survivors, PDFs and exports carry them: no cache keeps any.
+        headers["Cache-Control"] = "no-store"
+    return response
