@@ -20,7 +20,9 @@ runs) it:
    run in a fresh application and request context;
 3. renders the same report's HTML once (``report_html(..., for_pdf=True)``)
    and times ``tracker.reports.pdf.render_pdf`` on it alone, best of
-   ``--repeat``: WeasyPrint's own time for the same HTML;
+   ``--repeat``: WeasyPrint's own time for the same HTML (the rounds of 2 and
+   3 are interleaved, so that load from elsewhere on the machine hits both alike;
+   the CPU time of the process is printed as well);
 4. prints one table; the figure to watch is total / WeasyPrint-only: how much
    the application adds to what WeasyPrint needs anyway.
 
@@ -97,16 +99,16 @@ def seed(app, scale: int) -> dict:
 # --- the measures ----------------------------------------------------------------------------------------------------
 
 def full_render(app, lang: str):
-    """render_report in fresh contexts: (wall seconds, Rendered)."""
+    """render_report in fresh contexts: (wall seconds, CPU seconds of this process, Rendered)."""
     from tracker.extensions import db
     from tracker.reports.render import render_report
 
     with app.app_context(), app.test_request_context():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         rendered = render_report(scope="fund", date_from=None, date_to=None, lang=lang)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         db.session.remove()
-    return wall, rendered
+    return wall, cpu, rendered
 
 
 def report_html_of(app, lang: str) -> str:
@@ -122,31 +124,42 @@ def report_html_of(app, lang: str) -> str:
     return html
 
 
-def weasyprint_only(html: str) -> tuple[float, int, int]:
+def weasyprint_only(html: str) -> tuple[float, float, int, int]:
+    """render_pdf alone: (wall seconds, CPU seconds, pages, bytes)."""
     from tracker.reports.pdf import StaticOnlyFetcher, render_pdf
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     pdf, pages = render_pdf(html, fetcher=StaticOnlyFetcher())
-    return time.perf_counter() - started, pages, len(pdf)
+    return time.perf_counter() - started, time.process_time() - cpu, pages, len(pdf)
 
 
 def measure(app, db_name: str, scale: int, lang: str, repeat: int) -> dict:
-    full_render(app, lang)  # warm-up: fonts, templates, caches
-    runs = [full_render(app, lang) for _ in range(repeat)]
-    wall, best = min(runs, key=lambda run: run[0])
+    """Warm up both, then ``repeat`` rounds of (whole report, WeasyPrint alone), interleaved so that a burst
+    of load from elsewhere on the machine hits both alike; the best of each."""
     html = report_html_of(app, lang)
-    weasyprint_only(html)  # warm-up
-    alone = min(weasyprint_only(html) for _ in range(repeat))
+    full_render(app, lang)
+    weasyprint_only(html)
+    runs, alone_runs = [], []
+    for _ in range(repeat):
+        runs.append(full_render(app, lang))
+        alone_runs.append(weasyprint_only(html))
+    wall, cpu, best = min(runs, key=lambda run: run[0])
+    alone = min(alone_runs)
+    assert alone[2] == best.pages, (alone[2], best.pages)
     row = {
         "db": db_name, "scale": scale, "data_s": best.data_seconds, "html_s": best.html_seconds,
         "pdf_s": best.pdf_seconds, "total_s": wall, "weasyprint_only_s": alone[0],
         "ratio": wall / alone[0], "pages": best.pages, "kb": len(best.pdf) / 1024,
         "html_kb": len(html.encode()) / 1024, "all_totals_s": sorted(r[0] for r in runs),
+        "all_weasyprint_s": sorted(r[0] for r in alone_runs),
+        "cpu_total_s": min(r[1] for r in runs), "cpu_weasyprint_s": min(r[1] for r in alone_runs),
     }
-    assert alone[1] == best.pages, (alone[1], best.pages)
+    row["cpu_ratio"] = row["cpu_total_s"] / row["cpu_weasyprint_s"]
     print(f"  {db_name} scale {scale}: total {wall:.2f} s (data {best.data_seconds:.2f}, html "
           f"{best.html_seconds:.2f}, pdf {best.pdf_seconds:.2f}), WeasyPrint alone {alone[0]:.2f} s, "
-          f"{best.pages} pages, {len(best.pdf) / 1024:.0f} KB (HTML {row['html_kb']:.0f} KB)", flush=True)
+          f"{best.pages} pages, {len(best.pdf) / 1024:.0f} KB (HTML {row['html_kb']:.0f} KB); "
+          f"CPU of this process: total {row['cpu_total_s']:.2f} s, WeasyPrint alone {row['cpu_weasyprint_s']:.2f} s",
+          flush=True)
     return row
 
 
@@ -197,6 +210,11 @@ def main() -> None:
     print(f"Fund report ({args.lang}), best of {args.repeat} by total time; WeasyPrint-only is render_pdf on "
           "the same HTML, best of the same number")
     print(table(rows))
+    print()
+    print("CPU seconds of this process (less sensitive to other load on the machine), best of each:")
+    for r in rows:
+        print(f"  {r['db']:<10}  scale {r['scale']:>2}: total {r['cpu_total_s']:.2f} s, WeasyPrint alone "
+              f"{r['cpu_weasyprint_s']:.2f} s, ratio {r['cpu_ratio']:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 

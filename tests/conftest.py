@@ -182,3 +182,45 @@ def sign_in(app):
         return _user_client(app, **user)
 
     return sign
+
+
+# --- security (tests/test_security_*.py, tests/test_access_matrix.py) -------------------------------------------------
+
+
+class Clock:
+    """A controllable ``now_utc()``: tests move time on instead of sleeping."""
+
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        import datetime as dt
+
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Replace ``tracker.models.base.now_utc`` wherever the tracker's modules imported it."""
+    import sys
+
+    from tracker.models import base
+
+    original = base.now_utc
+    fake = Clock(original().replace(microsecond=0))
+    for name, module in list(sys.modules.items()):
+        if (name == "tracker" or name.startswith("tracker.")) and getattr(module, "now_utc", None) is original:
+            monkeypatch.setattr(module, "now_utc", fake)
+    return fake
+
+
+@pytest.fixture
+def strict_app(make_app):
+    """The app with the second factor required of admins and managers, as outside the tests.
+
+    CSRF stays off (as in the rest of the suite) so that tests can post forms plainly.
+    """
+    return make_app(TWO_FACTOR_REQUIRED_ROLES=("admin", "manager"))

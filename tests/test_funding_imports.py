@@ -329,7 +329,7 @@ def test_pledges_file_with_bad_rows_saves_nothing(donors, manager):
         "row 6: donor: Atlantis is not a known donor",
         f"row 7: project_code: {SS} is not known in your countries",
         f"row 8: country: project {CD} is not in CF",
-        "row 9: amount: is larger than any amount the Fund handles (1,000,000,000)",
+        "row 9: amount: is larger than any amount the Fund handles (1,000,000,000 USD)",
     ]
     assert result.committed is False
     assert count(Pledge) == 0
@@ -388,7 +388,7 @@ def test_contributions_file_with_bad_rows_saves_nothing(pledged, manager):
     )
     result = do_import("contributions", data, manager)
     assert errors(result) == [
-        "row 3: amount: is larger than any amount the Fund handles (1,000,000,000)",
+        "row 3: amount: is larger than any amount the Fund handles (1,000,000,000 USD)",
         "row 4: pledge_reference: pledge PL-SE-1 is not of Japan",
         "row 5: pledge_reference: PL-NONE is not a known pledge",
         "row 6: received_on: differs from the recorded CT-JP-1",

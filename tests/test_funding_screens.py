@@ -295,7 +295,7 @@ def test_new_contribution_against_another_donors_pledge_is_refused_beside_the_pl
 def test_new_contribution_bigger_than_any_sane_amount_is_refused(world, manager_client, app):
     page = text(manager_client.post("/contributions/new",
                                     data=contribution_form(world, pledge="", currency="USD", amount="1000000000.01")))
-    assert 'id="amount-error">is larger than any amount the Fund handles (1,000,000,000)' in page
+    assert 'id="amount-error">is larger than any amount the Fund handles (1,000,000,000 USD)' in page
     assert count(app, Contribution) == 3
 
 

@@ -154,7 +154,7 @@ def test_contribution_without_a_rate_for_its_date_is_refused(donor):
 def test_contribution_bigger_than_any_sane_amount_is_refused(donor):
     errors = refused(services.record_contribution, donor=donor, reference="CT-1", amount="1000000000.01",
                      currency="USD", received_on=dt.date(2025, 3, 1))
-    assert errors == {"amount": "is larger than any amount the Fund handles (1,000,000,000)"}
+    assert errors == {"amount": "is larger than any amount the Fund handles (1,000,000,000 USD)"}
     assert count(Contribution) == 0
     # the limit itself is accepted
     assert receive(donor, "1000000000", dt.date(2025, 3, 1), "CT-2").usd_amount == Decimal("1000000000.00")

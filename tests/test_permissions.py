@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from tests import factories
 from tracker.auth.permissions import ALL_PERMISSIONS, PUBLIC, ROLE_PERMISSIONS, SIGNED_IN, permission
 from tracker.extensions import db
-from tracker.models import AuditEvent, ClaimStep, IncomeProject, PaternityClaim
+from tracker.models import IssuedReport, AuditEvent, ClaimStep, IncomeProject, PaternityClaim
 
 #: Permissions a donor may hold: nothing here shows a record.
 DONOR_MAY = {PUBLIC, SIGNED_IN, "reports.read"}
@@ -56,7 +56,16 @@ def records(app):
         db.session.add_all([claim, step, income])
         db.session.commit()
         disbursement = factories.DisbursementFactory(beneficiary=mother, reference="D-CD-2025-0001")
+        donor = factories.DonorFactory(name="Permission Sweep Donor")
+        report = IssuedReport(number="TF-2025-0001", scope="fund", period_from=dt.date(2025, 1, 1),
+                              period_to=dt.date(2025, 12, 31), as_of=dt.date(2025, 12, 31), lang="en",
+                              issued_by_id=factories.UserFactory(role="manager", countries=["CD"]).id,
+                              status="issued", sha256="0" * 64, pdf=b"%PDF-1.7 sweep", pages=1, size=14)
+        db.session.add(report)
+        db.session.commit()
         out = {
+            "donor_id": donor.id,
+            "report_number": report.number,
             "project_code": mother.project.code,
             "mother_code": mother.code,
             "child_code": child.code,
@@ -85,6 +94,9 @@ def url_values(rule, records) -> dict:
         "reference": records.get({"income": "income_reference",
                                   "disbursements": "disbursement_reference"}.get(prefix, "")),
         "fmt": "csv",
+        "id": records["donor_id"],  # /donors/<int:id>
+        "number": records["report_number"],  # /reports/<number>
+        "table": "projects",  # /review/export/<table>.csv
         "kind_name": "projects",  # an import kind (DESIGN section 7)
         "filename": "css/app.css",
         "user_id": records.get("user_id", 1),  # an admin page of a user (tracker/admin)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import Select, func, select
 
 from tracker.extensions import db
 from tracker.models.base import now_utc
@@ -97,8 +97,8 @@ def audit_page(page: int, **filters) -> Page:
 
 def audit_choices() -> tuple[list[str], list[str], list[tuple[int, str]]]:
     """The actions, entities and users found in the log, for the filters."""
-    actions = list(db.session.scalars(select(distinct(AuditEvent.action)).order_by(AuditEvent.action)))
-    entities = list(db.session.scalars(select(distinct(AuditEvent.entity)).where(AuditEvent.entity.is_not(None))
+    actions = list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+    entities = list(db.session.scalars(select(AuditEvent.entity).distinct().where(AuditEvent.entity.is_not(None))
                                        .order_by(AuditEvent.entity)))
     users = [(i, email) for i, email in db.session.execute(select(User.id, User.email).order_by(User.email))]
     return actions, entities, users

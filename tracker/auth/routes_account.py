@@ -32,7 +32,7 @@ def _locked_out():
     end_sessions(user)
     db.session.commit()
     sessions.end()
-    flash(_("The e-mail or the password is not right."), "error")
+    flash(_("Too many wrong passwords: you are signed out and your account is locked for a while."), "error")
     return redirect(url_for("auth.login"))
 
 

@@ -28,7 +28,8 @@ def _params():
         try:
             dates[name] = v.date(args.get(name, ""), name, required=False, not_future=False)
         except Invalid as error:
-            problems.append(f"{name}: {error.errors[name]}")
+            problems.append(_("%(label)s: %(value)s", label=_("From") if name == "from" else _("To"),
+                               value=error.errors[name]))
             dates[name] = None
     if dates["from"] and dates["to"] and dates["to"] < dates["from"]:
         problems.append(_("The period ends before it starts; the default period is shown."))

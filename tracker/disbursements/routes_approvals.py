@@ -52,7 +52,8 @@ def _run_batch(items, run) -> tuple[list[str], list[str]]:
             done.append(disbursement.reference)
         except Invalid as error:
             message = str(error)
-            refused.append(message if disbursement.reference in message else f"{disbursement.reference}: {message}")
+            refused.append(message if disbursement.reference in message
+                           else _("%(label)s: %(value)s", label=disbursement.reference, value=message))
     db.session.commit()
     return done, refused
 

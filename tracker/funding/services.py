@@ -35,10 +35,13 @@ SANE_MAXIMUM = Decimal("1000000000")
 
 
 def _sane_amount(value, field: str, currency: str | None):
-    amount = v.amount(value, field, currency)
-    if amount > SANE_MAXIMUM:
-        raise Invalid(_l("is larger than any amount the Fund handles (1,000,000,000)"), field)
-    return amount
+    return v.amount(value, field, currency)
+
+
+def _sane_usd(usd: Decimal, field: str) -> None:
+    """Refuse what is larger than any amount the Fund handles, judged in US dollars."""
+    if usd > SANE_MAXIMUM:
+        raise Invalid(_l("is larger than any amount the Fund handles (1,000,000,000 USD)"), field)
 
 
 def _unique(model, column, value, field):
@@ -84,6 +87,7 @@ def record_pledge(*, donor: Donor, reference: str, amount, currency: str, pledge
         raise Invalid(_l("project %(code)s is not in %(country)s", code=project.code, country=country), "country")
     _unique(Pledge, Pledge.reference, reference, "reference")
     usd, rate = usd_value(amount, currency, pledged_on)
+    _sane_usd(usd, "amount")
     pledge = Pledge(donor=donor, reference=reference, amount=amount, currency=currency, pledged_on=pledged_on,
                     project=project, country=country or (project.country if project else None),
                     usd_amount=usd, usd_rate=rate)
@@ -107,6 +111,7 @@ def record_contribution(*, donor: Donor, reference: str, amount, currency: str, 
             raise Invalid(_l("is more than a year before the pledge"), "received_on")
     _unique(Contribution, Contribution.reference, reference, "reference")
     usd, rate = usd_value(amount, currency, received_on)
+    _sane_usd(usd, "amount")
     contribution = Contribution(donor=donor, reference=reference, amount=amount, currency=currency,
                                 received_on=received_on, pledge=pledge, usd_amount=usd, usd_rate=rate)
     db.session.add(contribution)
@@ -128,6 +133,7 @@ def unallocated_on(day: dt.date) -> Decimal:
 def allocate(*, project: Project, amount_usd, allocated_on, note: str | None = None, user_id=None) -> Allocation:
     """Assign USD to a project; refused beyond what has been received and not yet allocated."""
     amount = _sane_amount(amount_usd, "amount_usd", "USD")
+    _sane_usd(amount, "amount_usd")
     allocated_on = v.date(allocated_on, "allocated_on")
     note = v.text(note, "note", required=False, max_length=500)
     if project.status == "closed":
@@ -137,8 +143,8 @@ def allocate(*, project: Project, amount_usd, allocated_on, note: str | None = N
         db.session.execute(select(func.pg_advisory_xact_lock(7_301_001)))
     available = unallocated_on(allocated_on)
     if amount > available:
-        raise Invalid(_l("only %(available)s USD received is not yet allocated", available=f"{available:,.2f}"),
-                      "amount_usd")
+        raise Invalid(_l("only %(available)s USD received is not yet allocated",
+                         available=f"{max(available, Decimal('0.00')):,.2f}"), "amount_usd")
     allocation = Allocation(project=project, amount_usd=amount, allocated_on=allocated_on, note=note,
                             created_by_id=user_id)
     db.session.add(allocation)
@@ -153,6 +159,7 @@ def set_budget_line(*, project: Project, year, category: str, amount_usd) -> tup
     year = v.integer(year, "year", minimum=2000, maximum=2100)
     category = v.choice(category, "category", CATEGORIES)
     amount = _sane_amount(amount_usd, "amount_usd", "USD")
+    _sane_usd(amount, "amount_usd")
     if not project.start_date.year <= year <= project.end_date.year:
         raise Invalid(_l("%(year)d is outside the project's dates (%(start)d–%(end)d)", year=year,
                          start=project.start_date.year, end=project.end_date.year), "year")
@@ -194,7 +201,9 @@ def save_project(*, code: str, title: str, country: str, partner: str, start_dat
         raise Invalid(_l("is before the start date"), "end_date")
     partner_row = partner_named(partner)  # before the project joins the session (autoflush)
     if project is None:
-        code = v.text(code, "code", max_length=32)
+        code = (v.text(code, "code", max_length=32) or "").upper()
+        if not all(c.isascii() and (c.isalnum() or c == "-") for c in code):
+            raise Invalid(_l("use capital letters, digits and dashes, such as TF-CD-2025-01"), "code")
         _unique(Project, Project.code, code, "code")
         project = Project(code=code, partner=partner_row)
         db.session.add(project)

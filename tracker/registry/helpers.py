@@ -12,7 +12,7 @@ from tracker.money import CURRENCIES, PROGRAMME_CURRENCIES
 
 def page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100000 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 100000 else 1
 
 
 def project_choices(*, open_only: bool = True, country: str | None = None) -> list[tuple[str, str]]:
