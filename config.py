@@ -20,7 +20,8 @@ class Config:
     #: Fernet keys for personal fields; comma-separated, the first encrypts.
     TRACKER_DATA_KEY = os.environ.get("TRACKER_DATA_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'tracker.db'}"
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: hide_parameters: an error names the statement but never its values (tokens, hashes, ciphertext) in a log.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_RECORD_QUERIES = False
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     BABEL_DEFAULT_LOCALE = "en"

@@ -26,7 +26,9 @@ For each scale K (default ``1 10 40 85``; 85 gives about 51,000 mothers and
 SQL statements are counted with a ``before_cursor_execute`` listener on the
 app's engine. One more, traced, run of each (outside the timings) records every
 statement's duration and the ``tracker`` function that issued it; the slowest are
-printed. ``--explain N`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the N slowest
+printed, and the shared buffers the engine's statements and the hand query touch
+(``EXPLAIN (ANALYZE, BUFFERS)``): a measure of work that, unlike the times, does
+not depend on what else the machine is doing. ``--explain N`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the N slowest
 statements of the page at the largest scale; ``--profile`` prints a cProfile of
 one page request at the largest scale. ``--what-if-index`` then adds, to the
 benchmark's database only, the partial index the README recommends and measures
@@ -234,6 +236,22 @@ def explain(engine, trace: list[dict], top: int) -> None:
             print("   ", line)
 
 
+def buffers(engine, statements: list[tuple[str, object]]) -> int:
+    """Shared buffers (8 kB pages, cached or read) the statements touch, from EXPLAIN (ANALYZE, BUFFERS).
+
+    Unlike a time, this does not depend on what else the machine is doing: it is the work the plans do.
+    """
+    total = 0
+    with engine.connect() as conn:
+        for sql, params in statements:
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params or {}).scalar_one()
+            top = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
+            total += top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+    return total
+
+
 def profile_page(client, top: int = 30) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -262,9 +280,11 @@ def measure_with_index(app, engine, client, recorder, repeat: int) -> dict:
     print(f"  what if (partial index on disbursements (enrolment_id, term) for paid/approved school fees):")
     print(f"    engine {engine_s * 1000:.1f} ms ({engine_q[0]} statements), page {page_s * 1000:.1f} ms")
     print_trace("engine with the index (traced run)", trace, top=3)
+    index_buffers = buffers(engine, [(t["sql"], t["params"]) for t in trace])
+    print(f"    work with the index: engine {index_buffers:,} buffers")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("DROP INDEX bench_ix_disbursements_fee_cover"))  # leave the schema as the migrations made it
-    return {"engine_ms_index": engine_s * 1000, "page_ms_index": page_s * 1000}
+    return {"engine_ms_index": engine_s * 1000, "page_ms_index": page_s * 1000, "engine_buffers_index": index_buffers}
 
 
 def print_trace(title: str, trace: list[dict], top: int = 8) -> None:
@@ -327,6 +347,10 @@ def run_scale(url: str, scale: int, args, last: bool) -> dict:
 
         engine_trace = recorder.traced(engine_call(app))
         page_trace = recorder.traced(page_call(client))
+        engine_buffers = buffers(engine, [(t["sql"], t["params"]) for t in engine_trace])
+        hand_buffers = buffers(engine, [(HAND_SQL, params)])
+        print(f"  work: engine {engine_buffers:,} buffers, hand SQL {hand_buffers:,} buffers "
+              f"(ratio {engine_buffers / hand_buffers:.1f})")
         print_trace("engine (traced run)", engine_trace)
         print_trace("page (traced run)", page_trace)
         what_if = {}
@@ -341,7 +365,8 @@ def run_scale(url: str, scale: int, args, last: bool) -> dict:
             "children": counts["children"], "enrolments": counts["enrolments"], "seed_s": seed_s,
             "engine_ms": engine_s * 1000, "engine_queries": engine_q, "page_ms": page_s * 1000,
             "page_queries": page_q, "page_bytes": page_bytes, "hand_ms": hand_s * 1000,
-            "children_at_risk": picture.totals.children_at_risk, **what_if,
+            "children_at_risk": picture.totals.children_at_risk, "engine_buffers": engine_buffers,
+            "hand_buffers": hand_buffers, **what_if,
             "engine_signature": signature(engine_trace), "page_signature": signature(page_trace),
         }
     finally:
@@ -420,6 +445,11 @@ def main(argv=None) -> int:
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     results = [run_scale(args.pg, scale, args, last=(i == len(scales) - 1)) for i, scale in enumerate(scales)]
     print_table(results)
+    print("\nwork (shared buffers the statements touch, from EXPLAIN BUFFERS; does not depend on the machine's load):")
+    for r in results:
+        extra = f", engine with the index {r['engine_buffers_index']:,}" if "engine_buffers_index" in r else ""
+        print(f"  scale {r['scale']:>3}: engine {r['engine_buffers']:,}, hand SQL {r['hand_buffers']:,} "
+              f"(engine/hand {r['engine_buffers'] / r['hand_buffers']:.1f}){extra}")
     if args.what_if_index:
         print("\nwith the partial index (--what-if-index):")
         for r in results:

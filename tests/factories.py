@@ -299,7 +299,7 @@ class IssuedReportFactory(Base):
     class Meta:
         model = IssuedReport
 
-    number = factory.Sequence(lambda n: f"TF-2025-{n + 1:04d}")
+    number = factory.Sequence(lambda n: f"TF-1999-{n + 1:04d}")
     scope = "fund"
     period_from = dt.date(2025, 1, 1)
     period_to = dt.date(2025, 12, 31)

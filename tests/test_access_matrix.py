@@ -339,3 +339,80 @@ def test_the_matrix_holds(app, world, clients):
                 if got_out != want_out:
                     wrong.append(f"{role} {method} {endpoint} (other country): {got_out}, expected {want_out}")
     assert wrong == []
+
+
+# --- GET changes nothing -------------------------------------------------------------------------------------------
+
+
+def snapshot(app) -> dict:
+    """Every row of every table but the audit log."""
+    with app.app_context():
+        out = {}
+        for table in db.metadata.sorted_tables:
+            if table.name != "audit_events":
+                out[table.name] = sorted(repr(tuple(row)) for row in db.session.execute(select(table)).all())
+        db.session.remove()
+        return out
+
+
+def test_no_get_changes_anything_as_any_role(app, world, clients):
+    before = snapshot(app)
+    with app.app_context():
+        last = db.session.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
+        db.session.remove()
+    swept = 0
+    for endpoint, method, rule in routes(app):
+        if method != "GET":
+            continue
+        for role in ROLES:
+            for side in ("inside", "outside"):
+                answer(clients[role], "GET", build(rule, world[side]))
+                swept += 1
+    assert swept > 400
+    assert snapshot(app) == before
+    with app.app_context():
+        written = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.id > last)))
+        db.session.remove()
+    # Reads recorded on purpose are the only events a GET writes.
+    assert written and written <= AUDITED_READS
+
+
+# --- CSRF ------------------------------------------------------------------------------------------------------------
+
+
+def test_no_view_or_blueprint_is_exempt_from_csrf(app):
+    assert csrf._exempt_views == set() and csrf._exempt_blueprints == set()
+    source = Path(__file__).resolve().parent.parent / "tracker"
+    assert [p for p in source.rglob("*.py") if "csrf.exempt" in p.read_text(encoding="utf-8")] == []
+
+
+def _token(client, path) -> str:
+    page = client.get(path)
+    found = re.search(rb'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.data)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1).decode()
+
+
+def test_every_post_is_refused_without_a_csrf_token(make_app, world):
+    protected = make_app(WTF_CSRF_ENABLED=True)
+    with protected.app_context():
+        for role, email in (("admin", "csrf.admin@example.org"), ("manager", "csrf.manager@example.org"),
+                            ("staff", "csrf.staff@example.org")):
+            factories.UserFactory(role=role, email=email, countries=["CD"] if role != "admin" else [])
+        db.session.remove()
+    clients = {"anonymous": protected.test_client()}
+    for role in ("admin", "manager", "staff"):
+        client = protected.test_client()
+        response = client.post("/login", data={"email": f"csrf.{role}@example.org", "password": factories.PASSWORD,
+                                               "csrf_token": _token(client, "/login")})
+        assert response.status_code == 302
+        clients[role] = client
+    posts = [(endpoint, rule) for endpoint, method, rule in routes(protected) if method == "POST"]
+    assert len(posts) > 40
+    for role, client in clients.items():
+        for endpoint, rule in posts:
+            url = build(rule, world["inside"])
+            response = client.post(url, data=POST_DATA.get(endpoint, {}))
+            assert response.status_code == 400, f"{role} POST {url} without a token: {response.status_code}"
+            assert b"This form has expired" in response.data, f"{role} POST {url}: not refused for CSRF"
+        assert client.get("/account").status_code == (302 if role == "anonymous" else 200)  # still signed in

@@ -213,7 +213,7 @@ def test_postgresql_refuses_a_title_longer_than_its_column(db, dialect):
     db.session.rollback()
 
 
-# --- the fetcher on its own ---------------------------------------------------------------------------------------------
+# --- the fetcher on its own -------------------------------------------------------------------------------------------
 
 def response_bytes(path: Path) -> bytes:
     return path.read_bytes()
@@ -306,7 +306,7 @@ def test_the_fetcher_never_reads_outside_static(monkeypatch, listener):
     assert [p.resolve() for p in opened] == [(STATIC_DIR / "css" / "app.css").resolve()]
 
 
-# --- the renderer with hostile HTML, not through the templates -------------------------------------------------------
+# --- the renderer with hostile HTML, not through the templates --------------------------------------------------------
 
 def hostile_html(port: int) -> str:
     here = f"http://127.0.0.1:{port}"

@@ -11,7 +11,6 @@ with stand-in bytes: nothing here renders a PDF.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from tests import factories
 from tests.test_permissions import fetch, records, url_values  # noqa: F401 - records is a fixture
 from tracker.extensions import db
-from tracker.models import Donor, User
+from tracker.models import Donor
 
 #: Endpoints a donor may reach, and what they answer to GET / POST with an empty form.
 REACHABLE = {
@@ -45,52 +44,36 @@ def reports(app, donor_client):
         norway = db.session.scalars(select(Donor).where(Donor.name == "Kingdom of Norway")).one()
         other = factories.DonorFactory(name="Republic of Elsewhere")
         made = {
-            "own": factories.IssuedReportFactory(number="TF-2025-0001", donor=norway),
-            "own_rendering": factories.IssuedReportFactory(number="TF-2025-0002", donor=norway, status="rendering"),
-            "own_failed": factories.IssuedReportFactory(number="TF-2025-0003", donor=norway, status="failed",
+            "own": factories.IssuedReportFactory(number="TF-2024-0101", donor=norway),
+            "own_rendering": factories.IssuedReportFactory(number="TF-2024-0102", donor=norway, status="rendering"),
+            "own_failed": factories.IssuedReportFactory(number="TF-2024-0103", donor=norway, status="failed",
                                                         error="RuntimeError"),
-            "fund": factories.IssuedReportFactory(number="TF-2025-0004", donor=None, scope="fund"),
-            "fund_rendering": factories.IssuedReportFactory(number="TF-2025-0005", donor=None, status="rendering"),
-            "other": factories.IssuedReportFactory(number="TF-2025-0006", donor=other, scope="country:CD"),
-            "other_failed": factories.IssuedReportFactory(number="TF-2025-0007", donor=other, status="failed"),
+            "fund": factories.IssuedReportFactory(number="TF-2024-0104", donor=None, scope="fund"),
+            "fund_rendering": factories.IssuedReportFactory(number="TF-2024-0105", donor=None, status="rendering"),
+            "other": factories.IssuedReportFactory(number="TF-2024-0106", donor=other, scope="country:CD"),
+            "other_failed": factories.IssuedReportFactory(number="TF-2024-0107", donor=other, status="failed"),
         }
         out = {key: (r.number, r.pdf) for key, r in made.items()}
         db.session.remove()
         return out
 
 
-def _url(rule, records, number: str, extra: dict) -> str:  # noqa: F811
-    """``rule`` built with sample values: ``number`` for a report, ``extra`` for the arguments
-    tests/test_permissions.py has no value for, its url_values() for the rest."""
-    values = {}
-    for argument in rule.arguments:
-        if argument == "number":
-            values[argument] = number
-        elif argument in extra:
-            values[argument] = extra[argument]
-        else:
-            values.update(url_values(SimpleNamespace(rule=rule.rule, arguments=[argument]), records))
+def _url(rule, records, number: str) -> str:  # noqa: F811
+    """``rule`` built with tests/test_permissions.py's sample values, and ``number`` for a report."""
+    values = url_values(rule, records)
+    if "number" in rule.arguments:
+        values["number"] = number
     return rule.build(values, append_unknown=False)[1]
 
 
-@pytest.fixture
-def extra(app, reports):
-    """Sample values for URL arguments that tests/test_permissions.py does not give (yet)."""
-    with app.app_context():
-        donor_id = db.session.scalar(select(Donor.id).where(Donor.name == "Republic of Elsewhere"))
-        user_id = db.session.scalar(select(User.id).where(User.role == "manager").limit(1))
-        db.session.remove()
-    return {"id": donor_id, "user_id": user_id, "table": "projects"}
-
-
-def test_a_donor_reaches_only_reports_verification_home_and_account(app, records, reports, extra, donor_client):  # noqa: F811
+def test_a_donor_reaches_only_reports_verification_home_and_account(app, records, reports, donor_client):  # noqa: F811
     own = reports["own"][0]
     answers = {}
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods & {"GET", "POST"}):
             if rule.endpoint == "auth.logout":
                 continue  # signs the donor out: tested below
-            url = _url(rule, records, own, extra)
+            url = _url(rule, records, own)
             answers[(rule.endpoint, method, url)] = fetch(donor_client, url, method)
 
     wrong, reached = [], []
@@ -122,14 +105,14 @@ def test_a_donor_reaches_only_reports_verification_home_and_account(app, records
     assert donor_client.get("/reports/").status_code == 200
 
 
-def test_a_donor_gets_404_not_403_anywhere(app, records, reports, extra, donor_client):  # noqa: F811
+def test_a_donor_gets_404_not_403_anywhere(app, records, reports, donor_client):  # noqa: F811
     """No route answers a donor 403: a 403 would tell her that something exists behind the URL."""
     forbidden = []
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods & {"GET", "POST"}):
             if rule.endpoint == "auth.logout":
                 continue
-            url = _url(rule, records, reports["other"][0], extra)
+            url = _url(rule, records, reports["other"][0])
             if fetch(donor_client, url, method).status_code == 403:
                 forbidden.append(f"{method} {url}")
     assert forbidden == []

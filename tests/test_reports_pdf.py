@@ -43,7 +43,7 @@ MOTHERS = [
 ]
 
 
-# --- helpers -------------------------------------------------------------------------------------------------------
+# --- helpers ----------------------------------------------------------------------------------------------------------
 
 def pdf_text(data: bytes) -> str:
     reader = PdfReader(io.BytesIO(data))
@@ -141,7 +141,7 @@ def issue(app, client, **form) -> str:
     return number
 
 
-# --- the small dataset -----------------------------------------------------------------------------------------------
+# --- the small dataset ------------------------------------------------------------------------------------------------
 
 def _small_dataset() -> dict:
     """Two projects (CD, CF) with budgets, allocations, rates, paid payments, a pledge, and four mothers."""
@@ -348,7 +348,7 @@ def test_the_french_report_is_written_in_french(small):
         assert french in fr, french
 
 
-# --- the seeded demo data ----------------------------------------------------------------------------------------------
+# --- the seeded demo data ---------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def demo(_schema, database_url, tmp_path_factory, small):

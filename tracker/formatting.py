@@ -9,7 +9,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from flask_babel import get_locale
 
 from tracker.countries import country_name
-from tracker.vocab import label
+from tracker.vocab import label, role_label
 
 
 def _locale() -> str:
@@ -56,4 +56,5 @@ def init_app(app) -> None:
     app.add_template_filter(percent)
     app.add_template_filter(date)
     app.add_template_filter(label)
+    app.add_template_filter(role_label, name="role")
     app.add_template_filter(country)

@@ -13,6 +13,8 @@
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask.helpers import get_debug_flag
 from flask_limiter import Limiter
@@ -52,6 +54,7 @@ def init_app(app: Flask) -> None:
     app.before_request(finish_sign_in_first)
     app.after_request(sessions.touch)
     app.after_request(security_headers)
+    app.after_request(log_request)
 
 
 def _refuse_debugger_outside_development(app: Flask) -> None:
@@ -109,4 +112,13 @@ def security_headers(response):
     if request.endpoint != "static":
         # Pages show records of survivors, PDFs and exports carry them: no cache keeps any.
         headers["Cache-Control"] = "no-store"
+    return response
+
+
+def log_request(response):
+    """A DEBUG line per request: the path and who asked (an id). URLs carry codes, never names."""
+    if current_app.logger.isEnabledFor(logging.DEBUG):
+        user = current_user.id if current_user and current_user.is_authenticated else "-"
+        current_app.logger.debug("%s %s %s user=%s", request.method, request.full_path.rstrip("?"),
+                                 response.status_code, user)
     return response

@@ -82,6 +82,20 @@ LABELS = {
 }
 
 
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "manager": _l("Manager"),
+    "staff": _l("Programme staff"),
+    "donor": _l("Donor"),
+}
+
+
+def role_label(role) -> str:
+    """A role's name (``admin`` is a role here, not the budget category of the same key)."""
+    found = ROLE_LABELS.get(role)
+    return str(found) if found is not None else str(role or "")
+
+
 def label(value) -> str:
     if value is None:
         return ""

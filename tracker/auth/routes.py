@@ -1,7 +1,7 @@
 """Signing in (password, then a code for users with a second factor) and out."""
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -130,6 +130,7 @@ def logout():
         end_sessions(user)
         audit.record(db.session, "sign_out", entity="users", entity_id=user.id)
         db.session.commit()
+        current_app.logger.info("user %s signed out", user.id)
         sessions.end()
         flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -143,12 +143,15 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password or "")
         audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id if user else None)
+        # Not the e-mail typed: it could be a password typed in the wrong field.
+        current_app.logger.info("sign-in refused: unknown or disabled account")
         return None
     right = check_password_hash(user.password_hash, password or "")
     if is_locked(user, now):
         # Refused even with the right password; the message does not say so.
         audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id, user_id=user.id,
                      changes={"reason": "locked"})
+        current_app.logger.info("sign-in refused: user %s is locked", user.id)
         return None
     if not right:
         count_failure(user, now=now)
@@ -166,6 +169,8 @@ def count_failure(user: User, *, now=None, step: str | None = None) -> bool:
     config = current_app.config
     audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id, user_id=user.id,
                  changes={"step": step} if step else None)
+    current_app.logger.info("sign-in refused: wrong %s for user %s",
+                            "code" if step == "second_factor" else "password", user.id)
     count = db.session.execute(
         update(User).where(User.id == user.id)
         .values(failed_logins=func.coalesce(User.failed_logins, 0) + 1)
@@ -181,6 +186,8 @@ def count_failure(user: User, *, now=None, step: str | None = None) -> bool:
         )
         audit.record(db.session, "account_locked", entity="users", entity_id=user.id, user_id=user.id,
                      changes={"until": until.isoformat(timespec="seconds")})
+        current_app.logger.warning("user %s locked until %s after %d failures", user.id,
+                                   until.isoformat(timespec="seconds"), count)
     db.session.expire(user, ["failed_logins", "locked_until"])
     return locked
 
@@ -192,6 +199,7 @@ def complete_sign_in(user: User, *, second_factor: str | None = None) -> None:
     user.last_login_at = now_utc()
     audit.record(db.session, "sign_in", entity="users", entity_id=user.id, user_id=user.id,
                  changes={"second_factor": second_factor} if second_factor else None)
+    current_app.logger.info("user %s signed in%s", user.id, f" with a {second_factor}" if second_factor else "")
 
 
 def check_password(user: User, password: str) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from tracker import validation as v
 from tracker.errors import Invalid
+from tracker.formatting import money
 from tracker.extensions import db
 from tracker.funding.rates import usd_value
 from tracker.models import (
@@ -143,8 +144,8 @@ def allocate(*, project: Project, amount_usd, allocated_on, note: str | None = N
         db.session.execute(select(func.pg_advisory_xact_lock(7_301_001)))
     available = unallocated_on(allocated_on)
     if amount > available:
-        raise Invalid(_l("only %(available)s USD received is not yet allocated",
-                         available=f"{max(available, Decimal('0.00')):,.2f}"), "amount_usd")
+        raise Invalid(_l("only %(available)s received is not yet allocated",
+                         available=money(max(available, Decimal("0.00")), "USD")), "amount_usd")
     allocation = Allocation(project=project, amount_usd=amount, allocated_on=allocated_on, note=note,
                             created_by_id=user_id)
     db.session.add(allocation)

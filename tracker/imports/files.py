@@ -31,6 +31,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from tracker.formatting import number
 from tracker.imports.base import Kind, RowError
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -304,7 +305,7 @@ def _collect(source: Iterator[tuple[int, list[str]]], fmt: str, kind: Kind) -> P
         parsed.total += 1
         if parsed.total > MAX_ROWS:
             raise FileProblem(_("The file has more than %(max)s data rows. Split it into several files.",
-                                max=f"{MAX_ROWS:,}"))
+                                max=number(MAX_ROWS)))
         width = len(header)
         if len(cells) > width:
             parsed.errors.append(RowError(row_number, "", _("the row has %(cells)d cells, the header has %(width)d",

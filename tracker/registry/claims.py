@@ -21,6 +21,7 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.models import CLAIM_STEPS, PERSONNEL_CATEGORIES, Child, ClaimStep, PaternityClaim
 from tracker.models.base import now_utc
+from tracker.vocab import label
 
 #: Position of each step on the path; outcomes share a rank.
 RANK = {
@@ -88,7 +89,7 @@ def record_step(*, claim: PaternityClaim, step: str, occurred_on, user_id=None) 
     steps = current_steps(claim)
     last = steps[-1] if steps else None
     if step not in allowed_next(last.step if last else None):
-        raise Invalid(_l("cannot follow %(current)s", current=last.step if last else "—"), "step")
+        raise Invalid(_l("cannot follow %(current)s", current=label(last.step) if last else "—"), "step")
     if last and occurred < last.occurred_on:
         raise Invalid(_l("is before the previous step (%(date)s)", date=last.occurred_on.isoformat()), "occurred_on")
     new = ClaimStep(claim=claim, step=step, occurred_on=occurred, recorded_by_id=user_id)
@@ -116,7 +117,8 @@ def correct_step(*, step: ClaimStep, occurred_on, reason: str, new_step: str | N
             raise Invalid(_l("only the last step can change its kind"), "new_step")
         kind = v.choice(new_step, "new_step", CLAIM_STEPS)
         if kind not in allowed_next(previous.step if previous else None):
-            raise Invalid(_l("cannot follow %(current)s", current=previous.step if previous else "—"), "new_step")
+            raise Invalid(_l("cannot follow %(current)s", current=label(previous.step) if previous else "—"),
+                          "new_step")
     if previous and occurred < previous.occurred_on:
         raise Invalid(_l("is before the previous step (%(date)s)", date=previous.occurred_on.isoformat()), "occurred_on")
     if following and occurred > following.occurred_on:
