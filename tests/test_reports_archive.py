@@ -143,7 +143,7 @@ def test_issuing_numbers_the_reports_and_keeps_the_bytes(app, data, manager_clie
 
 
 @pytest.mark.xfail(ON_SQLITE, strict=True, reason=(
-    "tracker/reports/archive.py start_rendering (line ~115): with REPORTS_RENDER_INLINE the request's session "
+    "tracker/reports/archive.py start_rendering (lines 105, 115): with REPORTS_RENDER_INLINE the request's session "
     "still holds a read transaction (report.id is re-read after issue_report's commit; the app BEGINs "
     "explicitly on SQLite) while work() renders in a new app context and commits; SQLite cannot take the "
     "write lock: 'database is locked' after 5 s, a 500, and the report stays 'rendering'. It should end the "
@@ -159,7 +159,7 @@ def test_inline_rendering_works_on_sqlite(app, data, manager_client):
 
 
 @pytest.mark.xfail(ON_SQLITE, strict=True, reason=(
-    "tracker/reports/archive.py render_issued (line ~77) keeps the transaction of its first SELECT open "
+    "tracker/reports/archive.py render_issued (lines 80-99) keeps the transaction of its first SELECT open "
     "while WeasyPrint renders (seconds, tens of seconds at scale); on SQLite that read lock stops every "
     "writer: a write waiting more than 5 s fails with 'database is locked'. It should end the transaction "
     "(db.session.commit()) after reading the report and after building the data, before rendering."))
@@ -355,7 +355,7 @@ def test_a_manager_cannot_report_on_a_project_or_country_outside_hers(app, data,
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "tracker/reports/routes.py _scope_choices (line ~31): `every` is computed from the projects the user may "
+    "tracker/reports/routes.py _scope_choices (lines 33-35): `every` is computed from the projects the user may "
     "see (scoped_select), so `set(every) <= set(countries)` is always true and every manager is offered "
     "'The whole Fund'; a manager of CD can preview and issue a fund-wide report with the figures, titles and "
     "partners of HT projects (DESIGN section 2: managers see only their countries). `every` should be the "

@@ -222,38 +222,50 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
         reference = v.text(reference, "reference", max_length=60)
         if db.session.scalar(select(Disbursement.id).where(Disbursement.reference == reference)) is not None:
             raise Invalid(_l("%(ref)s exists already", ref=reference), "reference")
+    moment = now_utc()
     disbursement = Disbursement(
-        reference=reference or new_reference(project.country), project=project, category=category,
-        beneficiary=beneficiary, child=child, enrolment=enrolment, term=term, income_project=income_project,
-        payee=payee, amount=amount, currency=currency, entered_on=entered_on, status="draft",
+        reference=reference or new_reference(project.country), project_id=project.id, category=category,
+        beneficiary_id=beneficiary.id, child_id=child.id if child else None,
+        enrolment_id=enrolment.id if enrolment else None, term=term,
+        income_project_id=income_project.id if income_project else None,
+        payee=payee, amount=amount, currency=currency, entered_on=entered_on,
+        status="submitted" if submit_now else "draft",
+        submitted_by_id=user.id if submit_now else None, submitted_at=moment if submit_now else None,
         top_up=bool(top_up), top_up_reason=top_up_reason if top_up else None, request_key=request_key,
-        batch_key=batch_key, entered_by_id=user.id, entered_at=now_utc(),
+        batch_key=batch_key, entered_by_id=user.id, entered_at=moment,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(disbursement)
-            db.session.flush()
-    except IntegrityError:
-        if request_key:
+    if request_key:
+        # A retried request races its twin: the unique request key decides, and the first one is returned.
+        try:
+            with db.session.begin_nested():
+                db.session.add(disbursement)
+                db.session.flush()
+        except IntegrityError:
             existing = db.session.scalars(select(Disbursement).where(Disbursement.request_key == request_key)).first()
             if existing is not None:
                 return existing
-        if category == "school_fees" and not top_up and holding_disbursement(enrolment.id, term):
-            # Someone entered the same term a moment ago (the database's unique index refused this one).
-            raise Invalid(_l("term %(term)d of %(child)s was asked for by someone else a moment ago",
-                             term=term, child=child.code), "term") from None
-        raise
+            _refuse_taken_term(category, top_up, enrolment, term, child)
+            raise
+    else:
+        db.session.add(disbursement)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # The caller (an import row, a batch) rolls back its savepoint; say why.
+            _refuse_taken_term(category, top_up, enrolment, term, child)
+            raise
     if submit_now:
-        db.session.execute(
-            update(Disbursement).where(Disbursement.id == disbursement.id)
-            .values(status="submitted", submitted_by_id=user.id, submitted_at=now_utc(),
-                    version_id=Disbursement.version_id + 1)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.expire(disbursement)
+        # Entered and submitted at once: the log still shows both steps.
         audit.record(db.session, "submit", entity="disbursements", entity_id=disbursement.reference,
                      changes={"status": ["draft", "submitted"]}, user_id=user.id)
     return disbursement
+
+
+def _refuse_taken_term(category, top_up, enrolment, term, child) -> None:
+    """The unique index refused a second payment holding a term: someone entered it a moment ago."""
+    if category == "school_fees" and not top_up:
+        raise Invalid(_l("term %(term)d of %(child)s was asked for by someone else a moment ago",
+                         term=term, child=child.code), "term") from None
 
 
 def count_for_project(project_id: int, status: str) -> int:
