@@ -142,12 +142,6 @@ def test_issuing_numbers_the_reports_and_keeps_the_bytes(app, data, manager_clie
         db.session.remove()
 
 
-@pytest.mark.xfail(ON_SQLITE, strict=True, reason=(
-    "tracker/reports/archive.py start_rendering (lines 105, 115): with REPORTS_RENDER_INLINE the request's session "
-    "still holds a read transaction (report.id is re-read after issue_report's commit; the app BEGINs "
-    "explicitly on SQLite) while work() renders in a new app context and commits; SQLite cannot take the "
-    "write lock: 'database is locked' after 5 s, a 500, and the report stays 'rendering'. It should end the "
-    "request's transaction (db.session.commit()/close()) before rendering inline."))
 def test_inline_rendering_works_on_sqlite(app, data, manager_client):
     app.config["REPORTS_RENDER_INLINE"] = True
     try:
@@ -158,11 +152,6 @@ def test_inline_rendering_works_on_sqlite(app, data, manager_client):
     assert stored(app, f"TF-{today().year}-0001").status == "issued"
 
 
-@pytest.mark.xfail(ON_SQLITE, strict=True, reason=(
-    "tracker/reports/archive.py render_issued (lines 80-99) keeps the transaction of its first SELECT open "
-    "while WeasyPrint renders (seconds, tens of seconds at scale); on SQLite that read lock stops every "
-    "writer: a write waiting more than 5 s fails with 'database is locked'. It should end the transaction "
-    "(db.session.commit()) after reading the report and after building the data, before rendering."))
 def test_others_can_write_while_a_report_renders(app, data, manager_client, monkeypatch):
     """Rendering in the worker thread must not hold the database: a write made meanwhile succeeds."""
     import tracker.reports.render as render_module
@@ -354,12 +343,6 @@ def test_a_manager_cannot_report_on_a_project_or_country_outside_hers(app, data,
     assert count_reports(app) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tracker/reports/routes.py _scope_choices (lines 33-35): `every` is computed from the projects the user may "
-    "see (scoped_select), so `set(every) <= set(countries)` is always true and every manager is offered "
-    "'The whole Fund'; a manager of CD can preview and issue a fund-wide report with the figures, titles and "
-    "partners of HT projects (DESIGN section 2: managers see only their countries). `every` should be the "
-    "countries of all projects."))
 def test_a_manager_of_some_countries_is_not_offered_the_whole_fund(app, data, sign_in):
     with app.app_context():
         factories.ProjectFactory(code="TF-HT-2025-01", country="HT", title="Haitian project outside her scope")

@@ -329,10 +329,6 @@ def test_an_issued_report_carries_its_number_and_the_verification_url(small):
     assert number not in fr and "/verify" not in fr
 
 
-@pytest.mark.xfail(strict=True, reason="templates/reports/pdf/report.html lines 10-12 + tracker/static/css/report.css lines 18-20: the running "
-                   "title, number and verification note are display:none elements carrying string-set, and "
-                   "WeasyPrint sets no string from an element that generates no box, so the margin boxes stay "
-                   "empty: the number is on the cover only, not on every page")
 def test_every_page_of_an_issued_report_carries_its_number(small):
     reader = PdfReader(io.BytesIO(small["en"]))
     assert len(reader.pages) >= 5

@@ -163,6 +163,31 @@ def test_the_sign_in_form_is_throttled_per_address(throttled, staff):
     assert attempt(other, factories.PASSWORD, REMOTE_ADDR="192.0.2.7").status_code == 302
 
 
+def test_a_forged_forwarded_for_header_does_not_escape_the_limit(throttled, staff):
+    client = throttled.test_client()
+    for n in range(5):
+        client.post("/login", data={"email": EMAIL, "password": WRONG},
+                    headers={"X-Forwarded-For": f"198.51.100.{n}"})
+    assert client.post("/login", data={"email": EMAIL, "password": WRONG},
+                       headers={"X-Forwarded-For": "198.51.100.99"}).status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_limit_is_per_client_address(make_app, staff):
+    proxied = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="5 per minute", TRUSTED_PROXIES=1)
+    client = proxied.test_client()
+    for _ in range(5):
+        client.post("/login", data={"email": EMAIL, "password": WRONG}, headers={"X-Forwarded-For": "198.51.100.1"})
+    assert client.post("/login", data={"email": EMAIL, "password": WRONG},
+                       headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 429
+    other = client.post("/login", data={"email": EMAIL, "password": factories.PASSWORD},
+                        headers={"X-Forwarded-For": "198.51.100.2"})
+    assert other.status_code == 302
+    with proxied.app_context():
+        ips = set(db.session.scalars(select(AuditEvent.ip).where(AuditEvent.action.like("sign_in%"))))
+        db.session.remove()
+    assert ips == {"198.51.100.1", "198.51.100.2"}
+
+
 def test_the_code_step_shares_the_sign_in_limit(throttled, staff):
     client = throttled.test_client()
     for _ in range(5):

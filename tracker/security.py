@@ -116,9 +116,10 @@ def security_headers(response):
 
 
 def log_request(response):
-    """A DEBUG line per request: the path and who asked (an id). URLs carry codes, never names."""
+    """A DEBUG line per request: the route's pattern (never the values in the URL: someone may type a
+    name into it), the answer and who asked (an id)."""
     if current_app.logger.isEnabledFor(logging.DEBUG):
         user = current_user.id if current_user and current_user.is_authenticated else "-"
-        current_app.logger.debug("%s %s %s user=%s", request.method, request.full_path.rstrip("?"),
-                                 response.status_code, user)
+        rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
+        current_app.logger.debug("%s %s %s user=%s", request.method, rule, response.status_code, user)
     return response

@@ -5,8 +5,9 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from tracker.forms import date_field
 from tracker.models import ROLES
+from tracker.vocab import ROLE_LABELS
 
-ROLE_CHOICES = [(r, r) for r in ROLES]
+ROLE_CHOICES = [(r, ROLE_LABELS.get(r, r)) for r in ROLES]
 
 
 class AccessForm(FlaskForm):

@@ -223,6 +223,7 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
         if db.session.scalar(select(Disbursement.id).where(Disbursement.reference == reference)) is not None:
             raise Invalid(_l("%(ref)s exists already", ref=reference), "reference")
     moment = now_utc()
+    child_code = child.code if child else None  # read now: nothing can be loaded after a failed flush
     disbursement = Disbursement(
         reference=reference or new_reference(project.country), project_id=project.id, category=category,
         beneficiary_id=beneficiary.id, child_id=child.id if child else None,
@@ -244,7 +245,7 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
             existing = db.session.scalars(select(Disbursement).where(Disbursement.request_key == request_key)).first()
             if existing is not None:
                 return existing
-            _refuse_taken_term(category, top_up, enrolment, term, child)
+            _refuse_taken_term(category, top_up, term, child_code)
             raise
     else:
         db.session.add(disbursement)
@@ -252,7 +253,7 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
             db.session.flush()
         except IntegrityError:
             # The caller (an import row, a batch) rolls back its savepoint; say why.
-            _refuse_taken_term(category, top_up, enrolment, term, child)
+            _refuse_taken_term(category, top_up, term, child_code)
             raise
     if submit_now:
         # Entered and submitted at once: the log still shows both steps.
@@ -261,11 +262,11 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
     return disbursement
 
 
-def _refuse_taken_term(category, top_up, enrolment, term, child) -> None:
+def _refuse_taken_term(category, top_up, term, child_code) -> None:
     """The unique index refused a second payment holding a term: someone entered it a moment ago."""
     if category == "school_fees" and not top_up:
         raise Invalid(_l("term %(term)d of %(child)s was asked for by someone else a moment ago",
-                         term=term, child=child.code), "term") from None
+                         term=term, child=child_code), "term") from None
 
 
 def count_for_project(project_id: int, status: str) -> int:

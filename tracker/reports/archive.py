@@ -80,23 +80,25 @@ def render_issued(report_id: int, verify_url: str) -> None:
     report = db.session.get(IssuedReport, report_id)
     if report is None or report.status != "rendering":
         return
+    number = report.number
     try:
         rendered = render_report(scope=report.scope, date_from=report.period_from, date_to=report.period_to,
-                                 lang=report.lang, donor=report.donor, number=report.number, verify_url=verify_url)
+                                 lang=report.lang, donor=report.donor, number=number, verify_url=verify_url,
+                                 before_layout=db.session.commit)
+        report = db.session.get(IssuedReport, report_id)
+        report.pdf = rendered.pdf
+        report.sha256 = hashlib.sha256(rendered.pdf).hexdigest()
+        report.pages = rendered.pages
+        report.size = len(rendered.pdf)
+        report.status = "issued"
+        db.session.commit()
     except Exception as error:  # noqa: BLE001 - recorded on the report, never shown with data
         db.session.rollback()
-        log.exception("rendering report %s failed", report.number)
+        log.exception("rendering report %s failed", number)
         report = db.session.get(IssuedReport, report_id)
         report.status = "failed"
         report.error = type(error).__name__
         db.session.commit()
-        return
-    report.pdf = rendered.pdf
-    report.sha256 = hashlib.sha256(rendered.pdf).hexdigest()
-    report.pages = rendered.pages
-    report.size = len(rendered.pdf)
-    report.status = "issued"
-    db.session.commit()
 
 
 def start_rendering(report: IssuedReport, verify_url: str) -> None:
@@ -112,6 +114,8 @@ def start_rendering(report: IssuedReport, verify_url: str) -> None:
             finally:
                 db.session.remove()
 
+    # End this request's transaction first: on SQLite an open read would lock the worker's write out.
+    db.session.commit()
     if app.config.get("REPORTS_RENDER_INLINE"):
         work()
         return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +23,10 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 BASE_URL = "https://report.invalid/"
 STATIC_PREFIX = BASE_URL + "static/"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+#: ``<link rel="attachment">`` would embed a file in the PDF; data in reports is escaped, so only markup matches.
+_ATTACHMENT = re.compile(r"<link[^>]*\brel\s*=\s*[\"']?[^\"'>]*attachment[^>]*>", re.IGNORECASE)
 
 
 class RefusedURL(ValueError):
@@ -67,6 +72,7 @@ def create_pdf(html: str, css: str | None = None, *, fetcher: StaticOnlyFetcher 
 
 def render_pdf(html: str, css: str | None = None, *, fetcher: StaticOnlyFetcher | None = None) -> tuple[bytes, int]:
     """``(pdf_bytes, page_count)`` of ``html`` rendered with the locked-down fetcher."""
+    html = _ATTACHMENT.sub("<!-- attachment removed -->", html)  # a report never embeds a file
     fetcher = fetcher or StaticOnlyFetcher()
     stylesheets = [CSS(string=css, base_url=BASE_URL, url_fetcher=fetcher)] if css else None
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher, media_type="print").render(

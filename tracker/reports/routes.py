@@ -30,11 +30,12 @@ def _scope_choices() -> list[tuple[str, str]]:
     projects = db.session.execute(
         scoped_select(Project, current_user).with_only_columns(Project.code, Project.country).order_by(Project.code)
     ).all()
-    every = sorted({c for _code, c in projects})
+    mine = sorted({c for _code, c in projects})
+    everywhere = set(db.session.scalars(select(Project.country).distinct()))
     choices = []
-    if countries is None or set(every) <= set(countries):
+    if countries is None or everywhere <= set(countries):
         choices.append(("fund", _("The whole Fund")))
-    choices += [(f"country:{c}", country_name(c, _locale())) for c in every]
+    choices += [(f"country:{c}", country_name(c, _locale())) for c in mine]
     choices += [(f"project:{code}", _("Project %(code)s", code=code)) for code, _c in projects]
     return choices
 
