@@ -15,7 +15,7 @@ run: venv weasyprint-libs translations db
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: dev-venv weasyprint-libs translations
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # The French catalogue is kept as .po in the repository and compiled here.
 translations: $(COMPILED)

@@ -28,12 +28,14 @@ app's engine. One more, traced, run of each (outside the timings) records every
 statement's duration and the ``tracker`` function that issued it; the slowest are
 printed, and the shared buffers the engine's statements and the hand query touch
 (``EXPLAIN (ANALYZE, BUFFERS)``): a measure of work that, unlike the times, does
-not depend on what else the machine is doing. ``--explain N`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the N slowest
-statements of the page at the largest scale; ``--profile`` prints a cProfile of
-one page request at the largest scale. ``--what-if-index`` then adds, to the
-benchmark's database only, the partial index the README recommends and measures
-the engine and the page again. ``--no-seed`` measures the data already in
-the database (for a quick re-run after a full one; give the one scale it holds).
+not depend on what else the machine is doing.
+
+``--explain N`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the N slowest statements
+of the page at the largest scale; ``--profile`` prints a cProfile of one page
+request at the largest scale; ``--what-if-index`` then adds, to the benchmark's
+database only, the partial index bench/README.md recommends, measures the engine
+and the page again and drops it. ``--no-seed`` measures the data already in the
+database (for a quick re-run after a full one; give the one scale it holds).
 
 This is not a test: it lives outside ``tests/`` and pytest never collects it.
 """
@@ -420,7 +422,7 @@ def check_counts(results: list[dict]) -> bool:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 40, 85])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 40, 85], help="default: 1 10 40 85")
     parser.add_argument("--only-scale", type=int, help="measure this one scale only")
     parser.add_argument("--pg", default=os.environ.get("BENCH_ENGINE_PG_URL", DEFAULT_PG),
                         help="PostgreSQL URL of a database the benchmark may DROP (default %(default)s)")

@@ -439,8 +439,8 @@ def test_allocations_file_beyond_what_is_unallocated_saves_nothing(received, man
     )
     result = do_import("allocations", data, manager)
     assert errors(result) == [
-        "row 2: amount_usd: only 0.00 USD received is not yet allocated",
-        "row 4: amount_usd: only 6,000.00 USD received is not yet allocated",
+        "row 2: amount_usd: only $0.00 received is not yet allocated",
+        "row 4: amount_usd: only $6,000.00 received is not yet allocated",
         f"row 5: project_code: {SS} is not known in your countries",
         "row 6: amount_usd: 'ten' is not a plain amount like 1250.50 (digits, one dot, no commas)",
     ]

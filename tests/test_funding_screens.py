@@ -317,7 +317,7 @@ def test_new_allocation_page_shows_what_is_received_and_not_yet_allocated(world,
 def test_new_allocation_beyond_what_is_available_is_refused_with_the_amount(world, manager_client, app):
     page = text(manager_client.post("/allocations/new", data={"project": CF, "amount_usd": "4850.01",
                                                               "allocated_on": "2025-09-01", "note": ""}))
-    assert 'id="amount_usd-error">only 4,850.00 USD received is not yet allocated' in page
+    assert 'id="amount_usd-error">only $4,850.00 received is not yet allocated' in page
     assert count(app, Allocation) == 2
 
 

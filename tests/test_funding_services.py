@@ -250,7 +250,7 @@ def test_allocation_beyond_what_is_unallocated_is_refused_with_the_amount_availa
     factories.AllocationFactory(project=project, amount_usd=Decimal("4000.00"), allocated_on=dt.date(2025, 4, 1))
     # on 2025-07-01 only the first 10,000.00 had come in: 10,000.00 − 4,000.00 = 6,000.00
     errors = refused(services.allocate, project=project, amount_usd="6000.01", allocated_on=dt.date(2025, 7, 1))
-    assert errors == {"amount_usd": "only 6,000.00 USD received is not yet allocated"}
+    assert errors == {"amount_usd": "only $6,000.00 received is not yet allocated"}
     assert count(Allocation) == 1
 
 

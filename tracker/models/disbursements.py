@@ -21,6 +21,7 @@ from tracker.models.projects import CATEGORIES
 DISBURSEMENT_STATES = ("draft", "submitted", "approved", "paid", "rejected", "voided")
 _TERM_HELD = ("category = 'school_fees' AND top_up = false "
               "AND status IN ('draft', 'submitted', 'approved', 'paid')")
+_TERM_COVERED = "category = 'school_fees' AND status IN ('approved', 'paid')"
 
 
 class Disbursement(Base):
@@ -51,6 +52,9 @@ class Disbursement(Base):
         # One payment holds a term of school fees (a top-up aside), even when two people enter it at once.
         Index("uq_disbursements_term_held", "enrolment_id", "term", unique=True,
               sqlite_where=text(_TERM_HELD), postgresql_where=text(_TERM_HELD)),
+        # The funding engine asks, for every term of the year, whether a payment covers it.
+        Index("ix_disbursements_term_covered", "enrolment_id", "term",
+              sqlite_where=text(_TERM_COVERED), postgresql_where=text(_TERM_COVERED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
