@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 

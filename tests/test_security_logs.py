@@ -162,7 +162,8 @@ def test_a_database_error_is_logged_without_its_parameters(make_app, caplog):
     caplog.set_level(logging.DEBUG)
     response = quiet.test_client().get("/throwaway-duplicate")
     assert response.status_code == 500
-    assert "IntegrityError" in caplog.text  # the error is logged...
+    assert "IntegrityError" in caplog.text and "Traceback" in caplog.text  # the error is logged...
+    assert "test_security_logs.py" in caplog.text  # ...with the code that raised it...
     assert "TOKEN-THAT-MUST-NOT-BE-LOGGED" not in caplog.text  # ...without the values
-    assert "twice@example.org" not in caplog.text
+    assert "twice@example.org" not in caplog.text  # (PostgreSQL names a duplicate key's value)
     assert b"TOKEN-THAT" not in response.data and b"IntegrityError" not in response.data

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask.helpers import get_debug_flag
@@ -55,6 +56,7 @@ def init_app(app: Flask) -> None:
     app.after_request(sessions.touch)
     app.after_request(security_headers)
     app.after_request(log_request)
+    _redact_database_errors_in_logs()
 
 
 def _refuse_debugger_outside_development(app: Flask) -> None:
@@ -123,3 +125,48 @@ def log_request(response):
         rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
         current_app.logger.debug("%s %s %s user=%s", request.method, rule, response.status_code, user)
     return response
+
+
+class RedactDatabaseErrors(logging.Filter):
+    """A database error is logged with its traceback and its kind, never with the values in its message.
+
+    ``hide_parameters`` keeps SQLAlchemy from printing a statement's values, but
+    PostgreSQL itself names the values of a violated key in the error
+    ("Key (email)=(...) already exists"). The record keeps the traceback of
+    the tracker's code, the SQLSTATE, the table and the constraint.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info or record.exc_info[1] is None:
+            return True
+        from sqlalchemy.exc import StatementError
+
+        error, chain = record.exc_info[1], []
+        while error is not None and len(chain) < 10:
+            chain.append(error)
+            error = error.__cause__ or error.__context__
+        database = next((e for e in chain if isinstance(e, StatementError)), None)
+        if database is None:
+            return True
+        original = getattr(database, "orig", None)
+        diag = getattr(original, "diag", None)
+        details = {
+            "sqlstate": getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", None),
+            "table": getattr(diag, "table_name", None),
+            "constraint": getattr(diag, "constraint_name", None),
+        }
+        summary = f"{type(database).__name__} ({type(original).__name__ if original else '?'}): " + ", ".join(
+            f"{k}={v}" for k, v in details.items() if v) + " [message withheld: it may hold values]"
+        record.exc_text = ("Traceback (most recent call last):\n"
+                           + "".join(traceback.format_tb(record.exc_info[2])) + summary)
+        record.exc_info = None
+        return True
+
+
+def _redact_database_errors_in_logs() -> None:
+    """On the tracker's loggers (the app's ``tracker`` and each module's ``tracker.*``), once."""
+    names = ["tracker"] + [n for n in logging.root.manager.loggerDict if n.startswith("tracker.")]
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactDatabaseErrors) for f in logger.filters):
+            logger.addFilter(RedactDatabaseErrors())
