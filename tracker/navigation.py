@@ -24,6 +24,8 @@ NAV = (
     ("funding.allocations", _l("Allocations")),
     ("reports.index", _l("Reports")),
     ("funding.rates", _l("Exchange rates")),
+    ("admin.users", _l("Users")),
+    ("admin.audit_log", _l("Audit log")),
     ("imports.index", _l("Import")),
 )
 
