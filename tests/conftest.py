@@ -249,3 +249,28 @@ def strict_app(make_app):
     CSRF stays off (as in the rest of the suite) so that tests can post forms plainly.
     """
     return make_app(TWO_FACTOR_REQUIRED_ROLES=("admin", "manager"))
+
+
+@pytest.fixture(scope="module")
+def _shared_app(_schema, database_url):
+    """One app per test module, for modules with many tests: building an app per test costs more than they do."""
+    from sqlalchemy import event
+
+    app = _make_app(database_url)
+    with app.app_context():
+        if _db.engine.dialect.name == "sqlite":
+            # No fsync per commit: these modules commit hundreds of times; durability is not under test.
+            event.listen(_db.engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def module_app(_shared_app):
+    """The module's app on empty tables for each test. A module opts in with ``app = module_app`` fixture."""
+    yield _shared_app
+    with _shared_app.app_context():
+        _db.session.remove()
+        _empty_tables()
+        _db.engine.dispose()

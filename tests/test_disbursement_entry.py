@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DataError
 from werkzeug.security import generate_password_hash
 
 from tests import factories
-from tests.conftest import PASSWORD, _empty_tables, _make_app
+from tests.conftest import PASSWORD
 from tracker.disbursements import services
 from tracker.extensions import db as _db
 from tracker.models import AuditEvent, Disbursement, User
@@ -36,27 +36,10 @@ def _quick_sign_in(monkeypatch):
     monkeypatch.setattr(factories, "_PASSWORD_HASH", QUICK_HASH)
 
 
-@pytest.fixture(scope="module")
-def _module_app(_schema, database_url):
-    """One app for this module: building one per test compiles its URL rules and templates again each time."""
-    app = _make_app(database_url)
-    with app.app_context():
-        if _db.engine.dialect.name == "sqlite":
-            # No fsync per commit: these tests commit hundreds of times; durability is not under test.
-            event.listen(_db.engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-    yield app
-    with app.app_context():
-        _db.engine.dispose()
-
-
 @pytest.fixture
-def app(_module_app):
-    """The module's app, on empty tables for each test (as the suite's ``app`` fixture does)."""
-    yield _module_app
-    with _module_app.app_context():
-        _db.session.remove()
-        _empty_tables()
-        _db.engine.dispose()
+def app(module_app):
+    """One app for this module (conftest.module_app), on empty tables for each test."""
+    return module_app
 
 
 @dataclass(frozen=True)

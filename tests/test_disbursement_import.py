@@ -17,10 +17,10 @@ import io
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from tests import factories
-from tests.conftest import _empty_tables, _make_app
+
 from tracker.extensions import db as _db
 from tracker.imports.base import get_kind, run_import
 from tracker.imports.files import parse_upload
@@ -32,27 +32,10 @@ CD = "TF-CD-2025-01"
 MOTHER, CHILD = "CD-M-00001", "CD-C-00001-1"
 
 
-@pytest.fixture(scope="module")
-def _module_app(_schema, database_url):
-    """One app for this module: building one per test compiles its URL rules and templates again each time."""
-    app = _make_app(database_url)
-    with app.app_context():
-        if _db.engine.dialect.name == "sqlite":
-            # No fsync per commit: durability is not under test here.
-            event.listen(_db.engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-    yield app
-    with app.app_context():
-        _db.engine.dispose()
-
-
 @pytest.fixture
-def app(_module_app):
-    """The module's app, on empty tables for each test (as the suite's ``app`` fixture does)."""
-    yield _module_app
-    with _module_app.app_context():
-        _db.session.remove()
-        _empty_tables()
-        _db.engine.dispose()
+def app(module_app):
+    """One app for this module (conftest.module_app), on empty tables for each test."""
+    return module_app
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tests import factories
-from tests.conftest import _empty_tables, _make_app
+
 from tracker.disbursements import services
 from tracker.disbursements.services import Conflict
 from tracker.errors import Invalid
@@ -33,27 +33,10 @@ ENTERED = dt.date(2025, 9, 15)
 TABLE = Disbursement.__table__
 
 
-@pytest.fixture(scope="module")
-def _module_app(_schema, database_url):
-    """One app for this module: building one per test costs more than most of these tests."""
-    app = _make_app(database_url)
-    with app.app_context():
-        if _db.engine.dialect.name == "sqlite":
-            # No fsync per commit: these tests commit hundreds of times; durability is not under test.
-            event.listen(_db.engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-    yield app
-    with app.app_context():
-        _db.engine.dispose()
-
-
 @pytest.fixture
-def app(_module_app):
-    """The module's app, on empty tables for each test (as the suite's ``app`` fixture does)."""
-    yield _module_app
-    with _module_app.app_context():
-        _db.session.remove()
-        _empty_tables()
-        _db.engine.dispose()
+def app(module_app):
+    """One app for this module (conftest.module_app), on empty tables for each test."""
+    return module_app
 
 
 @pytest.fixture

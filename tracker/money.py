@@ -1,7 +1,7 @@
 """Exact money: parsing, currency exponents, rounding and conversion to USD.
 
 Amounts are :class:`decimal.Decimal` from the form to the database to the
-report. Floats are refused wherever they could sneak in.
+report. Binary floating-point values are refused wherever they could sneak in.
 """
 from __future__ import annotations
 
