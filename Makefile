@@ -8,13 +8,13 @@ WEASYPRINT_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 CATALOGS := $(wildcard tracker/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test venv dev-venv weasyprint-libs db translations extract-messages clean
+.PHONY: run test venv dev-venv weasyprint-libs browser-deps db translations extract-messages clean
 
 run: venv weasyprint-libs translations db
 	@$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: dev-venv weasyprint-libs translations
+test: dev-venv weasyprint-libs translations browser-deps
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # The French catalogue is kept as .po in the repository and compiled here.
@@ -52,6 +52,17 @@ weasyprint-libs: venv
 	    echo "  sudo apt-get install -y $(WEASYPRINT_LIBS)"; \
 	    exit 1; \
 	  fi; }
+
+# axe-core for the real-browser tests (tests/browser), pinned by its package-lock.json. Without npm (or
+# Chromium) the browser tests are skipped, and `make test` says so and why.
+AXE_STAMP := tests/browser/node_modules/.package-lock.json
+browser-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  if [ ! -f $(AXE_STAMP) ] || [ tests/browser/package-lock.json -nt $(AXE_STAMP) ]; then \
+	    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null \
+	      || echo "npm ci --prefix tests/browser failed: the browser tests will be skipped"; \
+	  fi; \
+	fi
 
 db: venv
 	$(FLASK) db upgrade

@@ -51,6 +51,8 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT") or "20 per minute;200 per hour"
+    #: Requests per API token (tracker/api): Flask-Limiter's notation.
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT") or "300 per minute"
     #: Strict-Transport-Security max-age in seconds (0: no header; production sends it).
     HSTS_SECONDS = 0
     #: How many reverse proxies in front set X-Forwarded-For/-Proto (0: none trusted).
@@ -59,6 +61,16 @@ class Config:
     ACADEMIC_YEAR_START_MONTH = int(os.environ.get("ACADEMIC_YEAR_START_MONTH", "9"))
     #: Smallest count a donor sees as a number; smaller ones show as "<N".
     REPORT_MIN_CELL = int(os.environ.get("REPORT_MIN_CELL", "10"))
+    #: The Fund as IATI reporting organisation (``flask export iati``, /review/iati.xml): its organisation
+    #: identifier ({registration agency}-{number}) prefixes every iati-identifier. The default is a
+    #: placeholder in the IATI agency's own format; set the identifier the Fund is registered under
+    #: before publishing to the IATI Registry.
+    IATI_REPORTING_ORG_REF = os.environ.get("IATI_REPORTING_ORG_REF") or "XI-IATI-TFSEA"
+    IATI_REPORTING_ORG_NAME = (os.environ.get("IATI_REPORTING_ORG_NAME")
+                               or "Trust Fund in Support of Victims of Sexual Exploitation and Abuse")
+    IATI_REPORTING_ORG_NAME_FR = (os.environ.get("IATI_REPORTING_ORG_NAME_FR")
+                                  or "Fonds d'affectation spéciale en faveur des victimes "
+                                     "d'exploitation et d'atteintes sexuelles")
     #: Rows per page in lists.
     PAGE_SIZE = 50
     #: Largest request body accepted (spreadsheet uploads are checked at 20 MB).

@@ -274,3 +274,34 @@ def module_app(_shared_app):
         _db.session.remove()
         _empty_tables()
         _db.engine.dispose()
+
+
+# --- real-browser tests (tests/browser/) ------------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say when the browser tests were skipped and why, and which page they visited was the heaviest.
+
+    Here rather than in tests/browser/conftest.py: under pytest-xdist the controller, which writes the
+    summary, does not load that file; the workers' reports (and their user_properties) reach it.
+    """
+    from tests.browser.env import skip_reason
+
+    # Every report (setup, call, teardown: a passed teardown is filed under ""), of the browser tests only.
+    reports = [r for group in terminalreporter.stats.values() for r in group
+               if getattr(r, "nodeid", "").startswith("tests/browser/")]
+    if not reports:
+        return
+    reason = skip_reason()
+    if reason and any(getattr(r, "skipped", False) for r in reports):
+        terminalreporter.write_line(f"browser tests skipped: {reason}", yellow=True, bold=True)
+    weights = []
+    for r in reports:
+        for key, value in getattr(r, "user_properties", []):
+            if key == "heaviest_page":
+                path, size = value.rsplit(" ", 1)
+                weights.append((int(size), path, r.nodeid.rsplit("::", 1)[-1]))
+    if weights:
+        size, path, test = max(weights)
+        terminalreporter.write_line(
+            f"browser tests: heaviest page {path} weighs {size / 1024:.1f} KB with its assets ({test}; limit 300 KB)")

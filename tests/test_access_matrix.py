@@ -30,6 +30,9 @@ from tracker.extensions import csrf, db
 from tracker.models import AuditEvent, IssuedReport
 
 OK, LOGIN, DENY, HIDE = "ok", "login", 403, 404
+#: The API (tracker/api) never reads the session: a browser's cookie, whoever's, gets 401 there.
+#: tests/test_api.py holds the same sweep with each role's token, inside and outside the user's countries.
+TOKEN = 401
 ROLES = ("anonymous", "donor", "staff", "manager", "admin")
 #: Methods Flask answers by itself for every route.
 AUTOMATIC_METHODS = {"HEAD", "OPTIONS"}
@@ -54,6 +57,8 @@ MATRIX = {
     ("auth.two_factor_confirm", "POST"):            (LOGIN, OK,   OK,   OK,   OK,   None),
     ("auth.two_factor_disable", "POST"):            (LOGIN, OK,   OK,   OK,   OK,   None),
     ("auth.recovery_codes", "POST"):                (LOGIN, OK,   OK,   OK,   OK,   None),
+    ("auth.create_api_token", "POST"):              (LOGIN, OK,   OK,   OK,   OK,   None),
+    ("auth.revoke_api_token", "POST"):              (LOGIN, OK,   OK,   OK,   OK,   None),
     ("static", "GET"):                              (OK,    OK,   OK,   OK,   OK,   None),
     ("main.home", "GET"):                           (LOGIN, OK,   OK,   OK,   OK,   None),
     # administration: users and the audit log
@@ -166,6 +171,8 @@ MATRIX = {
     ("funding.new_allocation", "POST"):             (LOGIN, HIDE, DENY, OK,   OK,   None),
     ("dashboard.review", "GET"):                    (LOGIN, HIDE, DENY, OK,   OK,   None),
     ("dashboard.export", "GET"):                    (LOGIN, HIDE, DENY, OK,   OK,   None),
+    # open data: the IATI 2.03 activity file of the projects of the user's countries (issue 9)
+    ("dashboard.iati", "GET"):                      (LOGIN, HIDE, DENY, OK,   OK,   None),
     # donor reports: donors read those addressed to them (or to every donor); anyone verifies a copy
     ("reports.index", "GET"):                       (LOGIN, OK,   DENY, OK,   OK,   None),
     ("reports.show", "GET"):                        (LOGIN, OK,   DENY, OK,   OK,   "report"),
@@ -175,6 +182,15 @@ MATRIX = {
     ("reports.preview", "GET"):                     (LOGIN, HIDE, DENY, OK,   DENY, None),
     ("reports.verify", "GET"):                      (OK,    OK,   OK,   OK,   OK,   None),
     ("reports.verify", "POST"):                     (OK,    OK,   OK,   OK,   OK,   None),
+    # the JSON API: bearer tokens only (see TOKEN above); its description is public
+    ("api.funding", "GET"):                         (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
+    ("api.projects", "GET"):                        (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
+    ("api.children_at_risk", "GET"):                (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
+    ("api.disbursements", "GET"):                   (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
+    ("api.reports", "GET"):                         (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
+    ("api.report", "GET"):                          (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
+    ("api.report_pdf", "GET"):                      (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
+    ("api.openapi", "GET"):                         (OK,    OK,   OK,   OK,   OK,   None),
 }
 
 #: Form data for POSTs whose check of the record comes after the form's own check.

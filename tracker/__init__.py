@@ -12,9 +12,14 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-import config as config_module
-from tracker import audit, crypto, security
-from tracker.extensions import babel, csrf, db, login_manager, migrate
+# openpyxl switches to lxml when it is installed (the IATI export needs it). Keep spreadsheets on its standard-library
+# path: uploads are parsed through defusedxml there, and a carriage return in a cell survives an export.
+# openpyxl reads this when it is first imported, which is later than this package.
+os.environ.setdefault("OPENPYXL_LXML", "False")
+
+import config as config_module  # noqa: E402
+from tracker import audit, crypto, security  # noqa: E402
+from tracker.extensions import babel, csrf, db, login_manager, migrate  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -131,6 +136,8 @@ def register_blueprints(app: Flask) -> None:
     from tracker.main import bp as main_bp
     from tracker.projects import bp as projects_bp
     from tracker.admin import bp as admin_bp
+    from tracker.api import bp as api_bp
+    from tracker.api.auth import authenticate as api_authenticate
     from tracker.dashboard import bp as dashboard_bp
     from tracker.disbursements import bp as disbursements_bp
     from tracker.funding import bp as funding_bp
@@ -147,15 +154,27 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp)
+    app.extensions["tracker.bearer_auth"] = {api_bp.name: api_authenticate}
     app.before_request(enforce)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    def render_error(code: int):
+    from werkzeug.exceptions import HTTPException
+
+    from tracker.api.problems import http_problem, is_api_request
+
+    def render_error(code: int, error=None):
+        if is_api_request():  # the API answers problem+json, never a page (tracker/api/problems.py)
+            return http_problem(error, code)
         return render_template(f"errors/{code}.html"), code
 
     for code in (400, 403, 404, 405):
-        app.register_error_handler(code, lambda e, code=code: render_error(code))
+        app.register_error_handler(code, lambda e, code=code: render_error(code, e))
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(error):
+        return http_problem(error, error.code or 500) if is_api_request() else error
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -164,7 +183,7 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(500)
     def internal_error(error):
         db.session.rollback()
-        return render_error(500)
+        return render_error(500, error)
 
 
 def register_template_helpers(app: Flask) -> None:

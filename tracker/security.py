@@ -9,6 +9,7 @@
   reach nothing else until they have.
 - Per-IP rate limits on the sign-in forms (Flask-Limiter; in memory, or in
   Redis when ``RATELIMIT_STORAGE_URI`` is set, as several workers need).
+- Per-token rate limits on the JSON API (``API_RATE_LIMIT``; tracker/api).
 - The Werkzeug debugger only ever runs in development.
 """
 from __future__ import annotations
@@ -78,17 +79,32 @@ def _rate_limit_sign_in(app: Flask) -> None:
                                      methods=["POST"])
         for endpoint in SIGN_IN_ENDPOINTS:
             app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+        _rate_limit_api(app, limiter)
 
     @app.errorhandler(429)
     def too_many(error):
+        from tracker.api.problems import http_problem, is_api_request
+
+        if is_api_request():
+            return http_problem(error, 429)
         current_app.logger.warning("sign-in attempts throttled for %s", request.remote_addr)
         return render_template("auth/too_many.html"), 429
 
 
+def _rate_limit_api(app: Flask, limiter: Limiter) -> None:
+    """Each API token has ``API_RATE_LIMIT`` (its hash is the key; the public description is limited by address)."""
+    from tracker.api.auth import rate_limit, rate_limit_key
+
+    limit = limiter.shared_limit(rate_limit, scope="api", key_func=rate_limit_key)
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint.startswith("api."):
+            app.view_functions[endpoint] = limit(view)
+
+
 def finish_sign_in_first():
     """``before_request``: a user who must replace their password or enrol a second factor does that first."""
-    if request.endpoint in (None, "static") or not current_user.is_authenticated:
-        return None
+    if request.endpoint in (None, "static") or request.blueprint == "api" or not current_user.is_authenticated:
+        return None  # the API ignores the session: its tokens are made after sign-in is finished
     from tracker.auth import two_factor
     from tracker.auth.services import must_change_password
 

@@ -33,6 +33,6 @@ class AuditFilterForm(FlaskForm):
     user = SelectField(_l("User"), choices=[], validate_choice=False)
     action = SelectField(_l("Action"), choices=[], validate_choice=False)
     entity = SelectField(_l("Record type"), choices=[], validate_choice=False)
-    entity_id = StringField(_l("Record"), validators=[Optional(), Length(max=60)])
+    entity_id = StringField(_l("Record number"), validators=[Optional(), Length(max=60)])
     date_from = date_field(_l("From"), default=None, validators=[Optional()])
     date_to = date_field(_l("To"), default=None, validators=[Optional()])

@@ -65,7 +65,10 @@ def enforce():
     """``before_request``: refuse anything the signed-in user may not use.
 
     Donors get 404 rather than 403 for what they may not use, so that they
-    learn nothing of the records behind a URL.
+    learn nothing of the records behind a URL. Blueprints that authenticate
+    by bearer token (``app.extensions["tracker.bearer_auth"]``: blueprint name
+    -> function of the permission that answers a refusal or ``None``) check the
+    same permission names against the token's user instead of the session's.
     """
     if request.endpoint is None:
         return None  # no such route: Flask answers 404 (or 405) itself
@@ -75,6 +78,10 @@ def enforce():
         abort(403)
     if needed == PUBLIC:
         return None
+    bearer = current_app.extensions.get("tracker.bearer_auth", {}).get(request.blueprint)
+    if bearer is not None:
+        # The API (tracker/api): the bearer token's user, never the session's, must hold ``needed``.
+        return bearer(needed)
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if not current_user.can(needed):

@@ -39,6 +39,10 @@ def _locked_out():
 @bp.route("/account")
 @permission(SIGNED_IN)
 def account():
+    return _account_page()
+
+
+def _account_page(*, token_form=None, new_token=None, status=200):
     user = _me()
     return private(render_template(
         "auth/account.html",
@@ -48,7 +52,8 @@ def account():
         recovery_left=two_factor.unused_recovery_codes(user) if two_factor.enrolled(user) else 0,
         disable_form=ConfirmPasswordForm(prefix="disable"),
         codes_form=ConfirmPasswordForm(prefix="codes"),
-    ))
+        **_token_context(user, token_form), new_token=new_token,
+    )), status
 
 
 @bp.route("/account/language", methods=["POST"])
@@ -177,3 +182,46 @@ def recovery_codes():
     codes = two_factor.new_recovery_codes(user)
     db.session.commit()
     return private(render_template("auth/recovery_codes.html", codes=codes, first=False))
+
+
+# --- API tokens (tracker/api/tokens.py) ------------------------------------------------------------------------------
+
+def _token_context(user, token_form=None) -> dict:
+    from tracker.api.forms import NewTokenForm, RevokeTokenForm
+    from tracker.api.tokens import token_state, user_tokens
+
+    return {"token_form": token_form or NewTokenForm(formdata=None), "revoke_form": RevokeTokenForm(formdata=None),
+            "api_tokens": [(t, token_state(t)) for t in user_tokens(user)]}
+
+
+@bp.route("/account/api-tokens", methods=["POST"])
+@permission(SIGNED_IN)
+def create_api_token():
+    """Make a token; it is shown once, on the page that answers this POST (never in a URL, flash or log)."""
+    from tracker.api.forms import NewTokenForm
+    from tracker.api.tokens import create_token
+
+    form = NewTokenForm()
+    if not form.validate_on_submit():
+        return _account_page(token_form=form, status=422)
+    made = create_token(user=_me(), name=form.name.data, days=int(form.days.data))
+    db.session.commit()
+    return _account_page(new_token=made)
+
+
+@bp.route("/account/api-tokens/revoke", methods=["POST"])
+@permission(SIGNED_IN)
+def revoke_api_token():
+    from tracker.api.forms import RevokeTokenForm
+    from tracker.api.tokens import revoke_token
+
+    form = RevokeTokenForm()
+    value = form.token_id.data or ""
+    if form.validate_on_submit() and value.isdigit() and len(value) < 12:
+        revoked = revoke_token(user=_me(), token_id=int(value))
+        if revoked is not None:
+            db.session.commit()
+            flash(_("The token %(prefix)s… is revoked.", prefix=revoked.prefix), "success")
+            return redirect(url_for("auth.account"))
+    flash(_("No such token of yours to revoke."), "error")
+    return redirect(url_for("auth.account"))

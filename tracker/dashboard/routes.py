@@ -100,3 +100,32 @@ def export(table: str):
     return csv_response(f"review-{table}.csv", header, body)
 
 
+@bp.route("/review/iati.xml")
+@permission("funding.view")
+def iati():
+    """The IATI 2.03 activity file of the user's projects (the review's country; its period, if one is chosen)."""
+    from flask import Response
+
+    from tracker.iati.data import PeriodError, iati_export
+    from tracker.iati.xml import to_xml
+
+    countries, country, dates, _sort, problems = _params()
+    try:
+        if problems:
+            raise PeriodError(problems[0])
+        data = iati_export(date_from=dates["from"], date_to=dates["to"], countries=countries, country=country)
+    except PeriodError:
+        # Only a start after today is left once _params() has checked the dates.
+        flash(_("Nothing exported: %(problem)s", problem=problems[0] if problems
+                else _("the period ends before it starts")), "error")
+        return redirect(url_for("dashboard.review", **{k: v for k, v in request.args.items()
+                                                        if k in ("country", "sort")}))
+    scope = (f"country:{country}" if country else "fund" if countries is None
+             else "countries:" + ",".join(sorted(countries)))
+    audit.record(db.session, "export", entity="iati", entity_id=scope, changes=data.audit_changes())
+    db.session.commit()
+    response = Response(to_xml(data), mimetype="application/xml")
+    response.headers.set("Content-Disposition", "attachment", filename="iati-activities.xml")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

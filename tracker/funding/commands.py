@@ -14,13 +14,14 @@ from tracker.funding.serialise import to_csv, to_json
 report_cli = AppGroup("report", help="Reports on the Fund's money.")
 
 
-def _day(value: str | None, name: str):
+def option_day(value: str | None, name: str):
+    """The date given to ``--NAME`` (``YYYY-MM-DD``), or None; a bad one is a usage error naming the option."""
     if not value:
         return None
     try:
         return v.date(value, name, not_future=False)
     except Invalid as error:
-        raise click.UsageError(f"--{name}: {error.errors[name]}") from None
+        raise click.BadParameter(str(error.errors[name]), param_hint=f"--{name}") from None
 
 
 @report_cli.command("funding-gap")
@@ -33,11 +34,11 @@ def _day(value: str | None, name: str):
 def funding_gap(scope, date_from, date_to, fmt, lang, output):
     """The funding-gap figures of a scope and period, as JSON, CSV or the donor PDF (not archived)."""
     if fmt == "pdf":
-        _pdf(scope, _day(date_from, "from"), _day(date_to, "to"), lang, output)
+        _pdf(scope, option_day(date_from, "from"), option_day(date_to, "to"), lang, output)
         return
     try:
-        picture = funding_picture(scope=scope, date_from=_day(date_from, "from"), date_to=_day(date_to, "to"),
-                                  with_children=False)
+        picture = funding_picture(scope=scope, date_from=option_day(date_from, "from"),
+                                  date_to=option_day(date_to, "to"), with_children=False)
     except ScopeError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)

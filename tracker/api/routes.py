@@ -1,0 +1,226 @@
+"""The read-only JSON API: funding figures, projects, issued reports, disbursements, children at risk.
+
+Every route declares the permission a token's user needs (as on the web);
+:func:`tracker.auth.permissions.enforce` authenticates the bearer token and
+checks it before the view runs (tracker/api/auth.py). Views parse their
+parameters (tracker/api/params.py), read through the country scope of the
+token's user (tracker/auth/scope.py) and the funding engine, and answer JSON.
+Only figures and codes leave: never a payee, a name or another personal field.
+"""
+from __future__ import annotations
+
+from flask import jsonify, make_response, request
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from tracker import audit
+from tracker.api import bp, params
+from tracker.api.openapi import document
+from tracker.api.problems import ApiError
+from tracker.auth.permissions import PUBLIC, permission
+from tracker.auth.scope import scoped_select, user_countries
+from tracker.countries import is_country
+from tracker.disbursements.queries import Row, list_select
+from tracker.extensions import db
+from tracker.funding.engine import FundingPicture, ScopeError, funding_picture, parse_scope
+from tracker.funding.serialise import PROJECT_KEYS, _figures, money, picture_dict
+from tracker.models import CATEGORIES, DISBURSEMENT_STATES, PROJECT_STATUSES, IssuedReport, Project
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _envelope(items: list, total: int, limit: int, offset: int):
+    return jsonify({"items": items, "total": total, "limit": limit, "offset": offset,
+                    **params.page_links(total, limit, offset)})
+
+
+# --- the funding picture ---------------------------------------------------------------------------------------------
+
+def _engine_countries(user) -> list[str] | None:
+    """Donors read the Fund's own picture; everyone else the projects of their countries."""
+    return None if user.role == "donor" else user_countries(user)
+
+
+def _check_scope(user, scope: str) -> None:
+    """Donors: the fund only (403); a country or project outside the user's countries: 404, as on the web."""
+    kind, value = parse_scope(scope)
+    if kind == "fund":
+        return
+    if user.role == "donor":
+        raise ApiError(403, "a donor's token reads the whole fund only: use scope=fund", parameter="scope")
+    if kind == "country":
+        countries = user_countries(user)
+        if not is_country(value) or (countries is not None and value not in countries):
+            raise ApiError(404, f"no country {value} in your scope", parameter="scope")
+    elif db.session.scalar(scoped_select(Project, user).where(Project.code == value)) is None:
+        raise ApiError(404, f"no project {value} in your scope", parameter="scope")
+
+
+def _picture(*, with_children: bool) -> FundingPicture:
+    user = _user()
+    scope = params.scope()
+    date_from, date_to = params.engine_period()
+    _check_scope(user, scope)
+    try:
+        return funding_picture(scope=scope, date_from=date_from, date_to=date_to,
+                               countries=_engine_countries(user), with_children=with_children)
+    except ScopeError as error:  # checked above; kept so that a new engine rule still answers 422, never 500
+        raise ApiError(422, str(error)) from None
+
+
+@bp.route("/funding")
+@permission("reports.read")
+def funding():
+    """The funding picture of DESIGN section 3, as ``flask report funding-gap --format json`` prints it."""
+    params.refuse_unknown("scope", "from", "to")
+    body = picture_dict(_picture(with_children=False))
+    if _user().role == "donor":
+        # Counts of children, small ones included, are for the programme: the donor reports never publish them.
+        for figures in (body["totals"], *body["projects"]):
+            figures["children_at_risk"] = None
+    return jsonify(body)
+
+
+@bp.route("/projects")
+@permission("funding.view")
+def projects():
+    """Each project of the user's countries with its funding figures for the period, by code."""
+    params.refuse_unknown("country", "status", "from", "to", "limit", "offset")
+    user = _user()
+    country = request.args.get("country")
+    status = params.choice("status", PROJECT_STATUSES)
+    limit, offset = params.page()
+    date_from, date_to = params.engine_period()
+    scope = "fund"
+    if country is not None:
+        if len(country) != 2 or not country.isascii() or not country.isalpha():
+            raise ApiError(400, f"query parameter 'country' must be a two-letter ISO code; got {country[:20]!r}",
+                           parameter="country")
+        scope = f"country:{country.upper()}"
+        _check_scope(user, scope)
+    try:
+        picture = funding_picture(scope=scope, date_from=date_from, date_to=date_to,
+                                  countries=user_countries(user), with_children=False)
+    except ScopeError as error:  # see _picture
+        raise ApiError(422, str(error)) from None
+    rows = [p for p in picture.projects if status is None or p.status == status]
+    items = [{**_figures(p, PROJECT_KEYS), "title": p.title, "status": p.status}
+             for p in rows[offset:offset + limit]]
+    return _envelope(items, len(rows), limit, offset)
+
+
+@bp.route("/children-at-risk")
+@permission("records.view")
+def children_at_risk():
+    """Children whose next school term the balance does not cover, by code (DESIGN section 3)."""
+    params.refuse_unknown("scope", "from", "to", "limit", "offset")
+    limit, offset = params.page()
+    picture = _picture(with_children=True)
+    items = [{"project_code": c.project_code, "child_code": c.child_code, "mother_code": c.mother_code,
+              "term": c.term, "fee": money(c.fee), "currency": c.currency, "fee_usd": money(c.fee_usd)}
+             for c in picture.children_at_risk[offset:offset + limit]]
+    return _envelope(items, len(picture.children_at_risk), limit, offset)
+
+
+# --- disbursements ---------------------------------------------------------------------------------------------------
+
+@bp.route("/disbursements")
+@permission("records.view")
+def disbursements():
+    """Disbursements of the user's countries, newest first: codes and amounts only, never the payee."""
+    params.refuse_unknown("status", "category", "project", "from", "to", "limit", "offset")
+    user = _user()
+    status = params.choice("status", DISBURSEMENT_STATES)
+    category = params.choice("category", CATEGORIES)
+    project = params.code("project")
+    limit, offset = params.page()
+    date_from, date_to = params.period()
+    if project and db.session.scalar(scoped_select(Project, user).where(Project.code == project)) is None:
+        raise ApiError(404, f"no project {project} in your scope", parameter="project")
+    stmt = list_select(user, project=project, category=category, status=status, date_from=date_from,
+                       date_to=date_to)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = [{
+        "reference": r.reference, "project_code": r.project_code, "category": r.category,
+        "mother_code": r.mother_code, "child_code": r.child_code, "academic_year": r.academic_year, "term": r.term,
+        "amount": money(r.amount), "currency": r.currency,
+        "usd_amount": None if r.usd_amount is None else money(r.usd_amount), "status": r.status,
+        "entered_on": r.entered_on.isoformat(), "paid_on": r.paid_on.isoformat() if r.paid_on else None,
+    } for r in (Row(*row) for row in db.session.execute(stmt.limit(limit).offset(offset)))]
+    return _envelope(items, total, limit, offset)
+
+
+# --- issued reports --------------------------------------------------------------------------------------------------
+
+def _report_json(report: IssuedReport) -> dict:
+    return {
+        "number": report.number, "scope": report.scope, "period_from": report.period_from.isoformat(),
+        "period_to": report.period_to.isoformat(), "as_of": report.as_of.isoformat(), "lang": report.lang,
+        "status": report.status, "issued_at": report.issued_at.isoformat(), "fund_wide": report.donor_id is None,
+        "sha256": report.sha256, "pages": report.pages, "size": report.size,
+        "pdf": f"/api/v1/reports/{report.number}/pdf" if report.status == "issued" and report.pdf is not None
+        else None,
+    }
+
+
+def _readable(number: str) -> IssuedReport:
+    """The report if this user may read it (donors: issued, theirs or fund-wide), else 404, as on the web."""
+    user = _user()
+    if len(number) > 20:
+        raise ApiError(404, f"no report {number[:20]}… for you")
+    report = db.session.scalars(select(IssuedReport).where(IssuedReport.number == number)).one_or_none()
+    if report is None or (user.role == "donor" and (report.status != "issued"
+                                                     or report.donor_id not in (None, user.donor_id))):
+        raise ApiError(404, f"no report {number} for you")
+    return report
+
+
+@bp.route("/reports")
+@permission("reports.read")
+def reports():
+    """Issued donor reports, newest first (donors: those addressed to them and fund-wide ones)."""
+    params.refuse_unknown("limit", "offset")
+    user = _user()
+    limit, offset = params.page()
+    stmt = select(IssuedReport)
+    if user.role == "donor":
+        stmt = stmt.where(IssuedReport.status == "issued",
+                          or_(IssuedReport.donor_id == user.donor_id, IssuedReport.donor_id.is_(None)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    found = db.session.scalars(stmt.order_by(IssuedReport.issued_at.desc(), IssuedReport.id.desc())
+                               .limit(limit).offset(offset)).all()
+    return _envelope([_report_json(r) for r in found], total, limit, offset)
+
+
+@bp.route("/reports/<number>")
+@permission("reports.read")
+def report(number: str):
+    params.refuse_unknown()
+    return jsonify(_report_json(_readable(number)))
+
+
+@bp.route("/reports/<number>/pdf")
+@permission("reports.read")
+def report_pdf(number: str):
+    """The stored bytes, exactly as issued; the download is audited as on the web."""
+    params.refuse_unknown()
+    found = _readable(number)
+    if found.status != "issued" or found.pdf is None:
+        raise ApiError(404, f"report {number} has no PDF yet (status: {found.status})")
+    audit.record(db.session, "download_report", entity="issued_reports", entity_id=found.number)
+    db.session.commit()
+    response = make_response(found.pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{found.number}.pdf"'
+    return response
+
+
+# --- the description -------------------------------------------------------------------------------------------------
+
+@bp.route("/openapi.json")
+@permission(PUBLIC)
+def openapi():
+    """The OpenAPI 3.1 description of this API (public: it holds no data)."""
+    return jsonify(document())
