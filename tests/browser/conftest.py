@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser import env
+from tests.live import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -55,23 +55,6 @@ def browser():
         chromium = p.chromium.launch(executable_path=str(env.CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-class LiveServer:
-    def __init__(self, app):
-        from werkzeug.serving import make_server
-
-        self.app = app
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self._server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"live-{self.port}", daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(10)
 
 
 @pytest.fixture
