@@ -164,6 +164,24 @@ def test_beneficiaries_file_imported_twice_adds_nothing_the_second_time(cd_proje
     assert count(Beneficiary) == before == 3
 
 
+def test_a_new_phone_or_village_in_a_second_file_corrects_hers_and_an_empty_cell_keeps_it(cd_project):
+    do_import("beneficiaries", GOOD_MOTHERS)
+    again = do_import("beneficiaries", csv_file(
+        BENEFICIARY_COLUMNS,
+        # Amani (matched by name and year): a new phone, the same village.
+        ["", CD, "Amani Kahindo", "+243 810 000 009", "Kavumu", "1994", "2025-02-03", "yes", "no"],
+        # Neema: a village where she had none; no phone given.
+        ["", CD, "Neema Bahati", "", "Mugunga", "1998", "2025-02-10", "yes", "no"],
+        # Furaha (by code): empty phone and village: what is stored stays.
+        ["CD-M-00042", CD, "Furaha Mwamini", "", "", "1990", "2025-01-15", "yes", "yes"],
+    ))
+    assert (again.ok, again.created, again.updated, again.unchanged) == (True, 0, 2, 1)
+    mothers = {m.code: m for m in _db.session.scalars(select(Beneficiary))}
+    assert (mothers["CD-M-00001"].phone, mothers["CD-M-00001"].village) == ("+243 810 000 009", "Kavumu")
+    assert (mothers["CD-M-00002"].phone, mothers["CD-M-00002"].village) == (None, "Mugunga")
+    assert (mothers["CD-M-00042"].phone, mothers["CD-M-00042"].village) == (None, "Ibanda")
+
+
 def test_a_file_without_codes_matches_mothers_by_project_exact_name_and_year(cd_project):
     do_import("beneficiaries", GOOD_MOTHERS)
     result = do_import("beneficiaries", csv_file(

@@ -73,7 +73,13 @@ def apply_beneficiary(values: dict[str, str], ctx: RowContext) -> str:
         if not same:
             raise Invalid(_l("%(code)s exists already with other details", code=existing.code if code else ""),
                           "code" if code else "full_name")
-        return "unchanged"
+        # A phone or village in the file corrects hers; an empty cell keeps what is stored.
+        corrections = {key: values[key].strip() for key in ("phone", "village")
+                       if (values.get(key) or "").strip() and values[key].strip() != (getattr(existing, key) or "")}
+        if not corrections:
+            return "unchanged"
+        people.update_beneficiary(beneficiary=existing, year_of_birth=existing.year_of_birth, **corrections)
+        return "updated"
     try:
         people.register_beneficiary(
             project=project, full_name=name, year_of_birth=year, enrolled_on=enrolled,
@@ -95,8 +101,10 @@ register(Kind(
         Column("code", required=False, help=_l("Her code if she has one already (CD-M-00042); empty for a new code.")),
         Column("project_code", help=_l("The project she is enrolled in, such as TF-CD-2025-01.")),
         Column("full_name", help=_l("Stored encrypted.")),
-        Column("phone", required=False, help=_l("Stored encrypted.")),
-        Column("village", required=False, help=_l("Stored encrypted.")),
+        Column("phone", required=False, help=_l("Stored encrypted. For a mother already registered, a new value "
+                                                "corrects hers; an empty cell keeps it.")),
+        Column("village", required=False, help=_l("Stored encrypted. For a mother already registered, a new value "
+                                                  "corrects hers; an empty cell keeps it.")),
         Column("year_of_birth", help=_l("Four digits.")),
         Column("enrolled_on", help=_l("YYYY-MM-DD.")),
         Column("consent_services", help=_l("yes or no (or the date consent was given).")),
