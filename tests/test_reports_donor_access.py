@@ -132,6 +132,16 @@ def test_a_donor_lists_only_her_issued_reports_and_the_fund_wide_ones(reports, d
     assert "/reports/new" not in html  # no "Prepare a report" for a donor
 
 
+def test_a_donors_home_links_her_reports_in_words(reports, donor_client):
+    html = donor_client.get("/").get_data(as_text=True)
+    own, fund = reports["own"][0], reports["fund"][0]
+    assert f'href="/reports/{own}"' in html and f'href="/reports/{fund}"' in html
+    assert reports["other"][0] not in html and reports["own_rendering"][0] not in html
+    # The fund-wide report's scope and the language read as words, not as the stored "fund" and "en".
+    assert "The whole Fund" in html and "<td>fund</td>" not in html
+    assert '<span lang="en">English</span>' in html
+
+
 def test_a_donor_opens_and_downloads_her_reports_and_the_fund_wide_ones(reports, donor_client):
     for key in ("own", "fund"):
         number, pdf = reports[key]
