@@ -53,6 +53,8 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT") or "20 per minute;200 per hour"
     #: Requests per API token (tracker/api): Flask-Limiter's notation.
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT") or "300 per minute"
+    #: An import that creates or updates this many rows refreshes PostgreSQL's planner statistics (ANALYZE).
+    IMPORT_ANALYZE_ROWS = 500
     #: Strict-Transport-Security max-age in seconds (0: no header; production sends it).
     HSTS_SECONDS = 0
     #: How many reverse proxies in front set X-Forwarded-For/-Proto (0: none trusted).

@@ -168,6 +168,35 @@ def test_importing_the_same_file_twice_adds_nothing(db):
     assert committed_partner_count(db) == 2
 
 
+@pytest.fixture
+def statements(db):
+    """The SQL statements the engine runs during the test."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement.strip().upper())
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_large_import_refreshes_postgresqls_planner_statistics(app, db, dialect, statements):
+    app.config["IMPORT_ANALYZE_ROWS"] = 3
+    two = run_import(PARTNERS, parse("name,kind\nAlpha Aid,ngo\nBeta Relief,ngo\n"), user=None, dry_run=False,
+                     history=False)
+    assert two.committed and "ANALYZE" not in statements  # 2 rows < 3
+    # 1 updated (Beta Relief: ngo -> other) + 2 created = 3 rows: the threshold.
+    three = run_import(PARTNERS, parse("name,kind\nAlpha Aid,ngo\nBeta Relief,other\nGamma,ngo\nDelta,ngo\n"),
+                       user=None, dry_run=False, history=False)
+    assert (three.created, three.updated, three.unchanged) == (2, 1, 1)
+    assert statements.count("ANALYZE") == (1 if dialect == "postgresql" else 0)
+    dry = run_import(PARTNERS, parse("name,kind\nE,ngo\nF,ngo\nG,ngo\n"), user=None, dry_run=True, history=False)
+    assert dry.created == 3 and statements.count("ANALYZE") == (1 if dialect == "postgresql" else 0)
+
+
 def test_changed_rows_count_as_updated(db):
     run_import(PARTNERS, parse("name,kind\nAlpha Aid,ngo\n"), user=None, dry_run=False, history=False)
 

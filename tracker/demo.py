@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 
 from tracker import audit
 from tracker.crypto import keyring, normalise_name
+from tracker.database import refresh_planner_statistics
 from tracker.extensions import db
 from tracker.models import (
     Allocation,
@@ -439,11 +440,7 @@ def seed_demo(*, seed: int = 1, scale: int = 1, progress=None) -> dict:
     except BaseException:
         db.session.rollback()
         raise
-    if db.engine.dialect.name == "postgresql":
-        # Fresh planner statistics after the bulk load: with none (or those of an emptied table) PostgreSQL
-        # plans the funding engine's joins for a handful of rows, and the review takes seconds instead of ms.
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    refresh_planner_statistics(db.session)
     return summary
 
 

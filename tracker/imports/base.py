@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import DataError, IntegrityError
 
 from tracker import audit
+from tracker.database import refresh_planner_statistics
 from tracker.errors import Invalid
 from tracker.extensions import db
 
@@ -194,6 +196,8 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]] | ParsedFi
         })
         session.commit()
         result.committed = True
+        if result.created + result.updated >= current_app.config["IMPORT_ANALYZE_ROWS"]:
+            refresh_planner_statistics(session)
         return result
     except BaseException:
         session.rollback()
