@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import jsonify, make_response, request
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from tracker import audit
 from tracker.api import bp, params
@@ -25,6 +25,7 @@ from tracker.extensions import db
 from tracker.funding.engine import FundingPicture, ScopeError, funding_picture, parse_scope
 from tracker.funding.serialise import PROJECT_KEYS, _figures, money, picture_dict
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, PROJECT_STATUSES, IssuedReport, Project
+from tracker.reports import archive
 
 
 def _user():
@@ -170,9 +171,8 @@ def _readable(number: str) -> IssuedReport:
     user = _user()
     if len(number) > 20:
         raise ApiError(404, f"no report {number[:20]}… for you")
-    report = db.session.scalars(select(IssuedReport).where(IssuedReport.number == number)).one_or_none()
-    if report is None or (user.role == "donor" and (report.status != "issued"
-                                                     or report.donor_id not in (None, user.donor_id))):
+    report = archive.readable_report(user, number)
+    if report is None:
         raise ApiError(404, f"no report {number} for you")
     return report
 
@@ -184,10 +184,7 @@ def reports():
     params.refuse_unknown("limit", "offset")
     user = _user()
     limit, offset = params.page()
-    stmt = select(IssuedReport)
-    if user.role == "donor":
-        stmt = stmt.where(IssuedReport.status == "issued",
-                          or_(IssuedReport.donor_id == user.donor_id, IssuedReport.donor_id.is_(None)))
+    stmt = archive.readable_reports(user)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     found = db.session.scalars(stmt.order_by(IssuedReport.issued_at.desc(), IssuedReport.id.desc())
                                .limit(limit).offset(offset)).all()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from tracker import audit
@@ -13,6 +13,8 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.engine import ScopeError
 from tracker.funding.serialise import money as money_text
+from tracker.iati.data import PeriodError, iati_export
+from tracker.iati.xml import to_xml
 from tracker.registry.helpers import private
 
 
@@ -104,28 +106,21 @@ def export(table: str):
 @permission("funding.view")
 def iati():
     """The IATI 2.03 activity file of the user's projects (the review's country; its period, if one is chosen)."""
-    from flask import Response
-
-    from tracker.iati.data import PeriodError, iati_export
-    from tracker.iati.xml import to_xml
-
     countries, country, dates, _sort, problems = _params()
-    try:
-        if problems:
-            raise PeriodError(problems[0])
-        data = iati_export(date_from=dates["from"], date_to=dates["to"], countries=countries, country=country)
-    except PeriodError:
-        # Only a start after today is left once _params() has checked the dates.
-        flash(_("Nothing exported: %(problem)s", problem=problems[0] if problems
-                else _("the period ends before it starts")), "error")
+    problem = problems[0] if problems else None
+    if problem is None:
+        try:
+            data = iati_export(date_from=dates["from"], date_to=dates["to"], countries=countries, country=country)
+        except PeriodError:  # only a start after today is left once _params() has checked the dates
+            problem = _("the period ends before it starts")
+    if problem is not None:
+        flash(_("Nothing exported: %(problem)s", problem=problem), "error")
         return redirect(url_for("dashboard.review", **{k: v for k, v in request.args.items()
                                                         if k in ("country", "sort")}))
     scope = (f"country:{country}" if country else "fund" if countries is None
              else "countries:" + ",".join(sorted(countries)))
     audit.record(db.session, "export", entity="iati", entity_id=scope, changes=data.audit_changes())
     db.session.commit()
-    response = Response(to_xml(data), mimetype="application/xml")
+    response = Response(to_xml(data), mimetype="application/xml")  # no-store and nosniff: tracker/security.py
     response.headers.set("Content-Disposition", "attachment", filename="iati-activities.xml")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from tracker.auth.scope import apply_scope
 from tracker.extensions import db
 from tracker.models import Beneficiary, Child, Disbursement, IssuedReport, Project
+from tracker.reports.archive import readable_reports
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,11 @@ def scope_summary(user) -> ScopeSummary:
     return ScopeSummary(projects[0], projects[1], mothers or 0, children or 0, waiting or 0)
 
 
-def reports_for_donor(donor_id: int):
+def reports_for_donor(user):
     """Reports issued to this donor, and fund-wide ones issued to no one in particular."""
     return db.session.execute(
-        select(IssuedReport.number, IssuedReport.scope, IssuedReport.period_from, IssuedReport.period_to,
-               IssuedReport.lang, IssuedReport.issued_at)
-        .where(IssuedReport.status == "issued")
-        .where(or_(IssuedReport.donor_id == donor_id, IssuedReport.donor_id.is_(None)))
+        readable_reports(user)
+        .with_only_columns(IssuedReport.number, IssuedReport.scope, IssuedReport.period_from, IssuedReport.period_to,
+                           IssuedReport.lang, IssuedReport.issued_at)
         .order_by(IssuedReport.issued_at.desc())
     ).all()

@@ -10,7 +10,7 @@ from tracker.main.queries import reports_for_donor, scope_summary
 @permission(SIGNED_IN)
 def home():
     if current_user.role == "donor":
-        return render_template("main/home_donor.html", reports=reports_for_donor(current_user.donor_id))
+        return render_template("main/home_donor.html", reports=reports_for_donor(current_user))
     if current_user.role == "manager":
         # The underfunding review is the managers' home.
         return redirect(url_for("dashboard.review"))

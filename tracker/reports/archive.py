@@ -15,7 +15,7 @@ import threading
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from tracker import audit
@@ -120,6 +120,20 @@ def start_rendering(report: IssuedReport, verify_url: str) -> None:
         work()
         return
     threading.Thread(target=work, name=f"render-{report.number}", daemon=True).start()
+
+
+def readable_reports(user: User) -> Select:
+    """The issued reports ``user`` may read: every one, or for a donor, hers and fund-wide ones once issued."""
+    stmt = select(IssuedReport)
+    if user.role == "donor":
+        stmt = stmt.where(IssuedReport.status == "issued",
+                          or_(IssuedReport.donor_id == user.donor_id, IssuedReport.donor_id.is_(None)))
+    return stmt
+
+
+def readable_report(user: User, number: str) -> IssuedReport | None:
+    """Report ``number`` if ``user`` may read it (see :func:`readable_reports`)."""
+    return db.session.scalars(readable_reports(user).where(IssuedReport.number == number)).one_or_none()
 
 
 def find_by_sha256(digest: str) -> IssuedReport | None:

@@ -6,7 +6,7 @@ import datetime as dt
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from tracker import audit
 from tracker.auth.permissions import PUBLIC, permission
@@ -64,10 +64,7 @@ def _verify_url() -> str:
 @bp.route("/reports/")
 @permission("reports.read")
 def index():
-    stmt = select(IssuedReport).order_by(IssuedReport.issued_at.desc())
-    if current_user.role == "donor":
-        stmt = stmt.where(IssuedReport.status == "issued",
-                          or_(IssuedReport.donor_id == current_user.donor_id, IssuedReport.donor_id.is_(None)))
+    stmt = archive.readable_reports(current_user).order_by(IssuedReport.issued_at.desc())
     reports = db.session.scalars(stmt.limit(500)).all()
     return private(render_template("reports/index.html", reports=reports,
                                    can_issue=current_user.can("reports.issue")))
@@ -114,11 +111,8 @@ def preview():
 
 
 def _readable_or_404(number: str) -> IssuedReport:
-    report = db.session.scalars(select(IssuedReport).where(IssuedReport.number == number)).one_or_none()
+    report = archive.readable_report(current_user, number)
     if report is None:
-        abort(404)
-    if current_user.role == "donor" and (report.status != "issued" or
-                                         report.donor_id not in (None, current_user.donor_id)):
         abort(404)
     return report
 
