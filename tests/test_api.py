@@ -323,10 +323,15 @@ def test_project_figures_worked_out_by_hand(app, world, client):
     # One uncovered term of 2000.00 USD in 2024-2025; 2000.00 > 1350.00: the child is at risk.
     assert (t["school_fee_forward_need"], t["children_at_risk"]) == ("2000.00", 1)
     assert body["by_category"]["medical"] == {"need": "1000.00", "disbursed": "100.00"}
-    # The Fund: pledged 5000.00, received 3000.00, outstanding 2000.00, allocated 1500.00 + 200.00 = 1700.00,
-    # unallocated 3000.00 - 1700.00 = 1300.00, uncovered gap max(2500.00 - 1300.00 - 2000.00, 0) = 0.00.
+    # The Fund: pledged 5000.00 (USD, not earmarked), received 3000.00 against it: outstanding 2000.00, no exchange
+    # difference; allocated 1500.00 + 200.00 = 1700.00, unallocated 3000.00 - 1700.00 = 1300.00;
+    # free to go anywhere 1300.00 + 2000.00 = 3300.00.
+    # The project's uncovered gap: no pledge is earmarked for it, so max(2500.00 - 0, 0) = 2500.00; the Fund's
+    # free money is shown beside it, never taken off it. The deprecated fund.uncovered_gap copies it.
     assert body["fund"] == {"pledged": "5000.00", "received": "3000.00", "outstanding_pledges": "2000.00",
-                            "allocated": "1700.00", "unallocated": "1300.00", "uncovered_gap": "0.00"}
+                            "exchange_difference": "0.00", "allocated": "1700.00", "unallocated": "1300.00",
+                            "free_resources": "3300.00", "uncovered_gap": "2500.00"}
+    assert (t["earmarked_outstanding"], t["uncovered_gap"], t["overcommitted"]) == ("0.00", "2500.00", "0.00")
 
 
 @pytest.mark.parametrize("role, scope, countries", [

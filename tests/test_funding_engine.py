@@ -414,49 +414,109 @@ def fund(db):
     contrib(donor=d2, amount=D("99.00"), received_on=dt.date(2025, 10, 16))
 
 
-# Worked out once for the `fund` dataset, as of `to` = 2025-10-15:
+# Worked out once for the `fund` dataset, as of `to` = 2025-10-15 (DESIGN section 3: a pledge is owed in its
+# own currency, valued at its frozen rate):
 #   pledged  = P1 1100.00 + P2 2000.00 + P3 300.00 + P5 400.00                 = 3800.00
 #   received = 540.00 + 2500.00 + 400.00 + 250.00 (no pledge)                   = 3690.00
-#   outstanding = max(1100-540,0) 560.00 + max(2000-2500,0) 0 + 300.00 + max(400-400,0) 0 = 860.00
-#                 (netting the over-received pledge would wrongly give 360.00)
+#   outstanding, per pledge, in its currency then at its rate:
+#     P1 remaining 1000.00 - 500.00 = 500.00 EUR -> 500.00 x 1.10 = 550.00 (not 1100.00 - 540.00 = 560.00)
+#     P2 max(2000 - 2500, 0) = 0 ; P3 300.00 ; P5 max(400 - 400, 0) = 0
+#     = 550.00 + 0 + 300.00 + 0 = 850.00 (netting the over-received P2 would wrongly give 350.00)
+#   exchange difference = P1 540.00 - 500.00 x 1.10 (550.00) = -10.00 ; P2, P5 in USD at 1: 0 ; = -10.00
 #   allocated (all allocations up to `to`) = 1000.00 + 1500.00 + 200.00        = 2700.00
 #   unallocated = 3690.00 - 2700.00                                             = 990.00
+#   free resources = 990.00 + outstanding not earmarked (P1 550.00; P5 0)       = 1540.00
+#   earmarked outstanding for the whole fund = P2 0 + P3 300.00                 = 300.00
 #   gap X = max(6000 - 1500, 0) = 4500.00 ; gap Y = max(100 - 200, 0) = 0
-FUND = dict(pledged=D("3800.00"), received=D("3690.00"), outstanding_pledges=D("860.00"),
-            allocated=D("2700.00"), unallocated=D("990.00"))
+FUND = dict(pledged=D("3800.00"), received=D("3690.00"), outstanding_pledges=D("850.00"),
+            exchange_difference=D("-10.00"), allocated=D("2700.00"), unallocated=D("990.00"),
+            free_resources=D("1540.00"))
 
 
 def test_fund_figures(fund):
     pic = funding_picture(date_from=FROM, date_to=TO)
+    assert pic.whole_fund
     for name, value in FUND.items():
         assert getattr(pic.fund, name) == value, name
-    # uncovered gap = max(4500.00 - 990.00 - 860.00, 0) = 2650.00
     assert pic.totals.gap == D("4500.00")
-    assert pic.fund.uncovered_gap == D("2650.00")
+    # uncovered gap (the fund rule) = max(4500.00 - 990.00 - 850.00, 0) = 2660.00
+    assert pic.totals.uncovered_gap == D("2660.00")
+    assert pic.fund.uncovered_gap == D("2660.00")          # the deprecated copy
+    # every earmarked pledge: P2 0 + P3 300.00
+    assert pic.totals.earmarked_outstanding == D("300.00")
     # The scope's allocated (in the period) is not the fund's (up to `to`): 1500.00 + 200.00 = 1700.00
     assert pic.totals.allocated == D("1700.00")
 
 
-def test_fund_figures_are_shown_in_every_scope_with_the_scope_gap(fund):
+def test_fund_pledge_positions(fund):
+    pic = funding_picture(date_from=FROM, date_to=TO)
+    # P4 (pledged after `to`) is not there; oldest first: P5 (2024-06-01), P1, P2, P3.
+    by_amount = {p.amount: p for p in pic.pledges}
+    assert sorted(by_amount) == [D("300.00"), D("400.00"), D("1000.00"), D("2000.00")]
+    p1, p2, p3, p5 = (by_amount[D(a)] for a in ("1000.00", "2000.00", "300.00", "400.00"))
+    assert [p.pledged_on for p in pic.pledges] == [dt.date(2024, 6, 1), dt.date(2025, 2, 1), dt.date(2025, 4, 1), TO]
+    # P1: 500.00 EUR received (the 500.00 of November is after `to`), 540.00 USD
+    assert (p1.received, p1.received_usd, p1.remaining, p1.outstanding) == (
+        D("500.00"), D("540.00"), D("500.00"), D("550.00"))
+    assert p1.exchange_difference == D("-10.00")
+    # 2025-02-01 -> 03-01: 28 days; 03-01 -> 10-01: 31+30+31+30+31+31+30 = 214; 10-01 -> 10-15: 14; = 256 days
+    assert p1.age_days == 256
+    # P2: over-received, owes 0 and is no longer ageing
+    assert (p2.received, p2.remaining, p2.outstanding, p2.age_days) == (D("2500.00"), D("0"), D("0"), None)
+    assert p3.age_days == 0 and p3.outstanding == D("300.00")
+    assert p5.age_days is None and p5.outstanding == D("0")
+    assert [p.amount for p in pic.outstanding] == [D("1000.00"), D("300.00")]
+
+
+def test_fund_scope_against_country_and_project_scope_on_the_same_data(fund):
+    cd = funding_picture(scope="country:CD", date_from=FROM, date_to=TO)
+    cf = funding_picture(scope="country:CF", date_from=FROM, date_to=TO)
     x = funding_picture(scope="project:TF-CD-2025-X", date_from=FROM, date_to=TO)
-    y = funding_picture(scope="country:CF", date_from=FROM, date_to=TO)
-    for pic in (x, y):
+    for pic in (cd, cf, x):
+        assert not pic.whole_fund
+        # The Fund's own figures are the same in every scope (free resources included).
         for name, value in FUND.items():
             assert getattr(pic.fund, name) == value, (pic.scope, name)
-    assert x.fund.uncovered_gap == D("2650.00")   # max(4500 - 990 - 860, 0)
-    assert y.fund.uncovered_gap == D("0.00")      # max(0 - 990 - 860, 0)
+    # CD: earmarked for CD or one of its projects = P2 (project X) 0 + P3 (country CD) 300.00 = 300.00;
+    #     uncovered = max(gap 4500.00 - 300.00, 0) = 4200.00 (free resources 1540.00 not subtracted)
+    assert (cd.totals.gap, cd.totals.earmarked_outstanding, cd.totals.uncovered_gap) == (
+        D("4500.00"), D("300.00"), D("4200.00"))
+    assert cd.fund.uncovered_gap == D("4200.00")
+    # CF: nothing earmarked for it; uncovered = max(0 - 0, 0) = 0.00
+    assert (cf.totals.gap, cf.totals.earmarked_outstanding, cf.totals.uncovered_gap) == (
+        D("0.00"), D("0.00"), D("0.00"))
+    assert cf.fund.uncovered_gap == D("0.00")
+    # Project X: earmarked for X = P2 only, which owes 0 (P3 is for the country, not the project);
+    #     uncovered = max(4500.00 - 0, 0) = 4500.00
+    assert (x.totals.gap, x.totals.earmarked_outstanding, x.totals.uncovered_gap) == (
+        D("4500.00"), D("0.00"), D("4500.00"))
+    assert x.fund.uncovered_gap == D("4500.00")
+
+
+def test_fund_scope_of_a_manager_of_some_countries_follows_the_country_rule(fund):
+    # Only CD: a scope of CD (project Y in CF lies outside): 4500.00 - 300.00 = 4200.00
+    only_cd = funding_picture(date_from=FROM, date_to=TO, countries=["CD"])
+    assert not only_cd.whole_fund
+    assert (only_cd.totals.earmarked_outstanding, only_cd.totals.uncovered_gap) == (D("300.00"), D("4200.00"))
+    # CD and CF hold every project: the whole fund, the fund rule: max(4500 - 990 - 850, 0) = 2660.00
+    both = funding_picture(date_from=FROM, date_to=TO, countries=["CD", "CF"])
+    assert both.whole_fund
+    assert (both.totals.earmarked_outstanding, both.totals.uncovered_gap) == (D("300.00"), D("2660.00"))
 
 
 def test_fund_figures_as_of_an_earlier_day(fund):
     pic = funding_picture(date_from=dt.date(2024, 1, 1), date_to=dt.date(2024, 12, 31))
-    # As of 2024-12-31: pledged P5 400.00, received 400.00 against it, outstanding 0,
-    # allocated 1000.00 (X, 2024-12-31), unallocated 400.00 - 1000.00 = -600.00.
+    # As of 2024-12-31: pledged P5 400.00, received 400.00 against it, outstanding 0, no exchange difference,
+    # allocated 1000.00 (X, 2024-12-31), unallocated 400.00 - 1000.00 = -600.00, free = -600.00 + 0 = -600.00.
     assert (pic.fund.pledged, pic.fund.received, pic.fund.outstanding_pledges) == (D("400.00"), D("400.00"), D("0"))
+    assert pic.fund.exchange_difference == D("0")
     assert pic.fund.allocated == D("1000.00")
     assert pic.fund.unallocated == D("-600.00")
+    assert pic.fund.free_resources == D("-600.00")
     # No 2024 budget line: no gap; uncovered = max(0 - (-600.00) - 0, 0) = 600.00
     assert pic.totals.gap == D("0.00")
-    assert pic.fund.uncovered_gap == D("600.00")
+    assert pic.totals.uncovered_gap == pic.fund.uncovered_gap == D("600.00")
+    assert [p.amount for p in pic.pledges] == [D("400.00")]
 
 
 # ---------------------------------------------------------------------------------------------------------------------

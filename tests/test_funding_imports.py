@@ -4,7 +4,9 @@ contributions and allocations.
 Each kind: a good file, a file with bad rows (nothing saved, every error as
 ``row N: column: message``; the header is row 1) and the same file twice
 (nothing new). Imports run as a manager of CD and CF, inside a test request
-context (the refused rows' messages are translated).
+context (the refused rows' messages are translated). A pledges or allocations
+row that repeats an earlier row of its file is refused: two equal allocations
+on one day need two references.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from tests import factories
@@ -27,7 +30,9 @@ BUDGET_COLUMNS = ["project_code", "year", "category", "amount_usd"]
 DONOR_COLUMNS = ["name", "kind", "country"]
 PLEDGE_COLUMNS = ["reference", "donor", "amount", "currency", "pledged_on", "project_code", "country"]
 CONTRIBUTION_COLUMNS = ["reference", "donor", "amount", "currency", "received_on", "pledge_reference"]
-ALLOCATION_COLUMNS = ["project_code", "amount_usd", "allocated_on"]
+ALLOCATION_COLUMNS = ["project_code", "amount_usd", "allocated_on", "reference"]
+#: Allocation files made before the reference column keep importing as they did.
+ALLOCATION_COLUMNS_BEFORE_REFERENCES = ALLOCATION_COLUMNS[:3]
 CD, CF, SS = "TF-CD-2025-01", "TF-CF-2025-01", "TF-SS-2025-01"
 
 
@@ -93,6 +98,7 @@ def test_the_kinds_have_exactly_the_columns_of_the_design(app):
     assert KINDS["donors"].required_columns == ("name", "kind")
     assert KINDS["pledges"].required_columns == ("reference", "donor", "amount", "currency", "pledged_on")
     assert KINDS["contributions"].required_columns == ("reference", "donor", "amount", "currency", "received_on")
+    assert KINDS["allocations"].required_columns == ("project_code", "amount_usd", "allocated_on")
 
 
 def test_staff_cannot_open_the_funding_imports(staff_client):
@@ -330,8 +336,40 @@ def test_pledges_file_with_bad_rows_saves_nothing(donors, manager):
         f"row 7: project_code: {SS} is not known in your countries",
         f"row 8: country: project {CD} is not in CF",
         "row 9: amount: is larger than any amount the Fund handles (1,000,000,000 USD)",
+        "row 10: same as row 2",
     ]
     assert result.committed is False
+    assert count(Pledge) == 0
+
+
+def test_a_pledge_row_repeated_in_the_file_is_refused_even_written_differently(donors, manager):
+    data = csv_file(
+        PLEDGE_COLUMNS,
+        ["PL-JP-1", "Japan", "1000000", "JPY", "2025-03-01", "", ""],
+        ["PL-JP-2", "Japan", "25000.5", "USD", "2025-04-01", CD, "cd"],
+        [" PL-JP-1 ", "Japan", "1000000.00", "jpy", "2025-03-01", "", " "],
+        ["PL-JP-2", " Japan", "25000.50", "USD", "2025-04-01", CD, "CD"],
+        ["PL-JP-1", "Japan", "1000000", "JPY", "2025-03-01", "", ""],
+    )
+    result = do_import("pledges", data, manager)
+    assert errors(result) == ["row 4: same as row 2", "row 5: same as row 3", "row 6: same as row 2"]
+    assert result.committed is False
+    assert count(Pledge) == 0
+
+
+def test_a_pledge_reference_given_twice_in_a_file_with_other_data_names_the_first_row(donors, manager):
+    data = csv_file(
+        PLEDGE_COLUMNS,
+        ["PL-JP-1", "Japan", "1000000", "JPY", "2025-03-01", "", ""],
+        ["PL-JP-1", "Japan", "2000000", "JPY", "2025-03-01", "", ""],
+        ["PL-SE-1", "Sweden", "10000", "USD", "2025-05-01", "", "CF"],
+        ["PL-SE-1", "Sweden", "10000", "USD", "2025-05-01", CD, ""],
+    )
+    result = do_import("pledges", data, manager)
+    assert errors(result) == [
+        "row 3: amount: differs from row 2, which has the same reference",
+        "row 5: project_code: differs from row 4, which has the same reference",
+    ]
     assert count(Pledge) == 0
 
 
@@ -410,7 +448,7 @@ def received(manager):
 
 
 GOOD_ALLOCATIONS = csv_file(
-    ALLOCATION_COLUMNS,
+    ALLOCATION_COLUMNS_BEFORE_REFERENCES,
     [CD, "4000.00", "2025-04-01"],
     [CF, "2500.50", "2025-04-01"],
 )
@@ -430,7 +468,7 @@ def test_allocations_file_allocates_then_adds_nothing(received, manager):
 
 def test_allocations_file_beyond_what_is_unallocated_saves_nothing(received, manager):
     data = csv_file(
-        ALLOCATION_COLUMNS,
+        ALLOCATION_COLUMNS_BEFORE_REFERENCES,
         [CD, "10", "2025-02-28"],  # nothing had been received yet
         [CD, "4000.00", "2025-04-01"],
         [CF, "6000.01", "2025-04-02"],  # 10,000.00 − 4,000.00 (row 3) = 6,000.00 left
@@ -450,8 +488,109 @@ def test_allocations_file_beyond_what_is_unallocated_saves_nothing(received, man
 
 def test_allocation_to_a_closed_project_is_refused_on_its_row(received, manager):
     factories.ProjectFactory(code="TF-CD-2020-01", country="CD", status="closed")
-    result = do_import("allocations", csv_file(ALLOCATION_COLUMNS, ["TF-CD-2020-01", "10", "2025-04-01"]), manager)
+    result = do_import("allocations", csv_file(ALLOCATION_COLUMNS_BEFORE_REFERENCES,
+                                               ["TF-CD-2020-01", "10", "2025-04-01"]), manager)
     assert errors(result) == ["row 2: project_code: project TF-CD-2020-01 is closed"]
+
+
+def stored_allocations() -> list[tuple]:
+    return sorted(_db.session.execute(select(Project.code, Allocation.amount_usd, Allocation.allocated_on,
+                                             Allocation.reference).join(Allocation.project)),
+                  key=lambda r: (r[0], r[1], r[2], r[3] or ""))
+
+
+def test_two_equal_allocation_rows_are_refused_and_nothing_is_saved(received, manager):
+    """Two genuine equal allocations and one row pasted twice look alike: the file must tell them apart."""
+    data = csv_file(
+        ALLOCATION_COLUMNS,
+        [CD, "4000.00", "2025-04-01", ""],
+        [CD, "4000.00", "2025-04-01", ""],
+        [CF, "1000.00", "2025-04-01", ""],
+        [CD, "4000.00", "2025-04-01", ""],
+    )
+    result = do_import("allocations", data, manager)
+    assert errors(result) == ["row 3: same as row 2", "row 5: same as row 2"]
+    assert result.committed is False
+    assert count(Allocation) == 0
+
+
+def test_allocation_rows_are_compared_as_read_not_as_typed(received, manager):
+    data = csv_file(
+        ALLOCATION_COLUMNS,
+        [CD, "1250.5", "2025-04-01"],
+        [f" {CD} ", "1250.50", " 2025-04-01 ", " "],
+    )
+    assert errors(do_import("allocations", data, manager)) == ["row 3: same as row 2"]
+    assert count(Allocation) == 0
+
+
+def test_two_equal_allocations_with_different_references_are_both_saved_then_nothing_is_added(received, manager):
+    data = csv_file(
+        ALLOCATION_COLUMNS,
+        [CD, "3000.00", "2025-04-01", "AL-CD-1"],
+        [CD, "3000.00", "2025-04-01", "AL-CD-2"],
+        [CD, "3000.00", "2025-04-01", ""],
+    )
+    result = do_import("allocations", data, manager)
+    assert errors(result) == []
+    assert outcome(result) == (True, 3, 0, 0)
+    day = dt.date(2025, 4, 1)
+    assert stored_allocations() == [(CD, Decimal("3000.00"), day, None), (CD, Decimal("3000.00"), day, "AL-CD-1"),
+                                    (CD, Decimal("3000.00"), day, "AL-CD-2")]
+    # 10,000.00 received − 3 × 3,000.00
+    assert _db.session.scalar(select(func.sum(Allocation.amount_usd))) == Decimal("9000.00")
+    assert outcome(do_import("allocations", data, manager)) == (True, 0, 0, 3)
+    assert count(Allocation) == 3
+
+
+def test_an_allocation_reference_given_twice_in_a_file_with_other_data_names_the_first_row(received, manager):
+    data = csv_file(
+        ALLOCATION_COLUMNS,
+        [CD, "3000.00", "2025-04-01", "AL-CD-1"],
+        [CD, "3000.00", "2025-04-02", "AL-CD-1"],
+    )
+    result = do_import("allocations", data, manager)
+    assert errors(result) == ["row 3: allocated_on: differs from row 2, which has the same reference"]
+    assert count(Allocation) == 0
+
+
+def test_a_recorded_allocation_reference_with_other_data_is_an_error_on_that_row(received, manager):
+    do_import("allocations", csv_file(ALLOCATION_COLUMNS, [CD, "3000.00", "2025-04-01", "AL-CD-1"]), manager)
+    result = do_import("allocations", csv_file(ALLOCATION_COLUMNS, [CD, "3000.00", "2025-04-01", "AL-CD-9"],
+                                               [CF, "3000.00", "2025-04-01", "AL-CD-1"]), manager)
+    assert errors(result) == ["row 3: project_code: differs from the recorded AL-CD-1"]
+    assert count(Allocation) == 1
+
+
+def test_references_added_to_a_file_imported_before_name_its_allocations_without_doubling_them(received, manager):
+    """The old file lost its second equal row; with references, the first is named and the second added."""
+    do_import("allocations", csv_file(ALLOCATION_COLUMNS_BEFORE_REFERENCES, [CD, "3000.00", "2025-04-01"]), manager)
+    with_references = csv_file(
+        ALLOCATION_COLUMNS,
+        [CD, "3000.00", "2025-04-01", "AL-CD-1"],
+        [CD, "3000.00", "2025-04-01", "AL-CD-2"],
+    )
+    result = do_import("allocations", with_references, manager)
+    assert errors(result) == []
+    assert outcome(result) == (True, 1, 1, 0)
+    day = dt.date(2025, 4, 1)
+    assert stored_allocations() == [(CD, Decimal("3000.00"), day, "AL-CD-1"), (CD, Decimal("3000.00"), day, "AL-CD-2")]
+    assert outcome(do_import("allocations", with_references, manager)) == (True, 0, 0, 2)
+
+
+def test_equal_rows_of_an_xlsx_file_are_refused_however_the_cells_hold_them(received, manager):
+    """Excel keeps a typed amount as a number and a date as a date; a text cell holds the same values."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(ALLOCATION_COLUMNS)
+    sheet.append([CD, 4000.5, dt.date(2025, 4, 1), None])
+    sheet.append([CD, "4000.50", "2025-04-01", None])
+    sheet.append([CD, 4000.5, dt.date(2025, 4, 1), "AL-CD-1"])
+    out = io.BytesIO()
+    workbook.save(out)
+    result = do_import("allocations", out.getvalue(), manager)
+    assert errors(result) == ["row 3: same as row 2"]
+    assert count(Allocation) == 0
 
 
 def test_a_good_import_writes_one_audit_event(received, manager):
@@ -474,7 +613,7 @@ def test_command_imports_the_funding_files_in_order_then_adds_nothing(runner, ap
         ("pledges", csv_file(PLEDGE_COLUMNS, ["PL-JP-1", "Japan", "1000000", "JPY", "2025-03-01", SS, ""])),
         ("contributions", csv_file(CONTRIBUTION_COLUMNS, ["CT-JP-1", "Japan", "1000000", "JPY", "2025-04-01",
                                                           "PL-JP-1"])),
-        ("allocations", csv_file(ALLOCATION_COLUMNS, [SS, "6700.00", "2025-04-02"])),
+        ("allocations", csv_file(ALLOCATION_COLUMNS_BEFORE_REFERENCES, [SS, "6700.00", "2025-04-02"])),
     ]
     for kind, data in files:
         path = tmp_path / f"{kind}.csv"
@@ -503,3 +642,21 @@ def test_command_prints_each_bad_funding_row_and_saves_nothing(runner, app, tmp_
             in result.output)
     with app.app_context():
         assert count(Pledge) == 0
+
+
+def test_command_prints_a_repeated_allocation_row_and_saves_nothing(runner, app, tmp_path):
+    with app.app_context():
+        factories.ProjectFactory(code=CD, country="CD")
+        donor = factories.DonorFactory(name="Japan")
+        _db.session.add(Contribution(donor=donor, reference="CT-1", amount=Decimal("10000.00"), currency="USD",
+                                     received_on=dt.date(2025, 3, 1), usd_amount=Decimal("10000.00"),
+                                     usd_rate=Decimal("1")))
+        _db.session.commit()
+    path = tmp_path / "allocations.csv"
+    path.write_bytes(csv_file(ALLOCATION_COLUMNS, [CD, "100", "2025-04-01"], [CD, "100.00", "2025-04-01"]))
+    result = runner.invoke(args=["import", "allocations", str(path)])
+    assert result.exit_code == 1
+    assert "row 3: same as row 2\n" in result.output
+    assert "nothing saved: 1 row with errors" in result.output
+    with app.app_context():
+        assert count(Allocation) == 0

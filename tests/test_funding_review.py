@@ -12,7 +12,7 @@ import datetime as dt
 import io
 import json
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from html.parser import HTMLParser
 
 import pytest
@@ -95,6 +95,11 @@ class Page(HTMLParser):
         self._dt: str | None = None
         self._tile: list[str] | None = None
         self._in_table = 0
+        #: The waterfall's steps: (label, amount as shown).
+        self.waterfall: list[tuple[str, str]] = []
+        self._span: tuple[str, list[str]] | None = None
+        self._small = False
+        self._depth = 0  # spans opened inside the one being read
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
@@ -107,8 +112,28 @@ class Page(HTMLParser):
             self._cell = []
         elif tag in ("dt", "dd"):
             self._tile = []
+        elif tag == "span" and self._span is not None:
+            self._depth += 1
+        elif tag == "span" and ("class", "what") in attrs:
+            self._span = ("what", [])
+        elif tag == "span" and ("class", "amount") in attrs:
+            self._span = ("amount", [])
+        elif tag == "small":
+            self._small = True
 
     def handle_endtag(self, tag):
+        if tag == "small":
+            self._small = False
+        if tag == "span" and self._depth:
+            self._depth -= 1
+            return
+        if tag == "span" and self._span is not None and self._span[0] == "amount":
+            text = " ".join("".join(self._span[1]).split())
+            self.waterfall[-1] = (self.waterfall[-1][0], text)
+            self._span = None
+        elif tag == "span" and self._span is not None and self._span[0] == "what" and not self._small:
+            self.waterfall.append((" ".join("".join(self._span[1]).split()), ""))
+            self._span = None
         if tag == "table":
             self._in_table -= 1
         elif tag in ("td", "th") and self._cell is not None:
@@ -122,6 +147,8 @@ class Page(HTMLParser):
             self._tile = None
 
     def handle_data(self, data):
+        if self._span is not None and not self._small:
+            self._span[1].append(data)
         if self._cell is not None:
             self._cell.append(data)
         if self._tile is not None:
@@ -180,7 +207,12 @@ def test_page_projects_agree_with_the_json(views):
         for key in MONEY_KEYS:
             assert money(shown[key]) == Decimal(p[key]), (code, key)
         assert int(shown["children_at_risk"]) == p["children_at_risk"], code
-        assert _runway(shown["runway"]) == _json_runway(p["runway_months"]), code
+        if Decimal(p["overcommitted"]):
+            # Never a negative runway: the over-commitment, in words.
+            assert shown["runway"] == f"over-committed by ${Decimal(p['overcommitted']):,}", code
+            assert Decimal(p["balance"]) == -Decimal(p["overcommitted"]) and p["runway_months"] in (0, None)
+        else:
+            assert _runway(shown["runway"]) == _json_runway(p["runway_months"]), code
         if p["coverage"] is None:
             assert shown["coverage"] == "—"
         else:
@@ -201,10 +233,11 @@ def test_page_tiles_agree_with_the_json(views):
     fund = out["fund"]
     assert money(tiles["Pledged"]) == Decimal(fund["pledged"])
     assert money(tiles["Received"]) == Decimal(fund["received"])
-    assert money(tiles["Outstanding pledges"]) == Decimal(fund["outstanding_pledges"])
+    assert money(tiles["Pledges still owed"]) == Decimal(fund["outstanding_pledges"])
+    assert money(tiles["Exchange difference"]) == Decimal(fund["exchange_difference"])
     assert money(tiles["Allocated to projects"]) == Decimal(fund["allocated"])
     assert money(tiles["Received, not allocated"]) == Decimal(fund["unallocated"])
-    assert money(tiles["Gap no money in hand or promised covers"]) == Decimal(fund["uncovered_gap"])
+    assert money(tiles["Free to go to any project"]) == Decimal(fund["free_resources"])
     t = out["totals"]
     assert money(tiles["Need"]) == Decimal(t["need"])
     assert money(tiles["Allocated"].split()[0]) == Decimal(t["allocated"])
@@ -228,7 +261,9 @@ def test_page_states_the_period_of_the_json(views):
 @pytest.mark.parametrize("source", ["export", "cli_csv"])
 def test_projects_csv_agrees_with_the_json(views, source):
     out, rows = views["json"], views[source]
-    expected = out["projects"] + [dict(out["totals"], code="TOTAL", country="")]
+    # The TOTAL row has the projects' columns; the scope's own figures (earmarked, uncovered) are in the JSON only.
+    totals = {k: v for k, v in out["totals"].items() if k not in ("earmarked_outstanding", "uncovered_gap")}
+    expected = out["projects"] + [dict(totals, code="TOTAL", country="")]
     assert [r["code"] for r in rows] == [p["code"] for p in expected]
     for row, p in zip(rows, expected):
         for key, value in p.items():
@@ -262,7 +297,40 @@ def test_children_and_pledges_exports_agree_with_the_totals(views, manager):
     pledges = _csv(manager.get("/review/export/pledges.csv"))
     assert sum(Decimal(r["outstanding"]) for r in pledges) == Decimal(out["fund"]["outstanding_pledges"])
     for r in pledges:
-        assert Decimal(r["pledged_usd"]) - Decimal(r["received_usd"]) == Decimal(r["outstanding"]) > 0
+        # Owed in the pledge's currency, valued at the pledge's rate (not pledged USD − received USD).
+        assert Decimal(r["amount"]) - Decimal(r["received"]) == Decimal(r["remaining"]) > 0
+        usd = (Decimal(r["remaining"]) * Decimal(r["usd_rate"])).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+        assert Decimal(r["outstanding"]) == (Decimal(r["remaining"]) if r["currency"] == "USD" else usd)
+        assert int(r["age_days"]) >= 0
+
+
+def test_the_waterfall_walks_the_json_from_the_gap_to_what_is_still_to_find(views):
+    out, page = views["json"], views["page"]
+    steps = page.waterfall
+    fund, t = out["fund"], out["totals"]
+    assert [label for label, _amount in steps] == [
+        "Gap", "Received, not yet allocated", "Pledges still owed", "Still to find"]
+    amounts = [money(a.lstrip("−=").strip()) for _label, a in steps]
+    assert amounts == [Decimal(t["gap"]), Decimal(fund["unallocated"]), Decimal(fund["outstanding_pledges"]),
+                       Decimal(t["uncovered_gap"])]
+    # The arithmetic the reader follows down the list.
+    assert max(amounts[0] - amounts[1] - amounts[2], Decimal(0)) == amounts[3]
+    assert fund["uncovered_gap"] == t["uncovered_gap"]   # the deprecated copy, for one release
+
+
+def test_a_countrys_waterfall_takes_off_only_its_earmarked_pledges(demo, manager):
+    out = demo.test_cli_runner().invoke(args=["report", "funding-gap", "--scope", "country:CD", "--format", "json"])
+    data = json.loads(out.stdout)
+    page = Page(manager.get("/review/?country=CD").get_data(as_text=True))
+    steps = page.waterfall
+    assert [label for label, _amount in steps] == ["Gap", "Pledges earmarked for it, still owed", "Still to find"]
+    gap, earmarked, still = (money(a.lstrip("−=").strip()) for _label, a in steps)
+    t = data["totals"]
+    assert (gap, earmarked, still) == (Decimal(t["gap"]), Decimal(t["earmarked_outstanding"]),
+                                       Decimal(t["uncovered_gap"]))
+    assert still == max(gap - earmarked, Decimal(0))
+    free = f"${Decimal(data['fund']['free_resources']):,}"
+    assert f"The Fund also holds {free} that could go to any project" in page.html
 
 
 def test_a_country_of_the_review_agrees_with_the_country_scope(demo, manager):

@@ -213,10 +213,46 @@ def test_pledge_list_shows_received_outstanding_and_age(world, manager_client):
         "reference": "PL-JP-1", "donor": "Japan", "amount": "1000000.00", "currency": "JPY", "usd_amount": "6700.00",
         "usd_rate": "0.00670000", "pledged_on": "2025-03-01", "project_code": "", "country": "",
         "received_usd": "3350.00", "outstanding_usd": "3350.00",
-        "age_days": str((today() - dt.date(2025, 3, 1)).days)}
-    # paid beyond the pledge: 5,000.00 − 6,000.00 is not −1,000.00 but 0
+        "age_days": str((today() - dt.date(2025, 3, 1)).days),
+        # owed in yen: 1,000,000 − 500,000 = 500,000 JPY, × 0.0067 = 3,350.00; the rate did not move: 0.00
+        "received": "500000.00", "remaining": "500000.00", "exchange_difference": "0.00"}
+    # paid beyond the pledge: 5,000.00 − 6,000.00 is not −1,000.00 but 0, and its age is no longer counted
     assert (rows["PL-JP-2"]["received_usd"], rows["PL-JP-2"]["outstanding_usd"]) == ("6000.00", "0.00")
+    assert (rows["PL-JP-2"]["remaining"], rows["PL-JP-2"]["age_days"]) == ("0.00", "")
     assert (rows["PL-SE-1"]["received_usd"], rows["PL-SE-1"]["outstanding_usd"]) == ("0.00", "2000.00")
+
+
+def test_a_pledge_paid_in_full_in_its_own_currency_owes_nothing_on_every_screen(world, manager_client, app):
+    with app.app_context():
+        with factories.one_commit():
+            norway = factories.DonorFactory(name="Norway", country="NO")
+            for valid_from, rate in ((dt.date(2025, 1, 1), "0.0966"), (dt.date(2025, 6, 1), "0.0950"),
+                                     (dt.date(2025, 9, 1), "0.0940")):
+                factories.ExchangeRateFactory(currency="NOK", valid_from=valid_from, usd_per_unit=Decimal(rate))
+            pledge = Pledge(donor=norway, reference="PL-NO-1", amount=Decimal("362000.00"), currency="NOK",
+                            pledged_on=dt.date(2025, 2, 1), usd_amount=Decimal("34969.20"), usd_rate=Decimal("0.0966"))
+            _db.session.add_all([pledge,
+                Contribution(donor=norway, pledge=pledge, reference="CT-NO-1", amount=Decimal("200000.00"),
+                             currency="NOK", received_on=dt.date(2025, 6, 10), usd_amount=Decimal("19000.00"),
+                             usd_rate=Decimal("0.0950")),
+                Contribution(donor=norway, pledge=pledge, reference="CT-NO-2", amount=Decimal("162000.00"),
+                             currency="NOK", received_on=dt.date(2025, 9, 10), usd_amount=Decimal("15228.00"),
+                             usd_rate=Decimal("0.0940"))])
+        norway_id = norway.id
+    # Pledged 362,000 × 0.0966 = 34,969.20; received 19,000.00 + 15,228.00 = 34,228.00 USD. Comparing dollars
+    # would show 741.20 owed; in kroner, 362,000 − 200,000 − 162,000 = 0 is owed.
+    # Exchange difference: (19,000.00 − 200,000 × 0.0966 = 19,320.00) + (15,228.00 − 162,000 × 0.0966 = 15,649.20)
+    # = −320.00 − 421.20 = −741.20.
+    row = {r["reference"]: r for r in csv_rows(manager_client.get("/pledges/export.csv"))}["PL-NO-1"]
+    assert (row["received"], row["remaining"], row["outstanding_usd"], row["received_usd"]) == (
+        "362000.00", "0.00", "0.00", "34228.00")
+    assert (row["exchange_difference"], row["age_days"]) == ("-741.20", "")
+    donor_page = text(manager_client.get(f"/donors/{norway_id}"))
+    assert "NOK362,000.00" in donor_page and "NOK0.00" in donor_page   # Babel's English format of kroner
+    assert "-$741.20" in donor_page
+    donors = {r["name"]: r for r in csv_rows(manager_client.get("/donors/export.csv"))}
+    assert donors["Norway"]["outstanding_usd"] == "0.00"
+    assert "PL-NO-1" not in text(manager_client.get("/pledges/?outstanding=1"))
 
 
 def test_pledge_earmarked_outside_the_managers_countries_is_still_listed_without_a_link(world, manager_client):
@@ -330,6 +366,43 @@ def test_new_allocation_is_recorded_with_who_made_it(world, manager_client, app)
         name = _db.session.scalar(select(User.name).where(User.email == "manager@example.org"))
     assert [(r["amount_usd"], r["allocated_on"], r["note"], r["created_by"]) for r in rows] == [
         ("4850.00", "2025-09-01", "all of it", name)]
+
+
+def test_new_allocation_with_a_reference_is_listed_and_exported_with_it(world, manager_client, app):
+    data = {"project": CF, "amount_usd": "1000.00", "allocated_on": "2025-09-01", "reference": "AL-CF-1"}
+    assert manager_client.post("/allocations/new", data=data).status_code == 302
+    # a second, equal allocation on the same day, told apart by its reference
+    assert manager_client.post("/allocations/new", data={**data, "reference": "AL-CF-2"}).status_code == 302
+    rows = csv_rows(manager_client.get(f"/allocations/export.csv?project={CF}"))
+    assert sorted((r["amount_usd"], r["allocated_on"], r["reference"]) for r in rows) == [
+        ("1000.00", "2025-09-01", "AL-CF-1"), ("1000.00", "2025-09-01", "AL-CF-2")]
+    page = text(manager_client.get("/allocations/"))
+    assert "<td>AL-CF-1</td>" in page and "<td>AL-CF-2</td>" in page
+
+
+def test_new_allocation_with_a_reference_already_used_shows_the_error_beside_it(world, manager_client, app):
+    data = {"project": CF, "amount_usd": "1000.00", "allocated_on": "2025-09-01", "reference": "AL-CF-1"}
+    assert manager_client.post("/allocations/new", data=data).status_code == 302
+    page = text(manager_client.post("/allocations/new", data={**data, "amount_usd": "5.00"}))
+    assert 'id="reference-error">AL-CF-1 exists already' in page
+    assert count(app, Allocation) == 3  # the world's two and the first one here
+
+
+def test_allocation_import_preview_shows_a_repeated_row(world, manager_client, app):
+    data = "project_code,amount_usd,allocated_on,reference\r\n" \
+           f"{CF},1000.00,2025-09-01,\r\n{CF},1000,2025-09-01,\r\n{CF},1000,2025-09-01,AL-CF-1\r\n"
+    response = manager_client.post("/imports/allocations", data={"file": (io.BytesIO(data.encode()), "a.csv")},
+                                   content_type="multipart/form-data")
+    page = text(response)
+    assert '<tr><td class="nowrap">3</td><td>—</td><td>same as row 2</td></tr>' in page
+    assert "Nothing saved: the file has problems" in page
+    assert count(app, Allocation) == 2
+
+
+def test_the_allocation_import_help_explains_the_reference(world, manager_client):
+    page = text(manager_client.get("/imports/allocations"))
+    assert "<code>reference</code></td><td>optional</td>" in page
+    assert "a row repeated without a different reference is refused" in page
 
 
 def test_new_allocation_to_a_project_outside_the_managers_countries_is_404(world, manager_client, app):

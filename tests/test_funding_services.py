@@ -261,6 +261,52 @@ def test_allocation_to_a_closed_project_is_refused(donor):
     assert errors == {"project_code": "project TF-CD-2020-01 is closed"}
 
 
+def test_allocation_keeps_its_reference(donor, project):
+    receive(donor, "10000.00", dt.date(2025, 3, 1), "CT-1")
+    allocation = services.allocate(project=project, amount_usd="4000.00", allocated_on=dt.date(2025, 4, 1),
+                                   reference=" AL-CD-1 ")
+    _db.session.commit()
+    assert allocation.reference == "AL-CD-1"
+
+
+def test_two_equal_allocations_with_different_references_are_both_kept(donor, project):
+    receive(donor, "10000.00", dt.date(2025, 3, 1), "CT-1")
+    for reference in ("AL-CD-1", "AL-CD-2", None, ""):
+        services.allocate(project=project, amount_usd="2000.00", allocated_on=dt.date(2025, 4, 1),
+                          reference=reference)
+    _db.session.commit()
+    # an empty reference is none: two allocations without one, two with
+    assert sorted(_db.session.scalars(select(Allocation.reference)), key=str) == ["AL-CD-1", "AL-CD-2", None, None]
+
+
+def test_allocation_with_a_reference_already_used_is_refused(donor, project):
+    receive(donor, "10000.00", dt.date(2025, 3, 1), "CT-1")
+    factories.AllocationFactory(project=project, reference="AL-CD-1")
+    errors = refused(services.allocate, project=project, amount_usd="10", allocated_on=dt.date(2025, 4, 1),
+                     reference="AL-CD-1")
+    assert errors == {"reference": "AL-CD-1 exists already"}
+    assert count(Allocation) == 1
+
+
+def test_allocation_reference_is_checked_like_a_pledge_reference(donor, project):
+    receive(donor, "10000.00", dt.date(2025, 3, 1), "CT-1")
+    errors = refused(services.allocate, project=project, amount_usd="10", allocated_on=dt.date(2025, 4, 1),
+                     reference="A" * 61)
+    assert errors == {"reference": "is too long (at most 60 characters)"}
+
+
+def test_an_allocation_without_reference_can_be_named_once(donor, project):
+    allocation = factories.AllocationFactory(project=project)
+    factories.AllocationFactory(project=project, reference="AL-CD-2")
+    assert refused(services.name_allocation, allocation=allocation, reference="AL-CD-2") == {
+        "reference": "AL-CD-2 exists already"}
+    allocation = _db.session.get(Allocation, allocation.id)
+    services.name_allocation(allocation=allocation, reference="AL-CD-1")
+    _db.session.commit()
+    assert refused(services.name_allocation, allocation=allocation, reference="AL-CD-3") == {
+        "reference": "the allocation has the reference AL-CD-1 already"}
+
+
 # --- budget lines ----------------------------------------------------------------------------------------------------
 
 def test_budget_line_is_created_changed_or_left_unchanged(project):

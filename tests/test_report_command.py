@@ -16,10 +16,12 @@ from tracker.models import CATEGORIES
 from tracker.models.base import today
 
 TOP_KEYS = {"scope", "from", "to", "as_of", "currency", "fund", "totals", "by_category", "projects"}
-FUND_KEYS = {"pledged", "received", "outstanding_pledges", "allocated", "unallocated", "uncovered_gap"}
-TOTAL_KEYS = {"need", "allocated", "committed", "disbursed", "gap", "coverage", "balance", "burn", "runway_months",
-              "school_fee_forward_need", "children_at_risk"}
-PROJECT_KEYS = {"code", "country"} | TOTAL_KEYS
+FUND_KEYS = {"pledged", "received", "outstanding_pledges", "exchange_difference", "allocated", "unallocated",
+             "free_resources", "uncovered_gap"}
+FIGURE_KEYS = {"need", "allocated", "committed", "disbursed", "gap", "coverage", "balance", "overcommitted", "burn",
+               "runway_months", "school_fee_forward_need", "children_at_risk"}
+TOTAL_KEYS = FIGURE_KEYS | {"earmarked_outstanding", "uncovered_gap"}
+PROJECT_KEYS = {"code", "country"} | FIGURE_KEYS
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
 RATIOS = {"coverage", "runway_months"}
 PERIOD = ["--from", "2025-01-01", "--to", "2025-10-15"]
@@ -95,8 +97,11 @@ def test_json_figures(data, runner):
     # pledged 1000.00; received 700.00 + 100.00 = 800.00; outstanding 1000 - 700 = 300.00;
     # allocated 600.00; unallocated 800 - 600 = 200.00;
     # gap CD max(1500 - 600, 0) = 900 + CF 200 + HT 0 = 1100 -> uncovered max(1100 - 200 - 300, 0) = 600.00
+    # a USD pledge: no exchange difference; nothing earmarked: free 200 + 300 = 500.00
     assert out["fund"] == {"pledged": "1000.00", "received": "800.00", "outstanding_pledges": "300.00",
-                           "allocated": "600.00", "unallocated": "200.00", "uncovered_gap": "600.00"}
+                           "exchange_difference": "0.00", "allocated": "600.00", "unallocated": "200.00",
+                           "free_resources": "500.00", "uncovered_gap": "600.00"}
+    assert (out["totals"]["earmarked_outstanding"], out["totals"]["uncovered_gap"]) == ("0.00", "600.00")
     cd, cf, ht = out["projects"]
     # CD: need 1500, allocated 600, gap 900, coverage 0.4, paid 90.00 in August (burn 90/3 = 30.00),
     #     committed 10.00, balance 600 - 90 - 10 = 500.00, runway 500/30 = 16.67,
@@ -128,10 +133,12 @@ def test_scope_project_and_country(data, runner):
     assert one["scope"] == "project:TF-CF-2025-01"
     assert [p["code"] for p in one["projects"]] == ["TF-CF-2025-01"]
     assert (one["totals"]["need"], one["totals"]["gap"]) == ("200.00", "200.00")
-    # The fund figures are the Fund's in any scope; the uncovered gap uses the scope's gap:
-    # max(200 - 200 - 300, 0) = 0.00
+    # The fund figures are the Fund's in any scope. The project's uncovered gap takes off only what is earmarked
+    # for it (nothing): max(200 - 0, 0) = 200.00, not max(200 - 200 unallocated - 300 owed, 0) = 0.00, which
+    # would count the Fund's free money against every scope at once. The deprecated fund copy says the same.
     assert one["fund"]["pledged"] == "1000.00"
-    assert one["fund"]["uncovered_gap"] == "0.00"
+    assert (one["totals"]["uncovered_gap"], one["fund"]["uncovered_gap"]) == ("200.00", "200.00")
+    assert one["fund"]["free_resources"] == "500.00"   # 200 unallocated + 300 owed, shown beside
 
     country = as_json(runner, "--scope", "country:CD", *PERIOD)
     assert country["scope"] == "country:CD"

@@ -12,9 +12,12 @@ written in bulk, so memory stays bounded at a large ``--scale``: Core
 or, on PostgreSQL, ``COPY`` with ids drawn from the tables' own sequences.
 Column types (``Money``, ``Encrypted``, ``UTCDateTime``) apply either way. The
 budgets, allocations, pledges and contributions are derived afterwards from
-what the projects actually spent, so that some projects are well covered and
-others far from it, every project keeps a small balance, and the Fund always
-holds some unallocated money and some outstanding pledges. ``--scale K``
+what the projects actually spent, so that the data tells the Fund's story, last
+year and this year so far: some projects are well covered and others far from
+it, one has paid and approved beyond its allocations and another has about a
+month of money left; the Fund holds some unallocated money and pledges still
+owed (in several currencies, whose rates moved both ways), and a quarter or so
+of the year's need is covered by nothing at all. ``--scale K``
 multiplies the people and payments by K; the money of budgets, allocations,
 pledges and contributions follows (their number does not).
 """
@@ -360,29 +363,47 @@ _DONORS = [
     ("Private donations (online appeal)", "private", None, "USD", "PRV", 1),
     ("Withheld payments (UN personnel)", "withheld_payments", None, "USD", "WHP", 2),
 ]
-#: Earmarks: (donor, year offset) -> ("country", code) or ("project", project key).
+#: Earmarked pledges, and how each is paid: (donor, year offset) -> ("country", code) or ("project", project
+#: key), and the pattern of its payments (see _pledges_and_contributions). Canada earmarks for Haiti, then for
+#: a project in Ituri; Ireland's, Canada's second and the Netherlands' second are still owed.
 _EARMARKS = {
-    ("Japan", 0): ("country", "CD"), ("Canada", 1): ("country", "HT"), ("Ireland", 0): ("country", "LR"),
-    ("Sweden", 0): ("project", "cf-bg"), ("United Kingdom", 1): ("project", "ss-jm"),
-    ("Netherlands", 1): ("country", "CF"),
+    ("Japan", 0): ("country", "CD", "full2"), ("Japan", 1): ("country", "CD", "full"),
+    ("Sweden", 0): ("project", "cf-bg", "full"), ("Ireland", 0): ("country", "LR", "partial"),
+    ("Canada", 0): ("country", "HT", "full"), ("Canada", 1): ("project", "cd-it", "partial"),
+    ("United Kingdom", 1): ("project", "ss-jm", "full"), ("Netherlands", 1): ("country", "CF", "none"),
 }
+#: Pledges whose first instalment comes in another currency (a euro pledge paid partly in dollars), and
+#: their pattern: (donor, year offset) -> (currency, pattern). Italy's is then completed in euros.
+_PAID_IN_OTHER_CURRENCY = {("Italy", 0): ("USD", "full2"), ("Portugal", 1): ("USD", "partial")}
+#: The Fund is underfunded: for each year, as of its end (or today), what no money received or pledged covers
+#: is this share of the year's need (percent range); of what covers the rest of the gap, this share is money
+#: received and not allocated yet, and the rest is pledges still to come in.
+_UNCOVERED_SHARE = (22, 28)
+_UNALLOCATED_SHARE = (25, 35)
+#: Two projects whose latest tranche is sized, at the end of last year and today, for a balance of this many
+#: percent of their monthly burn: one has approved and paid beyond its allocations, one has a month left.
+_BALANCE_STORY = {"ss-bw": (-70, -30), "cd-sk": (80, 140)}
 
-# USD per unit in units of 1e-8: low, high, start, largest monthly step, quantum.
+# USD per unit in units of 1e-8: the rate on 1 January of the previous year, its trend in percent a year,
+# its monthly noise in per mille, the quantum. The donors' currencies move both ways while their pledges are
+# paid (the krone, the yen, the franc and the euro rise against the dollar; the pound, the Swedish krona and
+# the Canadian and Australian dollars fall), so that a pledge received in full in its own currency is worth
+# more or fewer dollars than when it was made; the South Sudanese pound loses a third of its value.
 _RATE_WALKS = {
-    "CDF": (35000, 40000, 36200, 600, 1),
-    "XAF": (160000, 170000, 164000, 1500, 10),
-    "SSP": (15000, 22000, 22000, 700, 1),  # falls from the high to the low (see _exchange_rates)
-    "HTG": (740000, 770000, 757000, 4000, 100),
-    "LRD": (510000, 530000, 518000, 2500, 100),
-    "EUR": (105000000, 112000000, 108000000, 900000, 10000),
-    "GBP": (124000000, 130000000, 127000000, 700000, 10000),
-    "SEK": (9000000, 9700000, 9300000, 150000, 10000),
-    "NOK": (8800000, 9500000, 9100000, 150000, 10000),
-    "DKK": (14000000, 15000000, 14500000, 150000, 10000),
-    "JPY": (630000, 690000, 660000, 7000, 100),
-    "CHF": (110000000, 118000000, 113000000, 900000, 10000),
-    "CAD": (72000000, 75000000, 73500000, 400000, 10000),
-    "AUD": (63000000, 67000000, 65000000, 500000, 10000),
+    "CDF": (36200, -8, 4, 1),
+    "XAF": (164000, 3, 3, 10),
+    "SSP": (22000, -18, 10, 1),
+    "HTG": (757000, 0, 3, 100),
+    "LRD": (518000, -2, 3, 100),
+    "EUR": (108000000, 3, 3, 10000),
+    "GBP": (127000000, -4, 3, 10000),
+    "SEK": (9300000, -5, 3, 10000),
+    "NOK": (9100000, 6, 3, 10000),
+    "DKK": (14500000, 3, 3, 10000),
+    "JPY": (660000, 7, 3, 100),
+    "CHF": (113000000, 4, 3, 10000),
+    "CAD": (73500000, -4, 3, 10000),
+    "AUD": (65000000, -5, 3, 10000),
 }
 
 _ACTIVITIES = ["tailoring", "small trade", "soap-making", "livestock", "farming", "tea shop", "hairdressing",
@@ -496,6 +517,20 @@ def _percent(rng: random.Random, bounds) -> Decimal:
     return Decimal(rng.randint(*bounds)) / 100
 
 
+def _numbered(base: str):
+    """References ``base``, ``base2``, ``base3``... (for ``free``)."""
+    return lambda n: base if n == 1 else f"{base}{n}"
+
+
+def _received_share(plan, to: dt.date) -> Decimal:
+    """The share of a planned pledge received by ``to``, by its pattern and dates."""
+    if plan.pattern == "none" or plan.first_on > to:
+        return Decimal(0)
+    if plan.pattern == "full" or (plan.pattern == "full2" and plan.second_on <= to):
+        return Decimal(1)
+    return plan.first_share
+
+
 class _Queue:
     """Hands out every value once first (in a seeded order), then weighted picks."""
 
@@ -557,6 +592,8 @@ class _Seeder:
             "exchange rates", "mothers", "children", "enrolments", "paternity claims", "claim steps",
             "income projects", "income reports", "disbursements", "users")}
         self.spend = defaultdict(lambda: defaultdict(Decimal))  # project key -> (month, category) -> USD
+        self.paid = defaultdict(lambda: defaultdict(Decimal))   # project key -> month paid -> USD
+        self.committed = defaultdict(Decimal)                   # project key -> USD approved, not paid (today)
         self.disbursement_numbers = {}
         self.used_names = set()
         queue_rng = self.rng("queues")
@@ -646,14 +683,15 @@ class _Seeder:
         existing = {(currency, valid_from) for currency, valid_from in self.session.execute(
             select(ExchangeRate.currency, ExchangeRate.valid_from))}
         rows = []
-        for currency, (low, high, value, step, quantum) in _RATE_WALKS.items():
+        for currency, (start, trend, noise, quantum) in _RATE_WALKS.items():
+            step = start * noise // 1000
+            deviation = 0
             for index, month in enumerate(months):
-                if currency == "SSP":   # a falling currency: from the high to the low, with noise
-                    trend = high - (high - low) * index // max(len(months) - 1, 1)
-                    value = trend + rng.randint(-step, step) // 2
-                else:   # a random walk pulled back towards the middle of its band
-                    value += rng.randint(-step, step) + ((low + high) // 2 - value) // 5
-                value = min(max(value, low), high)
+                # The trend, and around it a small walk pulled back towards it: over the few months between a
+                # pledge and its payment, the trend mostly shows through the noise.
+                deviation += rng.randint(-step, step) - deviation // 3
+                deviation = min(max(deviation, -2 * step), 2 * step)
+                value = start + start * trend * index // 1200 + deviation
                 value = value // quantum * quantum
                 if (currency, month) in existing:
                     continue
@@ -1202,8 +1240,10 @@ class _Seeder:
         rows.append(row)
         if state == "paid":
             self.spend[p.key][(row["paid_on"].replace(day=1), category)] += row["usd_amount"]
+            self.paid[p.key][row["paid_on"].replace(day=1)] += row["usd_amount"]
         elif state == "approved":
             self.spend[p.key][(entered_on.replace(day=1), category)] += row["usd_amount"]
+            self.committed[p.key] += row["usd_amount"]
         if ended_on and follow_up and rng.random() < 0.7:
             again = ended_on + dt.timedelta(days=rng.randint(1, 7))
             if again <= m.end:
@@ -1323,7 +1363,6 @@ class _Seeder:
     def _budgets_and_allocations(self):
         rng = self.rng("budgets")
         budget_rows, allocation_rows = [], []
-        self.allocated_by_year = defaultdict(Decimal)
         minimum = Decimal(500 * self.scale)
         for p in self.projects:
             spend = self.spend[p.key]
@@ -1387,11 +1426,56 @@ class _Seeder:
                                             "note": f"{year} tranche {half} for {p.code}",
                                             "created_by_id": self.allocator_id,
                                             "created_at": self.at(rng, on)})
-                    self.allocated_by_year[year] += amount
+        self._story_balances(allocation_rows)
+        self.budget_rows, self.allocation_rows = budget_rows, allocation_rows
         self._insert(BudgetLine, budget_rows)
         self._insert(Allocation, allocation_rows)
         self.counts["budget lines"] = len(budget_rows)
         self.counts["allocations"] = len(allocation_rows)
+
+    def _story_balances(self, allocation_rows: list[dict]):
+        """Resize the latest tranche of the projects of ``_BALANCE_STORY``, for the end of last year and today.
+
+        ``balance`` = allocations up to the day − payments paid up to it − what is approved today (DESIGN
+        section 3), and ``burn`` = what was paid in the three whole months before the day's month, / 3: the
+        tranche is changed by the difference between the balance and the percentage of the burn wanted. Last
+        year's tranche first, as this year's balance carries it.
+        """
+        rng = self.rng("balances")
+        for p in self.projects:
+            if p.key not in _BALANCE_STORY:
+                continue
+            tranches = [row for row in allocation_rows if row["project_id"] == p.id]
+            for year in (self.y1, self.y2):
+                to = dt.date(year, 12, 31) if year < self.y2 else self.today
+                wanted = _percent(rng, _BALANCE_STORY[p.key])
+                latest = max((row for row in tranches if row["allocated_on"].year == year),
+                             key=lambda row: row["allocated_on"], default=None)
+                if latest is None:
+                    continue
+                month = to.replace(day=1)
+                burn = sum((usd for paid_in, usd in self.paid[p.key].items()
+                            if _add_months(month, -3) <= paid_in < month), Decimal(0)) / 3
+                balance = (sum((row["amount_usd"] for row in tranches if row["allocated_on"] <= to), Decimal(0))
+                           - sum((usd for paid_in, usd in self.paid[p.key].items() if paid_in <= to), Decimal(0))
+                           - self.committed[p.key])
+                latest["amount_usd"] = max(latest["amount_usd"] + _round_hundreds(burn * wanted - balance),
+                                           Decimal(100))
+
+    def _year_figures(self, year: int, to: dt.date) -> tuple[Decimal, Decimal, Decimal]:
+        """The Fund's ``need`` and ``gap`` for the period from 1 January of ``year`` to ``to``, and what was
+        allocated up to ``to`` (DESIGN section 3, from the rows about to be written)."""
+        need, allocated = defaultdict(Decimal), defaultdict(Decimal)
+        for row in self.budget_rows:
+            if row["year"] == year:
+                need[row["project_id"]] += row["amount_usd"]
+        for row in self.allocation_rows:
+            if dt.date(year, 1, 1) <= row["allocated_on"] <= to:
+                allocated[row["project_id"]] += row["amount_usd"]
+        gap = sum((max(amount - allocated[project_id], Decimal(0)) for project_id, amount in need.items()),
+                  Decimal(0))
+        up_to = sum((row["amount_usd"] for row in self.allocation_rows if row["allocated_on"] <= to), Decimal(0))
+        return sum(need.values(), Decimal(0)), gap, up_to
 
     def _budget_lines(self, rng, p, year, direct: dict) -> list[dict]:
         lines = dict(direct)
@@ -1401,13 +1485,24 @@ class _Seeder:
                 for category, amount in lines.items() if amount > 0]
 
     def _pledges_and_contributions(self):
+        """Pledges and contributions that leave the Fund underfunded, each year, by a chosen share of its need.
+
+        Each year's pledges are sized once their dates and patterns are drawn: as of the year's end (or
+        today), the gap − what is received and not allocated − what is pledged and still owed is
+        ``_UNCOVERED_SHARE`` of the year's need (DESIGN section 3, the fund's uncovered gap). The pledges' size
+        is solved for, then an unpledged contribution tops up what was received to the exact figure. Payment
+        patterns: ``full`` (one payment), ``full2`` (two), ``partial`` (one of 40-70 %, the rest still owed)
+        and ``none`` (nothing received yet); half of last year's pledges still owed are completed this year.
+        A payment is in the pledge's currency, which the exchange rates moved since the pledge, or now and
+        then in dollars (``_PAID_IN_OTHER_CURRENCY``).
+        """
         rng = self.rng("donors")
         projects = {p.key: p for p in self.projects}
         pledge_refs = set(self.session.scalars(select(Pledge.reference)))
         contribution_refs = set(self.session.scalars(select(Contribution.reference)))
         pledging = [d for d in _DONORS if d[1] not in ("private", "withheld_payments")]
-        received_total = Decimal(0)
-        contribution_rows = []
+        pledge_rows, contribution_rows = [], []
+        ceiling = None   # USD per unit of weight and per USD of need: at most twice last year's
 
         def free(make, taken):
             """The first of ``make(1)``, ``make(2)``... not taken yet (``--force`` on earlier data)."""
@@ -1417,60 +1512,21 @@ class _Seeder:
             taken.add(make(n))
             return make(n)
 
-        def contribution(donor_name, currency, amount, on, reference, pledge_index=None):
-            nonlocal received_total
+        def contribution(donor_name, currency, amount, on, reference, pledge_index=None) -> dict:
             rate = self.rate(currency, on)
-            usd = to_usd(amount, currency, rate)
-            received_total += usd
             contribution_rows.append({"reference": free(reference, contribution_refs),
                                       "donor_id": self.donors[donor_name].id, "pledge_index": pledge_index,
                                       "amount": amount, "currency": currency, "received_on": on,
-                                      "usd_amount": usd, "usd_rate": rate, "created_at": self.at(rng, on)})
+                                      "usd_amount": to_usd(amount, currency, rate), "usd_rate": rate,
+                                      "created_at": self.at(rng, on)})
+            return contribution_rows[-1]
 
-        pledge_rows = []
         for offset, year in enumerate((self.y1, self.y2)):
-            target = self.allocated_by_year[year] * Decimal("1.2")
-            patterns = ["none", "none", "partial", "partial"] + rng.choices(
-                ["full", "full2", "partial"], weights=(55, 30, 15), k=len(pledging) - 4)
-            rng.shuffle(patterns)
-            expected = {"full": Decimal(1), "full2": Decimal(1), "partial": Decimal("0.55"), "none": Decimal(0)}
-            paying_weight = sum(d[5] * expected[pattern] for d, pattern in zip(pledging, patterns)) + 3
-            unit = target / paying_weight   # USD per unit of weight
-            for (name, _kind, _country, currency, abbreviation, weight), pattern in zip(pledging, patterns):
-                pledged_on = dt.date(year, 1, 10) + dt.timedelta(days=rng.randint(0, 110))
-                if pledged_on > self.last:
-                    continue
-                amount = _nice(unit * weight / self.rate(currency, pledged_on) * _percent(rng, (85, 115)),
-                               currency)
-                if amount <= 0:
-                    continue
-                rate = self.rate(currency, pledged_on)
-                earmark = _EARMARKS.get((name, offset))
-                reference = free(lambda n: f"PL-{year}-{abbreviation}-{n:02d}", pledge_refs)
-                pledge_rows.append({"reference": reference, "donor_id": self.donors[name].id, "amount": amount,
-                                    "currency": currency, "pledged_on": pledged_on,
-                                    "project_id": projects[earmark[1]].id if earmark and earmark[0] == "project"
-                                    else None,
-                                    "country": earmark[1] if earmark and earmark[0] == "country" else None,
-                                    "usd_amount": to_usd(amount, currency, rate), "usd_rate": rate,
-                                    "created_at": self.at(rng, pledged_on)})
-                index = len(pledge_rows) - 1
-                ct = "CT" + reference[2:]
-                first_on = pledged_on + dt.timedelta(days=rng.randint(14, 100))
-                second_on = first_on + dt.timedelta(days=rng.randint(90, 200))
-                if pattern == "full":
-                    instalments = [(amount, first_on)]
-                elif pattern == "full2":
-                    first = _nice(amount * rng.randint(50, 60) / 100, currency)
-                    instalments = [(first, first_on), (amount - first, second_on)]
-                elif pattern == "partial":
-                    instalments = [(_nice(amount * rng.randint(40, 70) / 100, currency), first_on)]
-                else:
-                    instalments = []
-                for letter, (part, on) in zip("ABC", instalments):
-                    if on <= self.last and part > 0:
-                        contribution(name, currency, part, on,
-                                     lambda n, base=f"{ct}-{letter}": base if n == 1 else f"{base}{n}", index)
+            to = min(dt.date(year, 12, 31), self.today)
+            need, gap, allocated = self._year_figures(year, to)
+            in_year = sum((row["amount_usd"] for row in self.allocation_rows if row["allocated_on"].year == year),
+                          Decimal(0))
+            base = in_year / 70   # USD per unit of weight, for the gifts that come without a pledge
             # Without a pledge: payments withheld from personnel, and private gifts.
             for name, kind, _country, currency, abbreviation, weight in _DONORS:
                 if kind not in ("private", "withheld_payments"):
@@ -1479,17 +1535,73 @@ class _Seeder:
                     on = dt.date(year, month, rng.randint(1, 28))
                     if on > self.last:
                         break
-                    share = unit * weight / 4 * _percent(rng, (50, 150))
+                    share = base * weight / 4 * _percent(rng, (50, 150))
                     contribution(name, currency, _to_step(share, Decimal(50)), on,
                                  lambda n, base=f"CT-{year}-{abbreviation}-U": f"{base}{n:02d}")
-        allocated = sum(self.allocated_by_year.values(), Decimal(0))
-        if allocated >= received_total * Decimal("0.9"):
-            # Not enough money in yet (early in the year): a large unpledged contribution from the first donor.
-            name, _kind, _country, currency, abbreviation, _weight = _DONORS[0]
-            on = self.start + dt.timedelta(days=40)
-            short = allocated / Decimal("0.85") - received_total
-            contribution(name, currency, _nice(short / self.rate(currency, on) * Decimal("1.05"), currency), on,
-                         lambda n: f"CT-{self.y1}-{abbreviation}-X{n:02d}")
+            plans = self._pledge_plans(rng, offset, year, pledging)
+            # Their size, in USD per unit of weight: per unit, what is received and what is still owed as of
+            # ``to``; then the unit that leaves the uncovered share of the need wanted.
+            owed = sum((plan.weight * (1 - _received_share(plan, to)) for plan in plans), Decimal(0))
+            paying = sum((plan.weight * _received_share(plan, to) for plan in plans), Decimal(0))
+            uncovered = _percent(rng, _UNCOVERED_SHARE)
+            cover = max(gap - need * uncovered, gap / 10)
+            reserve = min(cover * _percent(rng, _UNALLOCATED_SHARE), allocated * Decimal("0.15"))
+            received_before = self._received(contribution_rows, to)
+            owed_before = self._outstanding(pledge_rows, contribution_rows, to)
+            unit = (cover - reserve - owed_before) / owed if owed else base
+            if received_before + paying * unit > allocated + reserve and owed + paying:
+                # The pledges alone bring in more than needed: fewer of them, and no top-up.
+                unit = (gap + allocated - received_before - owed_before - need * uncovered) / (owed + paying)
+            # Early in the year, when few donors have pledged yet, they do not pledge for the whole year: what
+            # is still uncovered then is larger.
+            unit = max(unit, base / 5) if ceiling is None else min(max(unit, base / 5), ceiling * need)
+            ceiling = unit * 2 / need if need else None
+            for plan in plans:
+                rate = self.rate(plan.currency, plan.pledged_on)
+                amount = _nice(unit * plan.weight / rate, plan.currency)
+                if amount <= 0:
+                    continue
+                earmark = _EARMARKS.get((plan.name, offset))
+                reference = free(lambda n: f"PL-{year}-{plan.abbreviation}-{n:02d}", pledge_refs)
+                pledge_rows.append({"reference": reference, "donor_id": self.donors[plan.name].id, "amount": amount,
+                                    "currency": plan.currency, "pledged_on": plan.pledged_on,
+                                    "project_id": projects[earmark[1]].id if earmark and earmark[0] == "project"
+                                    else None,
+                                    "country": earmark[1] if earmark and earmark[0] == "country" else None,
+                                    "usd_amount": to_usd(amount, plan.currency, rate), "usd_rate": rate,
+                                    "created_at": self.at(rng, plan.pledged_on)})
+                index = len(pledge_rows) - 1
+                first = _nice(amount * plan.first_share, plan.currency)
+                instalments = {"full": [(amount, plan.first_on)], "partial": [(first, plan.first_on)],
+                               "full2": [(first, plan.first_on), (None, plan.second_on)], "none": []}[plan.pattern]
+                if plan.late and plan.pattern in ("partial", "none"):
+                    instalments.append((None, plan.late_on))
+                other = _PAID_IN_OTHER_CURRENCY.get((plan.name, offset), (plan.currency,))[0]
+                received = Decimal(0)   # in the pledge's currency
+                for letter, (amount_due, on) in zip("ABC", instalments):
+                    if on > self.last:
+                        break
+                    if amount_due is None:   # the rest
+                        amount_due = amount - received
+                    reference = _numbered(f"CT{pledge_rows[index]['reference'][2:]}-{letter}")
+                    if letter == "A" and other != plan.currency:
+                        worth = amount_due * self.rate(plan.currency, on) / self.rate(other, on)
+                        row = contribution(plan.name, other, _nice(worth, other), on, reference, index)
+                    else:
+                        row = contribution(plan.name, plan.currency, amount_due, on, reference, index)
+                    received += self._in_pledge_currency(row, pledge_rows[index])
+            # Top up what was received with an early contribution without a pledge, to the year's figure
+            # exactly (or nearly: it is paid in kroner and rounded as people give). Never more than the
+            # allocations and the reserve need, and at least what keeps a little money unallocated.
+            received = self._received(contribution_rows, to)
+            top_up = (allocated + gap - need * uncovered - received
+                      - self._outstanding(pledge_rows, contribution_rows, to))
+            top_up = min(max(top_up, allocated + in_year * Decimal("0.03") - received), allocated + reserve - received)
+            if top_up > 0:
+                name, _kind, _country, currency, abbreviation, _weight = _DONORS[0]
+                on = _between(rng, min(dt.date(year, 1, 5), self.last), min(dt.date(year, 3, 31), self.last))
+                contribution(name, currency, _nice(top_up / self.rate(currency, on), currency), on,
+                             lambda n: f"CT-{year}-{abbreviation}-X{n:02d}")
         pledge_ids = self._insert(Pledge, pledge_rows, returning=True)
         for row in contribution_rows:
             index = row.pop("pledge_index")
@@ -1497,3 +1609,58 @@ class _Seeder:
         self._insert(Contribution, contribution_rows)
         self.counts["pledges"] = len(pledge_rows)
         self.counts["contributions"] = len(contribution_rows)
+
+    def _pledge_plans(self, rng, offset: int, year: int, pledging: list) -> list:
+        """The year's pledges, made by yesterday: who pays how, and when (every draw made, whatever the pattern).
+
+        Two smaller donors have paid nothing yet and two have paid part; the earmarked pledges and those paid
+        in another currency have their own pattern; the others pay in full, in one or two instalments, or in
+        part.
+        """
+        forced = {name for name, at in [*_EARMARKS, *_PAID_IN_OTHER_CURRENCY] if at == offset}
+        open_to = [i for i, d in enumerate(pledging) if d[0] not in forced]
+        nothing = set(rng.sample([i for i in open_to if pledging[i][5] < 7], 2))   # the big donors pay
+        part = set(rng.sample([i for i in open_to if i not in nothing], 2))
+        plans = []
+        for index, (name, _kind, _country, currency, abbreviation, weight) in enumerate(pledging):
+            pattern = rng.choices(["full", "full2", "partial"], weights=(55, 30, 15))[0]
+            if (name, offset) in _EARMARKS:
+                pattern = _EARMARKS[(name, offset)][2]
+            elif (name, offset) in _PAID_IN_OTHER_CURRENCY:
+                pattern = _PAID_IN_OTHER_CURRENCY[(name, offset)][1]
+            elif index in nothing:
+                pattern = "none"
+            elif index in part:
+                pattern = "partial"
+            # The largest donors pledge in January, the others by the end of April.
+            pledged_on = dt.date(year, 1, 10) + dt.timedelta(days=rng.randint(0, 20 if weight >= 7 else 110))
+            first_on = pledged_on + dt.timedelta(days=rng.randint(14, 100))
+            plans.append(SimpleNamespace(
+                name=name, currency=currency, abbreviation=abbreviation, pattern=pattern, pledged_on=pledged_on,
+                weight=weight * _percent(rng, (85, 115)), first_on=first_on,
+                second_on=first_on + dt.timedelta(days=rng.randint(90, 200)),
+                first_share=_percent(rng, (50, 60) if pattern == "full2" else (40, 70)),
+                # Half the pledges still owed at the end of their year are completed in the next.
+                late_on=dt.date(year + 1, 1, 1) + dt.timedelta(days=rng.randint(20, 240)),
+                late=rng.random() < 0.5))
+        return [plan for plan in plans if plan.pledged_on <= self.last]
+
+    def _in_pledge_currency(self, contribution: dict, pledge: dict) -> Decimal:
+        """A contribution in its pledge's currency: its amount, or its USD at that currency's rate of the day."""
+        if contribution["currency"] == pledge["currency"]:
+            return contribution["amount"]
+        worth = contribution["usd_amount"] / self.rate(pledge["currency"], contribution["received_on"])
+        return worth.quantize(Decimal(1).scaleb(-exponent(pledge["currency"])), rounding=ROUND_HALF_EVEN)
+
+    def _outstanding(self, pledge_rows: list[dict], contribution_rows: list[dict], to: dt.date) -> Decimal:
+        """USD still owed on the pledges as of ``to``, each in its own currency (DESIGN section 3)."""
+        received = defaultdict(Decimal)
+        for row in contribution_rows:
+            if row["pledge_index"] is not None and row["received_on"] <= to:
+                received[row["pledge_index"]] += self._in_pledge_currency(row, pledge_rows[row["pledge_index"]])
+        return sum((to_usd(max(pledge["amount"] - received[index], Decimal(0)), pledge["currency"], pledge["usd_rate"])
+                    for index, pledge in enumerate(pledge_rows) if pledge["pledged_on"] <= to), Decimal(0))
+
+    @staticmethod
+    def _received(contribution_rows: list[dict], to: dt.date) -> Decimal:
+        return sum((row["usd_amount"] for row in contribution_rows if row["received_on"] <= to), Decimal(0))

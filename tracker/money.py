@@ -134,3 +134,10 @@ def to_usd(amount: Decimal, currency: str, usd_per_unit: Decimal) -> Decimal:
     if currency == "USD":
         return round_cents(amount)
     return round_cents(amount * usd_per_unit)
+
+
+def from_usd(usd: Decimal, currency: str, usd_per_unit: Decimal) -> Decimal:
+    """``usd`` in ``currency`` at a rate, rounded half-even to the currency's minor unit (XAF 1, EUR 0.01)."""
+    if currency == "USD":
+        return round_cents(usd)
+    return (usd / usd_per_unit).quantize(quantum(currency), rounding=ROUND_HALF_EVEN).quantize(_CENT)

@@ -216,7 +216,8 @@ def test_journey_2_manager_with_two_factor_approves_pays_and_sees_the_review_cha
     expect(page.get_by_role("heading", level=1)).to_be_visible()
 
     nav(v, "Review", "review before")
-    mine = page.get_by_role("region", name="Your projects")
+    # The manager's one country holds every project of this world: she sees the whole Fund.
+    mine = page.get_by_role("region", name="The whole Fund")
     # Before: 1,000.00 USD allocated, nothing approved or paid: the balance is 1,000.00.
     # Fees still to fund: 3 terms x 25.00 (the child already there) + 3 terms x 40.00 (the new child) = 195.00.
     expect(tile(mine, "Balance")).to_have_text("$1,000.00")
@@ -244,7 +245,7 @@ def test_journey_2_manager_with_two_factor_approves_pays_and_sees_the_review_cha
     expect(page.get_by_text("Nothing waits for payment.")).to_be_visible()
 
     nav(v, "Review", "review after")
-    mine = page.get_by_role("region", name="Your projects")
+    mine = page.get_by_role("region", name="The whole Fund")
     # After paying term 1 of both children (25.00 + 40.00 = 65.00 USD):
     # balance 1,000.00 - 65.00 = 935.00; fees still to fund 195.00 - 65.00 = 130.00.
     expect(tile(mine, "Balance")).to_have_text("$935.00")

@@ -42,7 +42,13 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 FIGURE_KEYS = {
     "need": MONEY, "allocated": MONEY, "committed": MONEY, "disbursed": MONEY, "gap": MONEY, "coverage": RATIO,
-    "balance": MONEY, "burn": MONEY, "runway_months": RATIO, "school_fee_forward_need": MONEY,
+    "balance": MONEY,
+    "overcommitted": dict(MONEY, description="max(−balance, 0): approved or paid beyond the allocations (a scope's "
+                                             "is the sum of its projects'); 0.00 when not over-committed"),
+    "burn": MONEY,
+    "runway_months": dict(RATIO, description="max(balance, 0) / burn, to one decimal: never negative; null when "
+                                             "burn is 0"),
+    "school_fee_forward_need": MONEY,
     "children_at_risk": {"type": ["integer", "null"], "minimum": 0,
                          "description": "children whose next term is not covered; null for a donor's token (the "
                                         "donor reports do not publish these counts, which can be small)"},
@@ -74,10 +80,27 @@ SCHEMAS = {
         "required": ["type", "title", "status", "detail"],
         "additionalProperties": False,
     },
-    "FundFigures": _object({k: MONEY for k in ("pledged", "received", "outstanding_pledges", "allocated",
-                                                "unallocated", "uncovered_gap")},
-                           description="The Fund's own money as of the end of the period, whatever the scope."),
-    "Figures": _object(dict(FIGURE_KEYS), description="The project figures of DESIGN section 3, summed."),
+    "FundFigures": _object({
+        "pledged": MONEY, "received": MONEY,
+        "outstanding_pledges": dict(MONEY, description="per pledge, what it still owes in its own currency, valued "
+                                                       "at its frozen rate; summed"),
+        "exchange_difference": dict(MONEY, description="over the contributions received against pledges: their "
+                                                       "USD less their amount in the pledge's currency at the "
+                                                       "pledge's rate; negative when pledge currencies fell"),
+        "allocated": MONEY, "unallocated": MONEY,
+        "free_resources": dict(MONEY, description="unallocated + the outstanding pledges not earmarked: money that "
+                                                  "may still go to any scope"),
+        "uncovered_gap": dict(MONEY, deprecated=True, description="deprecated: a copy of totals.uncovered_gap, kept "
+                                                                  "for one release"),
+    }, description="The Fund's own money as of the end of the period, whatever the scope."),
+    "Figures": _object({
+        **FIGURE_KEYS,
+        "earmarked_outstanding": dict(MONEY, description="outstanding pledges earmarked for the scope (for the "
+                                                         "whole Fund: every earmarked one)"),
+        "uncovered_gap": dict(MONEY, description="what new pledges must still find: for the whole Fund max(gap − "
+                                                 "unallocated − outstanding_pledges, 0); for a country or a "
+                                                 "project max(gap − earmarked_outstanding, 0)"),
+    }, description="The project figures of DESIGN section 3, summed, and what pledges do for the scope's gap."),
     "ProjectFigures": _object({"code": {"type": "string"}, "country": {"type": "string"}, **FIGURE_KEYS}),
     "CategoryFigures": _object({"need": MONEY, "disbursed": MONEY}),
     "FundingPicture": _object({

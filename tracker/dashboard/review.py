@@ -10,14 +10,14 @@ from flask_babel import lazy_gettext as _l
 
 from tracker.charts import Chart, bar_rows, columns
 from tracker.formatting import money
+from tracker.funding.pledges import PledgePosition
+from tracker.funding.waterfall import Waterfall, waterfall
 from tracker.funding.engine import (
     FundingPicture,
     MonthAmount,
-    OutstandingPledge,
     ProjectFigures,
     contributions_by_month,
     funding_picture,
-    outstanding_pledges,
 )
 from tracker.vocab import label
 
@@ -25,7 +25,8 @@ from tracker.vocab import label
 SORTS = {
     "gap": (lambda p: -p.gap, _l("Largest gap first")),
     "coverage": (lambda p: (p.coverage is None, p.coverage or 0), _l("Lowest coverage first")),
-    "runway": (lambda p: (p.runway_months is None, p.runway_months or 0), _l("Shortest runway first")),
+    "runway": (lambda p: (p.runway_months is None, p.runway_months or 0, -p.overcommitted),
+               _l("Shortest runway first")),
     "at_risk": (lambda p: -p.children_at_risk, _l("Most children at risk first")),
     "balance": (lambda p: p.balance, _l("Smallest balance first")),
     "code": (lambda p: p.code, _l("By code")),
@@ -36,8 +37,10 @@ SORTS = {
 class Review:
     picture: FundingPicture
     projects: list[ProjectFigures]
-    pledges: list[OutstandingPledge]
+    #: Pledges still owing something as of ``to``, oldest first.
+    pledges: list[PledgePosition]
     months: list[MonthAmount]
+    waterfall: Waterfall
     chart_projects: Chart
     chart_categories: Chart
     chart_months: Chart
@@ -55,8 +58,9 @@ def build_review(*, scope: str, date_from: dt.date | None, date_to: dt.date | No
     return Review(
         picture=picture,
         projects=projects,
-        pledges=outstanding_pledges(picture.date_to),
+        pledges=picture.outstanding,
         months=months,
+        waterfall=waterfall(picture),
         chart_projects=need_vs_allocated(projects),
         chart_categories=category_chart(picture),
         chart_months=months_chart(months),

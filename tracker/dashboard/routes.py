@@ -87,9 +87,14 @@ def export(table: str):
         header = ["category", "need", "disbursed"]
         body = [[c, money_text(n), money_text(d)] for c, (n, d) in p.by_category.items()]
     elif table == "pledges":
-        header = ["donor", "reference", "pledged_on", "pledged_usd", "received_usd", "outstanding", "age_days"]
-        body = [[x.donor, x.reference, x.pledged_on, money_text(x.pledged_usd), money_text(x.received_usd),
-                 money_text(x.outstanding), x.age_days] for x in data.pledges]
+        # The first seven columns are those of earlier releases; the pledge's own currency follows.
+        header = ["donor", "reference", "pledged_on", "pledged_usd", "received_usd", "outstanding", "age_days",
+                  "currency", "amount", "received", "remaining", "usd_rate", "exchange_difference",
+                  "project_code", "country"]
+        body = [[x.donor, x.reference, x.pledged_on, money_text(x.usd_amount), money_text(x.received_usd),
+                 money_text(x.outstanding), x.age_days, x.currency, money_text(x.amount), money_text(x.received),
+                 money_text(x.remaining), f"{x.usd_rate:f}", money_text(x.exchange_difference),
+                 x.project_code or "", x.country or ""] for x in data.pledges]
     elif table == "children":
         header = ["project_code", "child_code", "mother_code", "school", "term", "fee", "currency", "fee_usd"]
         body = [[c.project_code, c.child_code, c.mother_code, c.school, c.term, money_text(c.fee), c.currency,

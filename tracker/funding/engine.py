@@ -12,7 +12,7 @@ them, and USD values computed here (school fees at the rate in force on
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from flask import current_app
@@ -28,12 +28,12 @@ from tracker.models import (
     Child,
     Contribution,
     Disbursement,
-    Donor,
     Enrolment,
     ExchangeRate,
     Pledge,
     Project,
 )
+from tracker.funding.pledges import PledgePosition, pledge_positions
 from tracker.models.base import today
 
 ZERO = Decimal("0.00")
@@ -58,6 +58,8 @@ class Figures:
     gap: Decimal = ZERO
     balance: Decimal = ZERO
     burn: Decimal = ZERO
+    #: max(−balance, 0) per project: approved or paid beyond the allocations; a scope's is the projects' sum.
+    overcommitted: Decimal = ZERO
     school_fee_forward_need: Decimal = ZERO
     children_at_risk: int = 0
 
@@ -70,13 +72,16 @@ class Figures:
 
     @property
     def runway_months(self) -> Decimal | None:
-        """``balance / burn`` in months (1 decimal), ``None`` when nothing was spent."""
+        """``max(balance, 0) / burn`` in months (1 decimal), ``None`` when nothing was spent; never negative.
+
+        An over-committed scope has no money left: its runway is 0, and :attr:`overcommitted` says by how much.
+        """
         if not self.burn:
             return None
-        return (self.balance / self.burn).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
+        return (max(self.balance, ZERO) / self.burn).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
 
     def add(self, other: "Figures") -> None:
-        for name in ("need", "allocated", "committed", "disbursed", "gap", "balance", "burn",
+        for name in ("need", "allocated", "committed", "disbursed", "gap", "balance", "burn", "overcommitted",
                      "school_fee_forward_need", "children_at_risk"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -91,13 +96,31 @@ class ProjectFigures(Figures):
     by_category: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
 
 
+@dataclass
+class ScopeTotals(Figures):
+    """The scope's project figures summed, and what pledges do for its gap (DESIGN section 3, "For the scope")."""
+
+    #: Outstanding pledges earmarked for the scope (for the whole Fund: every earmarked one).
+    earmarked_outstanding: Decimal = ZERO
+    #: What new pledges must still find for the scope.
+    uncovered_gap: Decimal = ZERO
+
+
 @dataclass(frozen=True)
 class FundFigures:
+    """The Fund's own money as of ``to``, whatever the scope."""
+
     pledged: Decimal
     received: Decimal
+    #: Σ per pledge of what it still owes in its own currency, valued at its frozen rate.
     outstanding_pledges: Decimal
+    #: What the rates did to the receipts against pledges (negative when pledge currencies fell).
+    exchange_difference: Decimal
     allocated: Decimal
     unallocated: Decimal
+    #: ``unallocated`` + outstanding pledges not earmarked: money that may still go to any scope.
+    free_resources: Decimal
+    #: Deprecated copy of the scope's ``totals.uncovered_gap``, kept in the JSON for one release.
     uncovered_gap: Decimal
 
 
@@ -121,13 +144,22 @@ class FundingPicture:
     as_of: dt.date
     academic_year: str
     fund: FundFigures
-    totals: Figures
+    totals: ScopeTotals
     #: category -> (need, disbursed), over the scope's projects
     by_category: dict[str, tuple[Decimal, Decimal]]
     projects: list[ProjectFigures]
     children_at_risk: list[ChildAtRisk]
     #: Currencies of school fees with no rate on ``to`` (their terms are left out of the forward need).
     missing_rates: list[str]
+    #: Every pledge made up to ``to``, with what it owes (oldest first).
+    pledges: list[PledgePosition] = field(default_factory=list)
+    #: True for the whole Fund seen by someone who sees every country: the Fund's waterfall applies.
+    whole_fund: bool = True
+
+    @property
+    def outstanding(self) -> list[PledgePosition]:
+        """The pledges that still owe something as of ``to``."""
+        return [p for p in self.pledges if p.remaining > 0]
 
 
 # --- scope and period ------------------------------------------------------------------------------------------------
@@ -181,7 +213,10 @@ def funding_picture(*, scope: str = "fund", date_from: dt.date | None = None, da
 
     ``countries`` (a user's scope) further restricts the projects; ``None``
     means every country. Fund figures (pledged, received...) are the Fund's,
-    whatever the scope.
+    whatever the scope. The whole Fund seen from some countries only is a
+    scope of those countries: its uncovered gap follows the rule of a country.
+    Someone whose countries hold every project sees the whole Fund (the rule
+    that lets a manager issue a fund-wide report).
     """
     kind, value = parse_scope(scope)
     default_from, default_to = default_period()
@@ -203,19 +238,35 @@ def funding_picture(*, scope: str = "fund", date_from: dt.date | None = None, da
         _payments(by_id, date_from, date_to)
         for p in projects:
             p.gap = max(p.need - p.allocated, ZERO)
+            p.overcommitted = max(-p.balance, ZERO)
         _school_fees(by_id, academic_year, date_to, missing, at_risk if with_children else None)
-    totals = Figures()
+    totals = ScopeTotals()
     by_category = {c: (ZERO, ZERO) for c in CATEGORIES}
     for p in projects:
         totals.add(p)
         for category, (need, spent) in p.by_category.items():
             have_need, have_spent = by_category[category]
             by_category[category] = (have_need + need, have_spent + spent)
-    fund = _fund(date_to, totals.gap)
+    pledges = pledge_positions(date_to)
+    fund = _fund(date_to, pledges)
+    whole_fund = kind == "fund" and (countries is None or not db.session.scalar(
+        select(exists().where(Project.country.not_in(countries)))))
+    if whole_fund:
+        totals.earmarked_outstanding = sum((p.outstanding for p in pledges if p.earmarked), ZERO)
+        totals.uncovered_gap = max(totals.gap - fund.unallocated - fund.outstanding_pledges, ZERO)
+    else:
+        if kind == "project":
+            earmarked = [p for p in pledges if p.earmarked_for(project_id=projects[0].id)]
+        else:
+            scope_countries = [value] if kind == "country" else list(countries)
+            earmarked = [p for p in pledges if p.earmarked_for(countries=scope_countries)]
+        totals.earmarked_outstanding = sum((p.outstanding for p in earmarked), ZERO)
+        totals.uncovered_gap = max(totals.gap - totals.earmarked_outstanding, ZERO)
     return FundingPicture(
         scope=scope if kind == "fund" else f"{kind}:{value}", date_from=date_from, date_to=date_to, as_of=today(),
-        academic_year=academic_year, fund=fund, totals=totals, by_category=by_category, projects=projects,
-        children_at_risk=at_risk, missing_rates=sorted(set(missing)),
+        academic_year=academic_year, fund=replace(fund, uncovered_gap=totals.uncovered_gap), totals=totals,
+        by_category=by_category, projects=projects, children_at_risk=at_risk, missing_rates=sorted(set(missing)),
+        pledges=pledges, whole_fund=whole_fund,
     )
 
 
@@ -392,28 +443,19 @@ def _school_fees(by_id, academic_year: str, to: dt.date, missing: list, at_risk:
                                            _cents(r.fee_raw), r.currency, _cents(r.usd_cents)))
 
 
-def _fund(to: dt.date, total_gap: Decimal) -> FundFigures:
-    """The Fund's own figures as of ``to``, whatever the scope."""
+def _fund(to: dt.date, pledges: list[PledgePosition]) -> FundFigures:
+    """The Fund's own figures as of ``to``, whatever the scope (``uncovered_gap`` is the caller's to fill)."""
     pledged = _money(db.session.scalar(select(func.sum(Pledge.usd_amount)).where(Pledge.pledged_on <= to)))
     received = _money(db.session.scalar(
         select(func.sum(Contribution.usd_amount)).where(Contribution.received_on <= to)))
-    against = (
-        select(Contribution.pledge_id, func.sum(Contribution.usd_amount).label("paid"))
-        .where(Contribution.received_on <= to, Contribution.pledge_id.is_not(None))
-        .group_by(Contribution.pledge_id)
-        .subquery()
-    )
-    shortfall = type_coerce(Pledge.usd_amount, BigInteger) - func.coalesce(type_coerce(against.c.paid, BigInteger), 0)
-    outstanding = _cents(db.session.scalar(
-        select(func.sum(case((shortfall > 0, shortfall), else_=0)))
-        .select_from(Pledge)
-        .outerjoin(against, against.c.pledge_id == Pledge.id)
-        .where(Pledge.pledged_on <= to)
-    ))
     allocated = _money(db.session.scalar(select(func.sum(Allocation.amount_usd)).where(Allocation.allocated_on <= to)))
     unallocated = received - allocated
-    uncovered = max(total_gap - unallocated - outstanding, ZERO)
-    return FundFigures(pledged, received, outstanding, allocated, unallocated, uncovered)
+    outstanding = sum((p.outstanding for p in pledges), ZERO)
+    free = unallocated + sum((p.outstanding for p in pledges if not p.earmarked), ZERO)
+    difference = sum((p.exchange_difference for p in pledges), ZERO)
+    return FundFigures(pledged=pledged, received=received, outstanding_pledges=outstanding,
+                       exchange_difference=difference, allocated=allocated, unallocated=unallocated,
+                       free_resources=free, uncovered_gap=ZERO)
 
 
 def project_balances(project_ids, to: dt.date | None = None) -> dict[int, Decimal]:
@@ -429,38 +471,6 @@ def project_balances(project_ids, to: dt.date | None = None) -> dict[int, Decima
 
 
 # --- details for the review and the reports --------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class OutstandingPledge:
-    donor: str
-    reference: str
-    pledged_on: dt.date
-    pledged_usd: Decimal
-    received_usd: Decimal
-    outstanding: Decimal
-    age_days: int
-
-
-def outstanding_pledges(to: dt.date | None = None) -> list[OutstandingPledge]:
-    """Pledges up to ``to`` not yet fully received, oldest first (one query)."""
-    to = to or today()
-    against = (
-        select(Contribution.pledge_id, func.sum(type_coerce(Contribution.usd_amount, BigInteger)).label("paid"))
-        .where(Contribution.received_on <= to, Contribution.pledge_id.is_not(None))
-        .group_by(Contribution.pledge_id)
-        .subquery()
-    )
-    paid = func.coalesce(against.c.paid, 0)
-    rows = db.session.execute(
-        select(Donor.name, Pledge.reference, Pledge.pledged_on, type_coerce(Pledge.usd_amount, BigInteger), paid)
-        .join(Pledge.donor)
-        .outerjoin(against, against.c.pledge_id == Pledge.id)
-        .where(Pledge.pledged_on <= to, type_coerce(Pledge.usd_amount, BigInteger) > paid)
-        .order_by(Pledge.pledged_on, Pledge.reference)
-    )
-    return [OutstandingPledge(name, ref, on, _cents(pledged), _cents(received), _cents(pledged - received),
-                              (to - on).days) for name, ref, on, pledged, received in rows]
-
 
 @dataclass(frozen=True)
 class MonthAmount:

@@ -63,6 +63,14 @@ def _given(values: dict[str, str], column: str) -> str | None:
     return (values.get(column) or "").strip() or None
 
 
+def _amount_as_read(column: str, currency: str | None = None):
+    return lambda text: v.amount(text, column, currency)
+
+
+def _date_as_read(column: str):
+    return lambda text: v.date(text, column, not_future=False)
+
+
 def _same_as_recorded(what: str, pairs) -> None:
     """Refuse a row whose key exists with other data: ``pairs`` are (column, recorded, given)."""
     for column, recorded, given in pairs:
@@ -214,6 +222,13 @@ register(Kind(
     ),
     example_rows=({"reference": "PL-2025-NO-01", "donor": "Kingdom of Norway", "amount": "5000000",
                    "currency": "NOK", "pledged_on": "2025-03-15", "project_code": "", "country": "CD"},),
+    # A pledge row pasted twice is refused rather than taken for the pledge of the first row, and a reference
+    # given twice with other data is named as such (not as "differs from the recorded" pledge).
+    refuse_repeats=True,
+    key_column="reference",
+    # The currency decides the decimals allowed; to tell equal rows, any amount with at most two will do.
+    compare_as={"amount": _amount_as_read("amount"), "currency": v.currency,
+                "pledged_on": _date_as_read("pledged_on"), "country": v.country},
 ))
 
 
@@ -261,17 +276,53 @@ register(Kind(
 
 
 def apply_allocation(values: dict[str, str], ctx: RowContext) -> str:
-    """No reference column: the same project, amount and date is taken as the same allocation."""
+    """One allocation per row; which stored allocation a row already is, so that it adds nothing:
+
+    - A row with a ``reference`` is the allocation with that reference:
+      unchanged when project, amount and date agree, refused when they
+      differ. When no allocation has the reference yet, one without a
+      reference of the same project, amount and date (entered on the screen,
+      or imported before references existed) is taken to be it and is given
+      the reference ("updated"): adding references to a file imported before
+      then allocates none of its rows twice.
+    - A row without ``reference`` is, as it always was, an allocation of the
+      same project, amount and date (one without a reference first).
+    - A stored allocation answers for one row of a file only: another row
+      with the same project, amount and date is another allocation. Equal
+      rows cannot be told apart and are refused (``refuse_repeats``); two
+      equal allocations on one day need two references.
+    """
     project = _lookup(ctx, Project, "project_code", "code", values["project_code"])
     amount = v.amount(values["amount_usd"], "amount_usd", "USD")
     allocated_on = v.date(values["allocated_on"], "allocated_on")
-    same = db.session.scalar(select(Allocation.id).where(
-        Allocation.project_id == project.id, Allocation.amount_usd == amount,
-        Allocation.allocated_on == allocated_on).limit(1))
-    if same is not None:
+    reference = v.text(values["reference"], "reference", required=False, max_length=60)
+    # Allocations that earlier rows of this file created or found.
+    taken = ctx.cache.setdefault((Allocation, "taken"), set())
+    if reference:
+        named = db.session.scalars(select(Allocation).where(Allocation.reference == reference)).one_or_none()
+        if named is not None:
+            _same_as_recorded(reference, (
+                ("project_code", named.project_id, project.id),
+                ("amount_usd", named.amount_usd, amount),
+                ("allocated_on", named.allocated_on, allocated_on),
+            ))
+            taken.add(named.id)
+            return "unchanged"
+    # Few allocations share a project, an amount and a day: the ones taken are left out here, not in SQL.
+    same = db.session.scalars(select(Allocation).where(
+        Allocation.project_id == project.id, Allocation.amount_usd == amount, Allocation.allocated_on == allocated_on,
+        *([Allocation.reference.is_(None)] if reference else []),
+    ).order_by(Allocation.reference.is_not(None), Allocation.id)).all()
+    match = next((a for a in same if a.id not in taken), None)
+    if match is not None:
+        taken.add(match.id)
+        if reference:
+            services.name_allocation(allocation=match, reference=reference)
+            return "updated"
         return "unchanged"
-    services.allocate(project=project, amount_usd=values["amount_usd"], allocated_on=allocated_on,
-                      user_id=ctx.user.id if ctx.user else None)
+    allocation = services.allocate(project=project, amount_usd=amount, allocated_on=allocated_on, reference=reference,
+                                   user_id=ctx.user.id if ctx.user else None)
+    taken.add(allocation.id)
     return "created"
 
 
@@ -284,6 +335,14 @@ register(Kind(
         Column("project_code", help=_l("Such as TF-CD-2025-01.")),
         Column("amount_usd", help=_l("US dollars, at most what the Fund has received and not yet allocated.")),
         Column("allocated_on", help=_l("YYYY-MM-DD.")),
+        Column("reference", required=False,
+               help=_l("Your reference for the allocation, unique, such as AL-2025-CD-01: give one to record two "
+                       "equal allocations (same project, amount and day) in one file, as a row repeated without "
+                       "a different reference is refused.")),
     ),
-    example_rows=({"project_code": "TF-CD-2025-01", "amount_usd": "50000.00", "allocated_on": "2025-07-01"},),
+    example_rows=({"project_code": "TF-CD-2025-01", "amount_usd": "50000.00", "allocated_on": "2025-07-01",
+                   "reference": "AL-2025-CD-01"},),
+    refuse_repeats=True,
+    key_column="reference",
+    compare_as={"amount_usd": _amount_as_read("amount_usd", "USD"), "allocated_on": _date_as_read("allocated_on")},
 ))

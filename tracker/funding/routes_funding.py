@@ -5,12 +5,14 @@ Routes stay thin: parse the form, call one service of
 contributions are the Fund's and seen by every manager; allocations, budget
 lines and projects belong to a project and go through the country scope.
 The read queries below aggregate in SQL (USD as integer cents, as the engine
-does) and hand plain rows to the templates.
+does) and hand plain rows to the templates; what a pledge still owes comes
+from the engine's :func:`~tracker.funding.pledges.pledge_positions`, never
+from a rule of its own.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -19,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import BigInteger, case, func, select, type_coerce
+from sqlalchemy import BigInteger, func, select, type_coerce
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
@@ -32,6 +34,7 @@ from tracker.extensions import db
 from tracker.formatting import money
 from tracker.forms import amount_field, date_field, show_errors
 from tracker.funding import bp, services
+from tracker.funding.pledges import PledgePosition, counted_against_pledges, pledge_positions
 from tracker.models import (
     CATEGORIES,
     DONOR_KINDS,
@@ -47,7 +50,7 @@ from tracker.models import (
 from tracker.models.base import Money, today
 from tracker.projects.queries import project_page
 from tracker.registry.helpers import currency_choices, page_number, private, project_choices, scoped_project
-from tracker.registry.queries import paginate
+from tracker.registry.queries import paginate, paginate_list
 from tracker.vocab import label
 
 # --- forms (they carry what was typed; the services hold the rules) --------------------------------------------------
@@ -94,6 +97,7 @@ class AllocationForm(FlaskForm):
                           validate_choice=False)
     amount_usd = amount_field(_l("Amount in US dollars"))
     allocated_on = date_field(_l("Allocated on"))
+    reference = StringField(_l("Reference"), render_kw={"autocomplete": "off"})
     note = TextAreaField(_l("Note"))
 
 
@@ -126,20 +130,6 @@ def _usd(expression):
     return type_coerce(expression, Money(2))
 
 
-def _received_by_pledge():
-    return (
-        select(Contribution.pledge_id.label("pledge_id"), func.sum(_cents(Contribution.usd_amount)).label("received"))
-        .where(Contribution.pledge_id.is_not(None))
-        .group_by(Contribution.pledge_id)
-        .subquery()
-    )
-
-
-def _outstanding(pledged, received):
-    """max(pledge USD − USD received against it, 0), per pledge (DESIGN section 3)."""
-    return case((pledged > received, pledged - received), else_=0)
-
-
 @dataclass(frozen=True)
 class DonorRow:
     id: int
@@ -148,16 +138,13 @@ class DonorRow:
     country: str | None
     pledged: Decimal
     received: Decimal
+    #: What the donor's pledges still owe today, each in its own currency valued at its rate (the engine's rule).
     outstanding: Decimal
 
 
 def donors_select():
-    against = _received_by_pledge()
-    pledged = _cents(Pledge.usd_amount)
     by_pledges = (
-        select(Pledge.donor_id.label("donor_id"), func.sum(pledged).label("pledged"),
-               func.sum(_outstanding(pledged, func.coalesce(against.c.received, 0))).label("outstanding"))
-        .select_from(Pledge).outerjoin(against, against.c.pledge_id == Pledge.id)
+        select(Pledge.donor_id.label("donor_id"), func.sum(_cents(Pledge.usd_amount)).label("pledged"))
         .group_by(Pledge.donor_id).subquery()
     )
     by_contributions = (
@@ -166,67 +153,53 @@ def donors_select():
     )
     return (
         select(Donor.id, Donor.name, Donor.kind, Donor.country, _usd(func.coalesce(by_pledges.c.pledged, 0)),
-               _usd(func.coalesce(by_contributions.c.received, 0)), _usd(func.coalesce(by_pledges.c.outstanding, 0)))
+               _usd(func.coalesce(by_contributions.c.received, 0)))
         .outerjoin(by_pledges, by_pledges.c.donor_id == Donor.id)
         .outerjoin(by_contributions, by_contributions.c.donor_id == Donor.id)
         .order_by(Donor.name)
     )
 
 
+def donor_rows():
+    """Turns rows of :func:`donors_select` into :class:`DonorRow`, with what each donor's pledges owe today."""
+    owed: dict[int, Decimal] = {}
+    for position in pledge_positions(today(), outstanding_only=True):
+        owed[position.donor_id] = owed.get(position.donor_id, Decimal("0.00")) + position.outstanding
+    return lambda row: DonorRow(*row, outstanding=owed.get(row[0], Decimal("0.00")))
+
+
 @dataclass(frozen=True)
 class PledgeRow:
-    reference: str
-    donor: str
-    amount: Decimal
-    currency: str
-    usd_amount: Decimal
-    usd_rate: Decimal
-    pledged_on: dt.date
-    project_code: str | None
-    country: str | None
-    received: Decimal
-    outstanding: Decimal
-    donor_id: int
+    """A pledge as the lists show it: the engine's position, and whether its project may be linked."""
+
+    position: PledgePosition
     #: The earmarked project is linked only when it is in the reader's countries.
     project_visible: bool
-    age_days: int
 
     EXPORT = ("reference", "donor", "amount", "currency", "usd_amount", "usd_rate", "pledged_on", "project_code",
-              "country", "received_usd", "outstanding_usd", "age_days")
+              "country", "received_usd", "outstanding_usd", "age_days", "received", "remaining",
+              "exchange_difference")
+
+    def __getattr__(self, name):
+        return getattr(self.position, name)
 
     def export_row(self) -> list:
-        return [self.reference, self.donor, self.amount, self.currency, self.usd_amount, self.usd_rate,
-                self.pledged_on, self.project_code, self.country, self.received, self.outstanding, self.age_days]
+        p = self.position
+        return [p.reference, p.donor, p.amount, p.currency, p.usd_amount, p.usd_rate, p.pledged_on, p.project_code,
+                p.country, p.received_usd, p.outstanding, p.age_days, p.received, p.remaining,
+                p.exchange_difference]
 
 
-def pledges_select(*, donor_id: int | None = None, outstanding_only: bool = False):
-    against = _received_by_pledge()
-    received = func.coalesce(against.c.received, 0)
-    pledged = _cents(Pledge.usd_amount)
-    stmt = (
-        select(Pledge.reference, Donor.name, Pledge.amount, Pledge.currency, Pledge.usd_amount, Pledge.usd_rate,
-               Pledge.pledged_on, Project.code, Pledge.country, _usd(received), _usd(_outstanding(pledged, received)),
-               Donor.id, Project.country)
-        .join(Pledge.donor).outerjoin(Pledge.project).outerjoin(against, against.c.pledge_id == Pledge.id)
-        .order_by(Pledge.pledged_on.desc(), Pledge.reference)
-    )
-    if donor_id is not None:
-        stmt = stmt.where(Pledge.donor_id == donor_id)
-    if outstanding_only:
-        stmt = stmt.where(pledged > received)
-    return stmt
-
-
-def pledge_rows():
-    """Turns rows of :func:`pledges_select` into :class:`PledgeRow`, aged as of today."""
-    countries, on = user_countries(), today()
-
-    def make(row) -> PledgeRow:
-        *values, project_country = row
-        visible = project_country is not None and (countries is None or project_country in countries)
-        return PledgeRow(*values, project_visible=visible, age_days=(on - row.pledged_on).days)
-
-    return make
+def pledge_list(*, donor_id: int | None = None, outstanding_only: bool = False) -> list[PledgeRow]:
+    """The pledges as of today, newest first, each with what it owes in its own currency (DESIGN section 3)."""
+    countries = user_countries()
+    positions = pledge_positions(today(), donor_id=donor_id, outstanding_only=outstanding_only, newest_first=True)
+    project_countries = dict(db.session.execute(
+        select(Project.id, Project.country).where(Project.id.in_({p.project_id for p in positions if p.project_id}))
+    ).all()) if any(p.project_id for p in positions) else {}
+    return [PledgeRow(p, p.project_id is not None
+                      and (countries is None or project_countries.get(p.project_id) in countries))
+            for p in positions]
 
 
 @dataclass(frozen=True)
@@ -240,6 +213,15 @@ class ContributionRow:
     received_on: dt.date
     pledge_reference: str | None
     donor_id: int
+    id: int = 0
+    #: Against a pledge in another currency: what it counts for there, and that currency (the engine's rule).
+    counted: tuple[Decimal, str] | None = None
+
+
+def contribution_rows(rows) -> list[ContributionRow]:
+    rows = list(rows)
+    counted = counted_against_pledges(r.id for r in rows)
+    return [ContributionRow(*r, counted=counted.get(r.id)) for r in rows]
 
 
 CONTRIBUTION_EXPORT = ["reference", "donor", "amount", "currency", "usd_amount", "usd_rate", "received_on",
@@ -249,7 +231,8 @@ CONTRIBUTION_EXPORT = ["reference", "donor", "amount", "currency", "usd_amount",
 def contributions_select(*, donor_id: int | None = None):
     stmt = (
         select(Contribution.reference, Donor.name, Contribution.amount, Contribution.currency,
-               Contribution.usd_amount, Contribution.usd_rate, Contribution.received_on, Pledge.reference, Donor.id)
+               Contribution.usd_amount, Contribution.usd_rate, Contribution.received_on, Pledge.reference, Donor.id,
+               Contribution.id)
         .join(Contribution.donor).outerjoin(Contribution.pledge)
         .order_by(Contribution.received_on.desc(), Contribution.reference)
     )
@@ -265,15 +248,18 @@ class AllocationRow:
     allocated_on: dt.date
     note: str | None
     created_by: str | None
+    reference: str | None
 
 
-ALLOCATION_EXPORT = ["project_code", "amount_usd", "allocated_on", "note", "created_by"]
+#: ``reference`` last: columns are only ever added, at the end, for the scripts that read the export.
+ALLOCATION_EXPORT = ["project_code", "amount_usd", "allocated_on", "note", "created_by", "reference"]
 
 
 def allocations_select(user, *, project: str | None = None):
     stmt = (
         scoped_select(Allocation, user)
-        .with_only_columns(Project.code, Allocation.amount_usd, Allocation.allocated_on, Allocation.note, User.name)
+        .with_only_columns(Project.code, Allocation.amount_usd, Allocation.allocated_on, Allocation.note, User.name,
+                           Allocation.reference)
         .outerjoin(User, User.id == Allocation.created_by_id)
         .order_by(Allocation.allocated_on.desc(), Allocation.id.desc())
     )
@@ -331,24 +317,27 @@ DONOR_EXPORT = ["name", "kind", "country", "pledged_usd", "received_usd", "outst
 @bp.route("/donors/")
 @permission("funding.view")
 def donors():
-    page = paginate(donors_select(), page_number(), row=lambda r: DonorRow(*r))
+    page = paginate(donors_select(), page_number(), row=donor_rows())
     return private(render_template("funding/donors.html", page=page))
 
 
 @bp.route("/donors/export.<fmt>")
 @permission("funding.view")
 def export_donors(fmt: str):
-    return _export(fmt, "donors", DONOR_EXPORT,
-                   lambda: [list(r)[1:] for r in db.session.execute(donors_select())])
+    make = donor_rows()
+    return _export(fmt, "donors", DONOR_EXPORT, lambda: [
+        [d.name, d.kind, d.country, d.pledged, d.received, d.outstanding]
+        for d in map(make, db.session.execute(donors_select()))])
 
 
 @bp.route("/donors/<int:id>")
 @permission("funding.view")
 def donor(id: int):
     row = db.session.execute(donors_select().where(Donor.id == id)).one_or_none() or abort(404)
-    pledges = list(map(pledge_rows(), db.session.execute(pledges_select(donor_id=id))))
-    contributions = [ContributionRow(*r) for r in db.session.execute(contributions_select(donor_id=id))]
-    return private(render_template("funding/donor.html", donor=DonorRow(*row), pledges=pledges,
+    pledges = pledge_list(donor_id=id)
+    contributions = contribution_rows(db.session.execute(contributions_select(donor_id=id)))
+    owed = sum((p.outstanding for p in pledges), Decimal("0.00"))
+    return private(render_template("funding/donor.html", donor=DonorRow(*row, outstanding=owed), pledges=pledges,
                                    contributions=contributions))
 
 
@@ -406,24 +395,23 @@ def _pledge_filters() -> dict:
     return {"donor": _int_arg("donor"), "outstanding": "1" if request.args.get("outstanding") else None}
 
 
-def _pledges_stmt(filters):
-    return pledges_select(donor_id=filters["donor"], outstanding_only=bool(filters["outstanding"]))
+def _pledges(filters) -> list[PledgeRow]:
+    return pledge_list(donor_id=filters["donor"], outstanding_only=bool(filters["outstanding"]))
 
 
 @bp.route("/pledges/")
 @permission("funding.view")
 def pledges():
     filters = _pledge_filters()
-    page = paginate(_pledges_stmt(filters), page_number(), row=pledge_rows())
+    page = paginate_list(_pledges(filters), page_number())
     return private(render_template("funding/pledges.html", page=page, filters=filters, donors=_donor_choices()[1:]))
 
 
 @bp.route("/pledges/export.<fmt>")
 @permission("funding.view")
 def export_pledges(fmt: str):
-    make = pledge_rows()
     return _export(fmt, "pledges", list(PledgeRow.EXPORT),
-                   lambda: [make(r).export_row() for r in db.session.execute(_pledges_stmt(_pledge_filters()))])
+                   lambda: [row.export_row() for row in _pledges(_pledge_filters())])
 
 
 @bp.route("/pledges/new", methods=["GET", "POST"])
@@ -467,8 +455,8 @@ def new_pledge():
 @permission("funding.view")
 def contributions():
     filters = {"donor": _int_arg("donor")}
-    page = paginate(contributions_select(donor_id=filters["donor"]), page_number(),
-                    row=lambda r: ContributionRow(*r))
+    page = paginate(contributions_select(donor_id=filters["donor"]), page_number())
+    page = replace(page, items=contribution_rows(page.items))
     return private(render_template("funding/contributions.html", page=page, filters=filters,
                                    donors=_donor_choices()[1:]))
 
@@ -477,7 +465,7 @@ def contributions():
 @permission("funding.view")
 def export_contributions(fmt: str):
     return _export(fmt, "contributions", CONTRIBUTION_EXPORT, lambda: [
-        list(r)[:-1] for r in db.session.execute(contributions_select(donor_id=_int_arg("donor")))])
+        list(r)[:-2] for r in db.session.execute(contributions_select(donor_id=_int_arg("donor")))])
 
 
 @bp.route("/contributions/new", methods=["GET", "POST"])
@@ -550,7 +538,7 @@ def new_allocation():
         try:
             allocation = services.allocate(project=project, amount_usd=form.amount_usd.data,
                                            allocated_on=form.allocated_on.data, note=form.note.data,
-                                           user_id=current_user.id)
+                                           reference=form.reference.data, user_id=current_user.id)
         except Invalid as error:
             db.session.rollback()
             show_errors(form, error, {"project_code": "project"})
@@ -564,7 +552,9 @@ def new_allocation():
         form, title=_("New allocation"), crumbs=[(url_for("funding.allocations"), _("Allocations"))],
         cancel=url_for("funding.allocations"), submit=_("Allocate"),
         intro=_("Received and not yet allocated today: %(usd)s.", usd=money(available)),
-        hints={"project": _("Open projects in your countries.")},
+        hints={"project": _("Open projects in your countries."),
+               "reference": _("Optional: your own or the partner's reference, such as AL-2025-CD-01; no two "
+                              "allocations may share one.")},
     )
 
 

@@ -131,24 +131,44 @@ def unallocated_on(day: dt.date) -> Decimal:
     return received - allocated
 
 
-def allocate(*, project: Project, amount_usd, allocated_on, note: str | None = None, user_id=None) -> Allocation:
-    """Assign USD to a project; refused beyond what has been received and not yet allocated."""
+def allocate(*, project: Project, amount_usd, allocated_on, note: str | None = None, reference: str | None = None,
+             user_id=None) -> Allocation:
+    """Assign USD to a project; refused beyond what has been received and not yet allocated.
+
+    ``reference``, optional, is the partner's or the Fund's own reference of
+    the allocation; when given it must be unused, as it names one allocation.
+    """
     amount = _sane_amount(amount_usd, "amount_usd", "USD")
     _sane_usd(amount, "amount_usd")
     allocated_on = v.date(allocated_on, "allocated_on")
     note = v.text(note, "note", required=False, max_length=500)
+    reference = v.text(reference, "reference", required=False, max_length=60)
     if project.status == "closed":
         raise Invalid(_l("project %(code)s is closed", code=project.code), "project_code")
-    # Lock out a second allocation racing this one on PostgreSQL; SQLite serialises writers anyway.
+    # Lock out a second allocation racing this one on PostgreSQL (for the money and the reference);
+    # SQLite serialises writers anyway.
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(select(func.pg_advisory_xact_lock(7_301_001)))
+    if reference:
+        _unique(Allocation, Allocation.reference, reference, "reference")
     available = unallocated_on(allocated_on)
     if amount > available:
         raise Invalid(_l("only %(available)s received is not yet allocated",
                          available=money(max(available, Decimal("0.00")), "USD")), "amount_usd")
     allocation = Allocation(project=project, amount_usd=amount, allocated_on=allocated_on, note=note,
-                            created_by_id=user_id)
+                            reference=reference, created_by_id=user_id)
     db.session.add(allocation)
+    db.session.flush()
+    return allocation
+
+
+def name_allocation(*, allocation: Allocation, reference: str) -> Allocation:
+    """Give an allocation recorded without a reference its reference; one it has is never replaced."""
+    reference = v.text(reference, "reference", max_length=60)
+    if allocation.reference is not None:
+        raise Invalid(_l("the allocation has the reference %(ref)s already", ref=allocation.reference), "reference")
+    _unique(Allocation, Allocation.reference, reference, "reference")
+    allocation.reference = reference
     db.session.flush()
     return allocation
 

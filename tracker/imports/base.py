@@ -5,11 +5,15 @@ gives one function, ``apply_row``, that turns one spreadsheet row into a
 change through the services. :func:`run_import` runs every row of a file,
 each in its own SAVEPOINT so that a bad row is undone alone and the rows
 after it are still checked, and saves the whole file or nothing.
+
+A kind may also refuse a row that repeats an earlier row of the same file
+(``refuse_repeats``) instead of taking it for the same record, and a row
+that reuses the key of an earlier row with other data (``key_column``).
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +72,17 @@ class Kind:
     #: When set, the kind can load history (``--history``) for users with it.
     history_permission: str | None = None
     example_rows: tuple[dict[str, str], ...] = ()
+    #: Refuse a row equal to an earlier row of the same file (``row 3: same as row 2``) rather than take it
+    #: for the same record: for kinds where two equal rows may be two real records, or a row pasted twice.
+    refuse_repeats: bool = False
+    #: The column whose value names the record (``reference``): a row giving the value of an earlier row
+    #: of the same file with other data is refused on the first column that differs. Empty values name nothing.
+    key_column: str | None = None
+    #: How rows are compared for the two checks above: ``{column: read(text)}``, so that ``1250.5`` and
+    #: ``1250.50`` are one amount. A reader raising :class:`~tracker.errors.Invalid` leaves the text as typed
+    #: (the row's own check reports the problem); columns without a reader compare as typed, spaces around
+    #: them aside.
+    compare_as: Mapping[str, Callable[[str], Any]] = field(default_factory=dict)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -131,6 +146,10 @@ def register(kind: Kind) -> Kind:
         unknown = set(example) - set(names)
         if unknown:
             raise ValueError(f"kind {kind.name!r}: example row names unknown columns {sorted(unknown)}")
+    compared = set(kind.compare_as) | ({kind.key_column} if kind.key_column else set())
+    if not compared <= set(names):
+        raise ValueError(f"kind {kind.name!r}: key_column or compare_as name unknown columns "
+                         f"{sorted(compared - set(names))}")
     existing = KINDS.get(kind.name)
     if existing is not None and existing is not kind:
         raise ValueError(f"an import kind named {kind.name!r} is registered already")
@@ -168,6 +187,7 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]] | ParsedFi
     total = len(rows) if hasattr(rows, "__len__") else None  # type: ignore[arg-type]
     session = db.session
     cache: dict = {}
+    earlier = EarlierRows(kind)
     done = 0
     try:
         _begin_for_real(session)
@@ -175,7 +195,8 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]] | ParsedFi
             done += 1
             full = {name: values.get(name, "") for name in kind.column_names}
             ctx = RowContext(user=user, history=history, row_number=row_number, cache=cache)
-            outcome, row_errors = _apply_one(session, kind, full, ctx)
+            repeat = earlier.check(row_number, full)
+            outcome, row_errors = ("", [repeat]) if repeat else _apply_one(session, kind, full, ctx)
             if row_errors:
                 errors.extend(row_errors)
             else:
@@ -202,6 +223,58 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]] | ParsedFi
     except BaseException:
         session.rollback()
         raise
+
+
+class EarlierRows:
+    """The rows of one file seen so far, to refuse a repeated row or a reused key (``Kind.refuse_repeats``,
+    ``Kind.key_column``).
+
+    A repeated row is refused rather than skipped because equal rows are
+    ambiguous: a row pasted twice, or two real records the file cannot tell
+    apart (two equal allocations on one day need different references).
+    Only the first row with given values or a given key is remembered, so
+    every later one names it. Rows are remembered whether or not they were
+    applied: a row repeating a refused row is refused with it.
+    """
+
+    def __init__(self, kind: Kind):
+        self.kind = kind
+        self.active = kind.refuse_repeats or kind.key_column is not None
+        self.rows: dict[tuple, int] = {}
+        self.keys: dict[Any, tuple[int, dict[str, Any]]] = {}
+
+    def check(self, row_number: int, values: dict[str, str]) -> RowError | None:
+        if not self.active:
+            return None
+        read = self._read(values)
+        if self.kind.refuse_repeats:
+            whole = tuple(read[name] for name in self.kind.column_names)
+            first = self.rows.setdefault(whole, row_number)
+            if first != row_number:
+                return RowError(row_number, "", _("same as row %(row)d", row=first))
+        key_column = self.kind.key_column
+        if key_column is not None and read[key_column] not in ("", None):
+            first, first_read = self.keys.setdefault(read[key_column], (row_number, read))
+            if first != row_number:
+                column = next((name for name in self.kind.column_names if read[name] != first_read[name]), "")
+                if column:
+                    return RowError(row_number, column, _("differs from row %(row)d, which has the same %(key)s",
+                                                          row=first, key=key_column))
+        return None
+
+    def _read(self, values: dict[str, str]) -> dict[str, Any]:
+        read = {}
+        for name in self.kind.column_names:
+            text = (values.get(name) or "").strip()
+            reader = self.kind.compare_as.get(name)
+            if text and reader is not None:
+                try:
+                    read[name] = reader(text)
+                    continue
+                except Invalid:
+                    pass
+            read[name] = text
+        return read
 
 
 def _apply_one(session, kind: Kind, values: dict[str, str], ctx: RowContext) -> tuple[str, list[RowError]]:

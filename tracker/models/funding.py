@@ -99,6 +99,10 @@ class Allocation(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     amount_usd: Mapped[Decimal] = mapped_column(Money(2))
     allocated_on: Mapped[dt.date] = mapped_column(Date)
+    #: The partner's or the Fund's own reference of the allocation, when it has one: it tells two
+    #: allocations of the same amount to the same project on the same day apart, and makes a
+    #: re-imported row the allocation it names. Unique when given (many allocations have none).
+    reference: Mapped[Optional[str]] = mapped_column(String(60), unique=True, index=True)
     note: Mapped[Optional[str]] = mapped_column(Text)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)

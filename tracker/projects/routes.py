@@ -3,6 +3,8 @@ from flask_login import current_user
 
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404, user_countries
+from tracker.funding.engine import funding_picture
+from tracker.funding.waterfall import waterfall
 from tracker.models import PROJECT_STATUSES, Project
 from tracker.projects import bp
 from tracker.projects.queries import project_page, project_rows
@@ -28,4 +30,9 @@ def index():
 @permission("records.view")
 def show(code: str):
     project = get_scoped_or_404(Project, code=code)
-    return render_template("projects/show.html", page=project_page(project))
+    funding = None
+    if current_user.can("funding.view"):
+        # The engine's picture of this one project for the default period, as the review shows it.
+        picture = funding_picture(scope=f"project:{project.code}", countries=user_countries(), with_children=False)
+        funding = {"figures": picture.projects[0], "picture": picture, "waterfall": waterfall(picture)}
+    return render_template("projects/show.html", page=project_page(project), funding=funding)

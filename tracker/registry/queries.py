@@ -63,6 +63,14 @@ def paginate(stmt, page: int, per_page: int | None = None, *, row=lambda r: r) -
     return Page([row(r) for r in rows], page, per_page, total)
 
 
+def paginate_list(items: list, page: int, per_page: int | None = None) -> Page:
+    """A page of a list already built in full (a few hundred rows at most, such as the Fund's pledges)."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    total = len(items)
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    return Page(items[(page - 1) * per_page: page * per_page], page, per_page, total)
+
+
 # --- mothers ---------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from tracker.funding.engine import (
     funding_picture,
     parse_scope,
 )
+from tracker.funding.waterfall import Waterfall, waterfall
 from tracker.models import (
     Beneficiary,
     Child,
@@ -90,6 +91,10 @@ class EarmarkLine:
     usd: Decimal
     received_usd: Decimal
     earmark: str
+    #: Received against the pledge and still owed, in the pledge's currency; still owed in USD at its rate.
+    received: Decimal = Decimal("0.00")
+    remaining: Decimal = Decimal("0.00")
+    outstanding: Decimal = Decimal("0.00")
 
 
 @dataclass
@@ -130,6 +135,7 @@ class ReportData:
     addressee: Addressee | None
     min_cell: int
     charts: dict = field(default_factory=dict)
+    waterfall: Waterfall | None = None
     number: str | None = None
     verify_url: str | None = None
 
@@ -159,9 +165,9 @@ def build_report(*, scope: str, date_from: dt.date | None, date_to: dt.date | No
     months = contributions_by_month(picture.date_from, picture.date_to)
     data = ReportData(
         lang=lang, scope=picture.scope, scope_label=scope_label(kind, value, lang), picture=picture,
-        countries=countries, projects=projects, reach=reach, donors=_donors(picture.date_to),
+        countries=countries, projects=projects, reach=reach, donors=_donors(picture),
         addressee=_addressee(donor, picture) if donor else None, min_cell=min_cell, number=number,
-        verify_url=verify_url,
+        verify_url=verify_url, waterfall=waterfall(picture, from_need=True),
     )
     data.charts = {
         "projects": need_vs_allocated(picture.projects),
@@ -243,13 +249,9 @@ def _reach(row_keys, row_labels, by_project: bool, project_ids, academic_year: s
     ]
 
 
-def _donors(to: dt.date) -> list[DonorLine]:
-    """Pledged, received and outstanding per donor, as of ``to`` (fixed number of queries)."""
-    against = (
-        select(Contribution.pledge_id, func.sum(Contribution.usd_amount).label("paid"))
-        .where(Contribution.received_on <= to, Contribution.pledge_id.is_not(None))
-        .group_by(Contribution.pledge_id).subquery()
-    )
+def _donors(picture: FundingPicture) -> list[DonorLine]:
+    """Pledged, received and still owed per donor, as of ``to`` (owed: the engine's pledge positions)."""
+    to = picture.date_to
     pledged = dict(db.session.execute(
         select(Pledge.donor_id, func.sum(Pledge.usd_amount)).where(Pledge.pledged_on <= to).group_by(Pledge.donor_id)
     ).all())
@@ -257,45 +259,31 @@ def _donors(to: dt.date) -> list[DonorLine]:
         select(Contribution.donor_id, func.sum(Contribution.usd_amount)).where(Contribution.received_on <= to)
         .group_by(Contribution.donor_id)
     ).all())
-    outstanding: dict[int, Decimal] = {}
-    for donor_id, usd, paid in db.session.execute(
-        select(Pledge.donor_id, Pledge.usd_amount, against.c.paid)
-        .outerjoin(against, against.c.pledge_id == Pledge.id).where(Pledge.pledged_on <= to)
-    ):
-        paid = paid or Decimal("0.00")
-        outstanding[donor_id] = outstanding.get(donor_id, Decimal("0.00")) + max(usd - paid, Decimal("0.00"))
-    donors = db.session.execute(select(Donor.id, Donor.name, Donor.kind).order_by(Donor.name)).all()
     zero = Decimal("0.00")
+    outstanding: dict[int, Decimal] = {}
+    for position in picture.pledges:
+        outstanding[position.donor_id] = outstanding.get(position.donor_id, zero) + position.outstanding
+    donors = db.session.execute(select(Donor.id, Donor.name, Donor.kind).order_by(Donor.name)).all()
     return [DonorLine(clip(name), kind, pledged.get(i) or zero, received.get(i) or zero, outstanding.get(i, zero))
             for i, name, kind in donors if pledged.get(i) or received.get(i)]
 
 
 def _addressee(donor: Donor, picture: FundingPicture) -> Addressee:
     to = picture.date_to
-    pledges = db.session.execute(
-        select(Pledge.id, Pledge.reference, Pledge.pledged_on, Pledge.amount, Pledge.currency, Pledge.usd_amount,
-               Pledge.country, Project.code, Project.country)
-        .outerjoin(Project, Pledge.project_id == Project.id)
-        .where(Pledge.donor_id == donor.id, Pledge.pledged_on <= to).order_by(Pledge.pledged_on)
-    ).all()
-    paid = dict(db.session.execute(
-        select(Contribution.pledge_id, func.sum(Contribution.usd_amount))
-        .where(Contribution.donor_id == donor.id, Contribution.received_on <= to, Contribution.pledge_id.is_not(None))
-        .group_by(Contribution.pledge_id)
-    ).all())
     received = db.session.scalar(select(func.sum(Contribution.usd_amount)).where(
         Contribution.donor_id == donor.id, Contribution.received_on <= to)) or Decimal("0.00")
     lines, project_codes, countries = [], set(), set()
-    for pid, ref, on, amount, currency, usd, country, project_code, project_country in pledges:
-        if project_code:
-            earmark = project_code
-            project_codes.add(project_code)
-        elif country:
-            earmark = country_name(country, picture_lang())
-            countries.add(country)
+    for p in (p for p in picture.pledges if p.donor_id == donor.id):
+        if p.project_code:
+            earmark = p.project_code
+            project_codes.add(p.project_code)
+        elif p.country:
+            earmark = country_name(p.country, picture_lang())
+            countries.add(p.country)
         else:
             earmark = str(_l("Not earmarked"))
-        lines.append(EarmarkLine(clip(ref), on, amount, currency, usd, paid.get(pid) or Decimal("0.00"), earmark))
+        lines.append(EarmarkLine(clip(p.reference), p.pledged_on, p.amount, p.currency, p.usd_amount, p.received_usd,
+                                 earmark, p.received, p.remaining, p.outstanding))
     spending: list[tuple[str, Decimal]] = []
     if project_codes or countries:
         conditions = []
