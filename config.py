@@ -12,6 +12,17 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
 
+def _iso_date(name: str) -> dt.date | None:
+    """The date in environment variable ``name`` (``YYYY-MM-DD``), or ``None`` when it is unset or empty."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a date in the form YYYY-MM-DD; got {raw!r}.") from None
+
+
 class Config:
     ENV_NAME = "base"
     DEBUG = False
@@ -23,6 +34,9 @@ class Config:
     #: hide_parameters: an error names the statement but never its values (tokens, hashes, ciphertext) in a log.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_RECORD_QUERIES = False
+    #: Seconds a SQLite transaction waits for the write lock while others write; past it the request gets a
+    #: "busy, try again" page (503), never a 500 (tracker/__init__.py: WAL, BEGIN IMMEDIATE; tracker/errors.py).
+    SQLITE_BUSY_TIMEOUT = float(os.environ.get("SQLITE_BUSY_TIMEOUT", "15"))
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
@@ -53,8 +67,25 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT") or "20 per minute;200 per hour"
     #: Requests per API token (tracker/api): Flask-Limiter's notation.
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT") or "300 per minute"
+    #: The go-live date (``YYYY-MM-DD``): the day the Fund started recording payments in the tracker. Past
+    #: payments paid on or before it may be loaded as history (``flask import disbursements --history``,
+    #: admins only, no four-eyes approval); a history row paid after it is refused: later payments are
+    #: entered and approved. Unset (the default), every history import is refused.
+    TRACKER_LIVE_SINCE = _iso_date("TRACKER_LIVE_SINCE")
     #: An import that creates or updates this many rows refreshes PostgreSQL's planner statistics (ANALYZE).
     IMPORT_ANALYZE_ROWS = 500
+    #: Limits of reading one spreadsheet (tracker/imports; figures from bench/hostile_workbooks.py): an XLSX whose
+    #: parts would unpack to more than this is refused unread (50,000 disbursements with every column filled
+    #: unpack to 37.8 MB as openpyxl and pandas write them, 29.9 MB as Excel does)...
+    IMPORT_MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+    #: ...and one whose shared strings (its cells' texts, all held in memory while the sheet is read) unpack to
+    #: more than this (5.0 MB in that workbook as Excel writes it)...
+    IMPORT_MAX_SHARED_STRINGS_BYTES = 20 * 1024 * 1024
+    #: ...or number more than this (50,000 rows of 14 columns have 700,000 cells).
+    IMPORT_MAX_SHARED_STRINGS = 1_000_000
+    #: Seconds reading one file (CSV or XLSX) may take, on the upload page and in ``flask import``: that workbook
+    #: takes about 3 s of CPU on a 2-core VM, and the other limits stop a hostile file sooner.
+    IMPORT_PARSE_SECONDS = float(os.environ.get("IMPORT_PARSE_SECONDS") or 15)
     #: Strict-Transport-Security max-age in seconds (0: no header; production sends it).
     HSTS_SECONDS = 0
     #: How many reverse proxies in front set X-Forwarded-For/-Proto (0: none trusted).
@@ -107,6 +138,8 @@ class TestingConfig(Config):
     TWO_FACTOR_REQUIRED_ROLES = ()
     PASSWORD_MUST_BE_OWN = False
     RATELIMIT_ENABLED = False
+    # Fixed, whatever the environment: the history-import tests load payments of 2025.
+    TRACKER_LIVE_SINCE = dt.date(2025, 12, 31)
 
 
 class ProductionConfig(Config):

@@ -36,8 +36,9 @@ TOKEN = 401
 ROLES = ("anonymous", "donor", "staff", "manager", "admin")
 #: Methods Flask answers by itself for every route.
 AUTOMATIC_METHODS = {"HEAD", "OPTIONS"}
-#: Audit events a GET may write: reads that are recorded on purpose (an export, a report downloaded).
-AUDITED_READS = {"export", "download_report"}
+#: Audit events a GET may write: reads that are recorded on purpose (an export, a report downloaded, the page
+#: of a mother, a child or a claim opened).
+AUDITED_READS = {"export", "download_report", "view"}
 
 # fmt: off
 #: (endpoint, method): (anonymous, donor, staff, manager, admin, record named by the URL or None)
@@ -180,6 +181,7 @@ MATRIX = {
     ("reports.new", "GET"):                         (LOGIN, HIDE, DENY, OK,   DENY, None),
     ("reports.new", "POST"):                        (LOGIN, HIDE, DENY, OK,   DENY, None),
     ("reports.preview", "GET"):                     (LOGIN, HIDE, DENY, OK,   DENY, None),
+    ("reports.preview", "POST"):                    (LOGIN, HIDE, DENY, OK,   DENY, None),
     ("reports.verify", "GET"):                      (OK,    OK,   OK,   OK,   OK,   None),
     ("reports.verify", "POST"):                     (OK,    OK,   OK,   OK,   OK,   None),
     # the JSON API: bearer tokens only (see TOKEN above); its description is public
@@ -220,9 +222,9 @@ def _country_records(country: str, number: int) -> dict:
             "disbursement": disbursement.reference}
 
 
-def _report(number: str, donor, issuer_id: int) -> str:
+def _report(number: str, donor, issuer_id: int, scope: str) -> str:
     pdf = f"%PDF-1.7 stand-in {number}".encode()
-    db.session.add(IssuedReport(number=number, scope="fund", period_from=dt.date(2025, 1, 1),
+    db.session.add(IssuedReport(number=number, scope=scope, period_from=dt.date(2025, 1, 1),
                                 period_to=dt.date(2025, 12, 31), as_of=dt.date(2026, 1, 15), lang="en",
                                 donor=donor, issued_by_id=issuer_id, status="issued", pdf=pdf,
                                 sha256=hashlib.sha256(pdf).hexdigest(), pages=1, size=len(pdf)))
@@ -239,8 +241,8 @@ def world(app):
         ours = factories.DonorFactory(name="Kingdom of Norway")
         theirs = factories.DonorFactory(name="Republic of Elsewhere")
         target = factories.UserFactory(role="staff", email="target@example.org", countries=["CD"])
-        inside["report"] = _report("TF-2025-0001", ours, target.id)
-        outside["report"] = _report("TF-2025-0002", theirs, target.id)
+        inside["report"] = _report("TF-2025-0001", ours, target.id, "country:CD")
+        outside["report"] = _report("TF-2025-0002", theirs, target.id, "country:LR")
         for side in (inside, outside):
             side["donor"] = ours.id
             side["user"] = target.id
@@ -318,11 +320,10 @@ def answer(client, method, url, endpoint=None):
 
 
 def expected_outside(inside_answer, role: str, record: str | None):
-    """A record of another country: staff and managers do not see it; donors see only their own reports."""
+    """A record of another country: staff and managers do not see it (a report of another country
+    included); donors see only their own reports."""
     if record is None or role in ("anonymous", "admin"):
         return inside_answer
-    if record == "report":
-        return HIDE if role == "donor" else inside_answer
     if role == "donor":
         return HIDE
     return HIDE if inside_answer == OK else inside_answer

@@ -31,8 +31,8 @@ def app(module_app):
     return module_app
 
 
-def _report(number, donor=None, status="issued"):
-    return factories.IssuedReportFactory(number=number, donor=donor, status=status)
+def _report(number, donor=None, status="issued", scope="fund"):
+    return factories.IssuedReportFactory(number=number, donor=donor, status=status, scope=scope)
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def world(app):
 
 
 def build_world(app) -> dict:
-    """Two projects (CD, LR), people and payments in both, a pledge, four reports, a user of each role,
+    """Two projects (CD, LR), people and payments in both, a pledge, five reports, a user of each role,
     and a token for each (tests/test_api_fuzz.py uses it too)."""
     with app.app_context():
         with factories.one_commit():
@@ -80,10 +80,11 @@ def build_world(app) -> dict:
                 "manager": factories.UserFactory(role="manager", email="manager@example.org", countries=["CD"]),
                 "admin": factories.UserFactory(role="admin", email="admin@example.org"),
             }
-        _report("TF-2025-0001")                # fund-wide
-        _report("TF-2025-0002", donor=ours)    # the donor's own
-        _report("TF-2025-0003", donor=theirs)  # another donor's
-        _report("TF-2025-0004", status="rendering")
+        _report("TF-2025-0001")                                         # fund-wide, of the whole Fund
+        _report("TF-2025-0002", donor=ours, scope="country:CD")         # the donor's own
+        _report("TF-2025-0003", donor=theirs, scope="project:TF-CD-2025-01")  # another donor's
+        _report("TF-2025-0004", status="rendering", scope="country:CD")
+        _report("TF-2025-0005", donor=theirs, scope="country:LR")       # outside the manager's countries
         tokens = {}
         for role, user in users.items():
             tokens[role] = create_token(user=user, name=f"{role} script", days=30).token
@@ -289,7 +290,7 @@ def test_last_used_is_recorded_without_an_audited_change(app, world, client):
 def test_each_api_request_is_audited_with_endpoint_and_token_prefix(app, world, client):
     token = world["tokens"]["manager"]
     get(client, "/api/v1/funding?scope=fund", token)
-    get(client, "/api/v1/reports/TF-2025-0001/pdf", token)
+    get(client, "/api/v1/reports/TF-2025-0002/pdf", token)
     with app.app_context():
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.in_(
             ["api_request", "download_report"])).order_by(AuditEvent.id)).all()
@@ -300,7 +301,7 @@ def test_each_api_request_is_audited_with_endpoint_and_token_prefix(app, world, 
     assert rows == [
         ("api_request", "/api/v1/funding", manager, token[:12]),
         ("api_request", "/api/v1/reports/<number>/pdf", manager, token[:12]),
-        ("download_report", "TF-2025-0001", manager, None),
+        ("download_report", "TF-2025-0002", manager, None),
     ]
     assert token not in text
 
@@ -456,7 +457,9 @@ def test_reports_list_follows_the_web_rules(app, world, client):
     def numbers(role):
         return [r["number"] for r in get(client, "/api/v1/reports", world["tokens"][role]).get_json()["items"]]
 
-    assert sorted(numbers("manager")) == ["TF-2025-0001", "TF-2025-0002", "TF-2025-0003", "TF-2025-0004"]
+    # The manager of CD: CD's and its project's; not the Fund's (LR has a project) nor LR's.
+    assert sorted(numbers("manager")) == ["TF-2025-0002", "TF-2025-0003", "TF-2025-0004"]
+    assert sorted(numbers("admin")) == [f"TF-2025-000{n}" for n in range(1, 6)]
     # The donor: fund-wide and their own, issued ones only.
     assert sorted(numbers("donor")) == ["TF-2025-0001", "TF-2025-0002"]
     assert_problem(get(client, "/api/v1/reports/TF-2025-0004", world["tokens"]["donor"]), 404)

@@ -5,12 +5,14 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g, has_app_context, has_request_context, render_template, request
+import click
+from flask import Flask, current_app, g, has_app_context, has_request_context, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 # openpyxl switches to lxml when it is installed (the IATI export needs it). Keep spreadsheets on its standard-library
 # path: uploads are parsed through defusedxml there, and a carriage return in a cell survives an export.
@@ -86,21 +88,64 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Write-ahead log: readers and the one writer no longer wait for each other. Kept in the file;
+        # an in-memory database answers "memory" and stays as it is.
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
         # pysqlite opens transactions late and on its own; take that over so that
         # SAVEPOINTs (per-row undo in imports and batches) work as on PostgreSQL.
         dbapi_connection.isolation_level = None
 
 
+#: Requests of these methods write: on SQLite their transactions begin as writers.
+WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection):
+    """On SQLite, a transaction that will write takes the write lock as it begins (``BEGIN IMMEDIATE``).
+
+    SQLite has one writer at a time. A transaction begun as a reader that
+    writes later cannot wait for its turn: SQLite refuses it at once
+    ("database is locked") when another connection is writing or has written
+    since it began. One begun as a writer waits up to the busy timeout
+    (``SQLITE_BUSY_TIMEOUT``) for its turn instead. So: writers for requests
+    that change things (POST and the like) and for commands (``flask
+    seed-demo``, imports, migrations; not ``flask shell``); plain readers for
+    GET and HEAD, which never wait under the write-ahead log. A GET view that
+    writes (an audited view) is marked with :func:`tracker.database.writes_on_get`,
+    a blueprint whose every request writes with ``bp.writes_on_get = True``.
+    """
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _begins_as_writer() else "BEGIN")
+
+
+def _begins_as_writer() -> bool:
+    if has_request_context():
+        if g.get("database_busy"):
+            return False  # only the page saying so is left to show: it reads
+        if request.method in WRITING_METHODS:
+            return True
+        view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+        blueprint = current_app.blueprints.get(request.blueprint) if request.blueprint else None
+        return bool(getattr(view, "writes_on_get", False) or getattr(blueprint, "writes_on_get", False))
+    command = click.get_current_context(silent=True)
+    # Not `flask shell`: a transaction left open at its prompt would hold the write lock for as long.
+    return command is not None and command.command.name != "shell"
+
+
+def _engine_options(app: Flask) -> None:
+    """SQLite waits up to ``SQLITE_BUSY_TIMEOUT`` seconds for the write lock (pysqlite's own default is 5)."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {**options.get("connect_args", {}), "timeout": app.config["SQLITE_BUSY_TIMEOUT"]}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options  # a new dict: the class attribute is shared
 
 
 def register_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
+    _engine_options(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
@@ -184,6 +229,25 @@ def register_errorhandlers(app: Flask) -> None:
     def internal_error(error):
         db.session.rollback()
         return render_error(500, error)
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error):
+        """Others were writing at the same moment (tracker/errors.py): 503, try again; any other kind is a 500."""
+        from tracker.api.problems import problem
+        from tracker.errors import BUSY_RETRY_AFTER, database_busy_kind
+
+        kind = database_busy_kind(error)
+        if kind is None:
+            raise error
+        db.session.rollback()
+        g.database_busy = True
+        rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
+        app.logger.warning("database busy (%s) on %s %s: answered 503, nothing saved", kind, request.method, rule)
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+        if is_api_request():
+            return problem(503, "the database was busy with other requests at the same moment; nothing was "
+                                "changed; try again in a moment", headers=headers)
+        return render_template("errors/503.html"), 503, headers
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -57,15 +57,26 @@ def users_create(email, role, countries, donor_name, name, password_stdin, local
 @with_appcontext
 @click.option("--seed", default=1, show_default=True, help="the same seed gives the same data")
 @click.option("--scale", default=1, show_default=True, help="multiplies people and payments")
-@click.option("--force", is_flag=True, help="seed even if the database holds data")
+@click.option("--force", is_flag=True,
+              help="add demo data to a database that holds the demo's, or data but no people")
 def seed_demo(seed, scale, force):
-    """Load realistic, deterministic demo data into an empty database."""
-    from tracker.demo import DEMO_USERS, database_is_empty, seed_demo as run_seed
+    """Load realistic, deterministic demo data into an empty database (development and testing only).
+
+    Refused, with status 1, outside TRACKER_ENV=development or testing, and on a
+    database holding users or mothers that the demo did not load, whatever the flags.
+    """
+    from tracker.demo import DEMO_USERS, database_is_empty, holds_demo, refusal, seed_demo as run_seed
 
     if scale < 1:
         fail("--scale must be 1 or more")
+    refused = refusal()
+    if refused:
+        fail(refused)
     if not force and not database_is_empty():
-        click.echo("The database holds data already; nothing seeded (use --force to add demo data anyway).")
+        if holds_demo():
+            click.echo("The database holds the demo data already; nothing seeded (use --force to add more).")
+        else:
+            click.echo("The database holds data already; nothing seeded (use --force to add demo data anyway).")
         from tracker.models import User
 
         if db.session.scalar(select(User.id).where(User.email == DEMO_USERS[0]["email"])) is not None:

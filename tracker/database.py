@@ -16,3 +16,15 @@ def refresh_planner_statistics(session) -> bool:
     session.execute(text("ANALYZE"))
     session.commit()
     return True
+
+
+def writes_on_get(view):
+    """Mark a GET view that writes (an audit event, a token's last use): on SQLite it begins as a writer.
+
+    A read transaction that writes later cannot wait for SQLite's one write
+    lock: it is refused at once when someone wrote since it began. One begun
+    as a writer waits its turn (``tracker/__init__.py``, ``_sqlite_begin``).
+    Put it right under ``@bp.route`` so that the function registered carries it.
+    """
+    view.writes_on_get = True
+    return view

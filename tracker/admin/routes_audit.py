@@ -1,28 +1,85 @@
-"""The audit log: read, filter (user, action, record, dates) and export as CSV."""
+"""The audit log: read, filter (user, action, record type and number, dates) and export as CSV."""
 from __future__ import annotations
 
 import json
 
 from flask import render_template, request
+from flask_babel import lazy_gettext as _l
 
 from tracker import audit
 from tracker.admin import bp
 from tracker.admin.forms import AuditFilterForm
 from tracker.admin.queries import EXPORT_HEADER, audit_choices, audit_page, audit_select
 from tracker.auth.permissions import permission
+from tracker.database import writes_on_get
 from tracker.exports import csv_response
 from tracker.extensions import db
 from tracker.registry.helpers import page_number, private
+from tracker.vocab import LABELS
 
 #: Rows in one export; a larger log is exported by narrowing the dates.
 EXPORT_LIMIT = 100_000
+
+#: What the filter's choices say for the actions written in the log (the code follows the label, as the
+#: table shows codes); an action not named here is shown by its code.
+ACTION_LABELS = {
+    "view": _l("Record opened"),
+    "search": _l("Mother looked up by name or code"),
+    "show_personal": _l("Personal data shown"),
+    "export": _l("Exported"),
+    "export_personal": _l("Exported with personal data"),
+    "import": _l("Imported"),
+    "issue_report": _l("Report issued"),
+    "download_report": _l("Report downloaded"),
+    "sign_in": _l("Signed in"),
+    "sign_in_failed": _l("Sign-in refused"),
+    "sign_out": _l("Signed out"),
+    "account_locked": _l("Account locked"),
+    "password_changed": _l("Password changed"),
+    "password_reset": _l("Password reset"),
+    "two_factor_enabled": _l("Second factor turned on"),
+    "two_factor_reset": _l("Second factor reset"),
+    "recovery_codes_created": _l("Recovery codes made"),
+    "recovery_code_used": _l("Recovery code used"),
+    "api_token_created": _l("API token created"),
+    "api_token_revoked": _l("API token revoked"),
+    "api_request": _l("API request"),
+    "access_changed": _l("Access changed"),
+    "data_key_rotated": _l("Data key rotated"),
+    "seed_demo": _l("Demo data loaded"),
+    **{code: LABELS[code] for code in ("create", "update", "delete", "submit", "approve", "reject", "pay", "void")},
+}
+#: The same for the record types (tables) most searched for.
+ENTITY_LABELS = {
+    "beneficiaries": _l("Mothers"),
+    "children": _l("Children"),
+    "paternity_claims": _l("Paternity claims"),
+    "income_projects": _l("Income-generating activities"),
+    "disbursements": _l("Disbursements"),
+    "projects": _l("Projects"),
+    "users": _l("Users"),
+    "donors": _l("Donors"),
+    "pledges": _l("Pledges"),
+    "contributions": _l("Contributions"),
+    "allocations": _l("Allocations"),
+    "exchange_rates": _l("Exchange rates"),
+    "budget_lines": _l("Budget lines"),
+    "issued_reports": _l("Donor reports"),
+    "api_tokens": _l("API tokens"),
+}
+
+
+def _labelled(codes, labels) -> list[tuple[str, str]]:
+    """``(code, "Label (code)")`` choices in the order of their labels in the reader's language."""
+    named = [(code, f"{labels[code]} ({code})" if code in labels else code) for code in codes]
+    return sorted(named, key=lambda choice: choice[1].casefold())
 
 
 def _filters() -> tuple[AuditFilterForm, dict]:
     form = AuditFilterForm(request.args)
     actions, entities, users = audit_choices()
-    form.action.choices = [("", "—")] + [(a, a) for a in actions]
-    form.entity.choices = [("", "—")] + [(e, e) for e in entities]
+    form.action.choices = [("", "—")] + _labelled(actions, ACTION_LABELS)
+    form.entity.choices = [("", "—")] + _labelled(entities, ENTITY_LABELS)
     form.user.choices = [("", "—")] + [(str(i), email) for i, email in users]
     form.validate()
     user = form.user.data if (form.user.data or "").isdigit() else None
@@ -55,6 +112,7 @@ def audit_log():
 
 
 @bp.route("/audit/export.csv")
+@writes_on_get
 @permission("admin.audit")
 def audit_export():
     """The filtered events as CSV (formula-safe, via tracker.exports); the export is itself audited."""

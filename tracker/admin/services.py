@@ -1,4 +1,5 @@
-"""What an admin does to users. Each change of access ends the user's sessions at once.
+"""What an admin does to users. Each change of access ends the user's sessions at once; disabling a
+user and resetting their password or second factor also revoke their API tokens.
 
 Services flush and audit; the route commits. An admin never changes their own
 role or disables themselves here (the last admin could lock everyone out);
@@ -10,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from tracker import audit
+from tracker.api.tokens import revoke_all_tokens
 from tracker.auth import two_factor
 from tracker.auth.services import UserError, check_user_fields, create_user, end_sessions, initial_password, set_password
 from tracker.errors import Invalid
@@ -77,20 +79,29 @@ def change_access(*, user: User, role: str, countries, donor_id: int | None, by:
 
 
 def set_active(*, user: User, active: bool, by: User) -> None:
-    """Disable (every session ends, sign-in refused) or enable a user."""
+    """Disable (every session ends, every API token is revoked, sign-in refused) or enable a user.
+
+    Enabling brings no token back: the user makes new ones.
+    """
     _not_self(user, by)
     if user.active == active:
         return
     user.active = active
     end_sessions(user)
+    if not active:
+        revoke_all_tokens(user=user, reason="user_disabled")
     db.session.flush()
 
 
 def reset_two_factor(*, user: User, by: User) -> None:
-    """Remove the user's second factor (a lost phone); they enrol again at their next sign-in."""
+    """Remove the user's second factor (a lost phone); they enrol again at their next sign-in.
+
+    Whoever has the lost phone may have the account: its sessions end and its API tokens are revoked.
+    """
     _not_self(user, by)
     two_factor.disable(user, by_admin=True)
     end_sessions(user)
+    revoke_all_tokens(user=user, reason="two_factor_reset")
     db.session.flush()
 
 

@@ -227,7 +227,8 @@ PATHS = {
          _query("to", QUERY_DAY, "Entered on or before this day."),
          _p("limit"), _p("offset")], tags=["records"]),
     "/api/v1/reports": _operation(
-        "listReports", "Issued donor reports (managers, admins; donors: theirs and fund-wide ones)",
+        "listReports", "Issued donor reports (admins: all; managers: their countries' and projects', and the "
+        "Fund's when they manage every country; donors: theirs and fund-wide ones)",
         _json("ReportPage", "One page of reports."), [_p("limit"), _p("offset")], errors=(400, 401, 403, 422),
         tags=["reports"]),
     "/api/v1/reports/{number}": _operation(

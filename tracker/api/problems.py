@@ -3,7 +3,7 @@
 Every error under ``/api/v1`` goes through :func:`problem`: the handlers of the
 API raise :class:`ApiError`, and the app's error handlers (tracker/__init__.py,
 tracker/security.py) answer with :func:`http_problem` for any HTTP error of an
-API path, unknown paths, 405, 429 and 500 included.
+API path, unknown paths, 405, 429 and 500 included, and a busy database (503).
 """
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ TITLES = {
     422: ("invalid-parameter", "Invalid parameter"),
     429: ("too-many-requests", "Too many requests"),
     500: ("internal-error", "Internal server error"),
+    #: The database was busy with other requests at the same moment (tracker/errors.py): retry after Retry-After.
+    503: ("busy", "Busy, try again"),
 }
 
 

@@ -167,7 +167,8 @@ def _report_json(report: IssuedReport) -> dict:
 
 
 def _readable(number: str) -> IssuedReport:
-    """The report if this user may read it (donors: issued, theirs or fund-wide), else 404, as on the web."""
+    """The report if this user may read it (:func:`tracker.reports.archive.readable_reports`), else 404, as on
+    the web."""
     user = _user()
     if len(number) > 20:
         raise ApiError(404, f"no report {number[:20]}… for you")
@@ -180,7 +181,7 @@ def _readable(number: str) -> IssuedReport:
 @bp.route("/reports")
 @permission("reports.read")
 def reports():
-    """Issued donor reports, newest first (donors: those addressed to them and fund-wide ones)."""
+    """Issued donor reports, newest first, as on the web (:func:`tracker.reports.archive.readable_reports`)."""
     params.refuse_unknown("limit", "offset")
     user = _user()
     limit, offset = params.page()

@@ -4,7 +4,8 @@ A token is ``tft_`` and 43 URL-safe characters (256 random bits). Its owner
 sees it once, on the page that answers the form that made it; the database
 keeps its SHA-256 and its first characters (the prefix) so the owner can tell
 tokens apart. A token acts with its user's role and countries, as they are at
-each request: a disabled user's tokens stop working with the user.
+each request. A password change or reset, a second-factor reset and disabling
+the user revoke all of the user's tokens (:func:`revoke_all_tokens`).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tracker import audit
@@ -74,6 +75,48 @@ def revoke_token(*, user: User, token_id: int) -> ApiToken | None:
     audit.record(db.session, "api_token_revoked", entity="api_tokens", entity_id=record.id,
                  changes={"prefix": record.prefix}, user_id=user.id)
     return record
+
+
+#: Why :func:`revoke_all_tokens` revoked a user's tokens (the ``reason`` of each audit event).
+REVOKE_REASONS = ("password_changed", "password_reset", "two_factor_reset", "user_disabled")
+
+
+def revoke_all_tokens(*, user: User, reason: str) -> int:
+    """Revoke every live token of ``user`` because who may use the account changed; returns how many.
+
+    Called on a password change or reset, a second-factor reset and when the
+    user is disabled: whoever held the old password, phone or account may
+    have made a token, and a token outlives sessions. A revoked token stays
+    revoked (enabling the user again brings none back). Expired tokens are left
+    as they are: they can never work again anyway.
+
+    One ``api_token_revoked`` event per token, as when its owner revokes it, so
+    that a token's whole life (made, used, revoked) reads under its id and
+    prefix, with the reason; a user holds a handful of tokens at most. The
+    events are the acting user's (the admin, or the user changing their own
+    password). One guarded UPDATE: a token revoked meanwhile by its owner is not
+    revoked (nor audited) twice. The caller commits.
+    """
+    if reason not in REVOKE_REASONS:
+        raise ValueError(f"unknown reason {reason!r}")
+    now = now_utc()
+    revoked = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+               or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
+        .values(revoked_at=now)
+        .returning(ApiToken.id, ApiToken.prefix)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for token_id, prefix in sorted(revoked):
+        audit.record(db.session, "api_token_revoked", entity="api_tokens", entity_id=token_id,
+                     changes={"prefix": prefix, "owner": user.id, "reason": reason})
+    if revoked:
+        # Token objects already in the session would otherwise still look live.
+        for record in db.session.identity_map.values():
+            if isinstance(record, ApiToken) and record.user_id == user.id:
+                db.session.expire(record, ["revoked_at"])
+    return len(revoked)
 
 
 def user_tokens(user: User) -> list[ApiToken]:

@@ -9,7 +9,8 @@ from tracker import audit
 from tracker.auth import bp, sessions, two_factor
 from tracker.auth.forms import CodeForm, LoginForm, LogoutForm
 from tracker.auth.permissions import PUBLIC, SIGNED_IN, permission
-from tracker.auth.services import authenticate, complete_sign_in, count_failure, end_sessions, is_locked
+from tracker.auth.services import (authenticate, complete_sign_in, count_failure, end_sessions,
+                                   give_back_attempt, take_attempt)
 from tracker.extensions import db
 from tracker.models import User
 from tracker.models.base import now_utc
@@ -92,8 +93,11 @@ def login_code():
     user, state = pending
     form = CodeForm()
     if form.validate_on_submit():
-        if is_locked(user):
-            audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id, user_id=user.id,
+        # Counted before the code is checked, as a password is (tracker/auth/services.py, take_attempt).
+        user_id = user.id
+        attempt = take_attempt(user)
+        if attempt is None:
+            audit.record(db.session, "sign_in_failed", entity="users", entity_id=user_id, user_id=user_id,
                          changes={"reason": "locked"})
             db.session.commit()
             session.pop(PENDING, None)
@@ -101,7 +105,7 @@ def login_code():
             return redirect(url_for("auth.login"))
         method = two_factor.verify_second_factor(user, form.code.data)
         if method is None:
-            locked = count_failure(user, step="second_factor")
+            locked = count_failure(user, step="second_factor", attempt=attempt)
             db.session.commit()
             if locked:
                 session.pop(PENDING, None)
@@ -109,6 +113,7 @@ def login_code():
                 return redirect(url_for("auth.login"))
             form.code.errors = [_("This code is not right, or it was used already.")]
         else:
+            give_back_attempt(user)
             complete_sign_in(user, second_factor=method)
             db.session.commit()
             sessions.start(user, remember=state.get("remember", False))

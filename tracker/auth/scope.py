@@ -85,3 +85,17 @@ def get_scoped_or_404(model, user=None, **by):
 def in_scope(country: str, user=None) -> bool:
     countries = user_countries(user)
     return countries is None or country in countries
+
+
+def sees_whole_fund(user=None) -> bool:
+    """Whether the user's countries hold every project, so that the whole Fund's figures show nothing
+    outside them: admins always, a manager only when she manages every country that has a project.
+
+    The one rule for fund-wide donor reports: offering to issue one (tracker/reports/routes.py) and
+    reading an issued one (:func:`tracker.reports.archive.readable_reports`).
+    """
+    countries = user_countries(user)
+    if countries is None:
+        return True
+    everywhere = set(db.session.scalars(select(Project.country).distinct()))
+    return everywhere <= set(countries)

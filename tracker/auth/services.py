@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker import audit
@@ -125,15 +125,21 @@ def initial_password() -> str:
 
 
 def is_locked(user: User, now=None) -> bool:
+    """Whether ``user`` is locked out at ``now`` (a lock lifts by itself when ``locked_until`` passes)."""
     return user.locked_until is not None and user.locked_until > (now or now_utc())
 
 
 def authenticate(email: str, password: str) -> User | None:
     """The active, unlocked user whose password this is, or ``None``.
 
+    The attempt is counted *before* the password is checked (:func:`take_attempt`), in one
+    statement with the check of the lock, so that attempts sent at once never get more than
+    ``LOGIN_MAX_FAILURES`` passwords checked before the lock; a right password gives its
+    attempt back. Commits that count at once (and ends the transaction before any hashing) so
+    that no lock is held while a password is hashed; the caller commits the rest.
+
     Every refusal is audited (without what was typed: it could be a password
-    typed in the wrong field) and a wrong password counts towards the lock. A
-    right password does not yet sign in: the caller finishes with
+    typed in the wrong field). A right password does not yet sign in: the caller finishes with
     :func:`complete_sign_in`, after the second factor when there is one, so a
     right password does not reset the count of wrong codes either.
     """
@@ -141,29 +147,74 @@ def authenticate(email: str, password: str) -> User | None:
     email = normalise_email(email)
     user = db.session.scalars(select(User).where(User.email == email)).one_or_none()
     if user is None or not user.active:
+        user_id = user.id if user else None
+        db.session.commit()  # hold no lock while hashing: on SQLite a writer's lock is the whole database's
         check_password_hash(_DUMMY_HASH, password or "")
-        audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id if user else None)
+        audit.record(db.session, "sign_in_failed", entity="users", entity_id=user_id)
         # Not the e-mail typed: it could be a password typed in the wrong field.
         current_app.logger.info("sign-in refused: unknown or disabled account")
         return None
-    right = check_password_hash(user.password_hash, password or "")
-    if is_locked(user, now):
-        # Refused even with the right password; the message does not say so.
-        audit.record(db.session, "sign_in_failed", entity="users", entity_id=user.id, user_id=user.id,
+    user_id, stored_hash = user.id, user.password_hash  # read before take_attempt's commit expires them
+    attempt = take_attempt(user, now=now)
+    if attempt is None:
+        # Locked, or every attempt the lock allows is being checked right now: refused unchecked, even with
+        # the right password. The dummy check takes the time of a real one; the message does not say so.
+        check_password_hash(_DUMMY_HASH, password or "")
+        audit.record(db.session, "sign_in_failed", entity="users", entity_id=user_id, user_id=user_id,
                      changes={"reason": "locked"})
-        current_app.logger.info("sign-in refused: user %s is locked", user.id)
+        current_app.logger.info("sign-in refused: user %s is locked", user_id)
         return None
-    if not right:
-        count_failure(user, now=now)
+    if not check_password_hash(stored_hash, password or ""):
+        count_failure(user, now=now, attempt=attempt)
         return None
+    give_back_attempt(user)
     return user
 
 
-def count_failure(user: User, *, now=None, step: str | None = None) -> bool:
+def take_attempt(user: User, *, now=None) -> int | None:
+    """Count an attempt (a password or code about to be checked) as a failure until it proves right; commits.
+
+    One UPDATE checks that the account is not locked and that fewer than
+    ``LOGIN_MAX_FAILURES`` failures are counted, and adds one: attempts sent
+    at once take their turn (PostgreSQL's row lock, SQLite's write lock), so at
+    most ``LOGIN_MAX_FAILURES`` of them are ever checked before the lock.
+    Returns the attempt's number in the row (1 to ``LOGIN_MAX_FAILURES``), or
+    ``None`` when the account is locked or every attempt it has left is
+    already taken. Committed at once: the other attempts must see it, and
+    nothing stays locked while the password or code is checked.
+    """
+    now = now or now_utc()
+    failed = func.coalesce(User.failed_logins, 0)
+    attempt = db.session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= now),
+               failed < current_app.config["LOGIN_MAX_FAILURES"])
+        .values(failed_logins=failed + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    db.session.commit()
+    return attempt
+
+
+def give_back_attempt(user: User) -> None:
+    """The password or code of an attempt taken by :func:`take_attempt` was right: it is no failure."""
+    db.session.execute(
+        update(User).where(User.id == user.id, User.failed_logins > 0)
+        .values(failed_logins=User.failed_logins - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(user, ["failed_logins", "locked_until"])
+
+
+def count_failure(user: User, *, now=None, step: str | None = None, attempt: int | None = None) -> bool:
     """Record a wrong password or code; the ``LOGIN_MAX_FAILURES``-th in a row locks the account.
 
-    The count is raised in one UPDATE, so that attempts sent in parallel all
-    count. Returns whether this failure locked the account.
+    ``attempt`` is the number :func:`take_attempt` gave the attempt before it
+    was checked: it is counted already. Without it (a password checked first,
+    as when re-authenticating inside a session) the count is raised here, in
+    one UPDATE, so that attempts sent in parallel all count. Returns whether
+    this failure locked the account.
     """
     now = now or now_utc()
     config = current_app.config
@@ -171,12 +222,14 @@ def count_failure(user: User, *, now=None, step: str | None = None) -> bool:
                  changes={"step": step} if step else None)
     current_app.logger.info("sign-in refused: wrong %s for user %s",
                             "code" if step == "second_factor" else "password", user.id)
-    count = db.session.execute(
-        update(User).where(User.id == user.id)
-        .values(failed_logins=func.coalesce(User.failed_logins, 0) + 1)
-        .returning(User.failed_logins)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    count = attempt
+    if count is None:
+        count = db.session.execute(
+            update(User).where(User.id == user.id)
+            .values(failed_logins=func.coalesce(User.failed_logins, 0) + 1)
+            .returning(User.failed_logins)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
     locked = count >= config["LOGIN_MAX_FAILURES"]
     if locked:
         until = now + config["LOGIN_LOCK_DURATION"]
@@ -225,18 +278,22 @@ def end_sessions(user: User) -> None:
     user.session_token = new_session_token()
 
 
-def set_password(user: User, password: str, *, own: bool = True) -> None:
-    """Replace the password and end every session (the caller re-issues the current one).
+def set_password(user: User, password: str, *, own: bool = True) -> int:
+    """Replace the password, end every session (the caller re-issues the current one) and revoke
+    every API token of the user (audited); returns how many tokens were revoked.
 
     ``own`` is false for a password an admin hands over: it must then be
     replaced at the next sign-in when ``PASSWORD_MUST_BE_OWN`` is set.
     """
+    from tracker.api.tokens import revoke_all_tokens
+
     problem = password_problem(password)
     if problem:
         raise UserError(problem)
     user.password_hash = generate_password_hash(password)
     user.password_changed_at = now_utc() if own else None
     end_sessions(user)
+    return revoke_all_tokens(user=user, reason="password_changed" if own else "password_reset")
 
 
 def must_change_password(user: User) -> bool:

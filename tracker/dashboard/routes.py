@@ -9,6 +9,7 @@ from tracker.auth.permissions import permission
 from tracker.auth.scope import user_countries
 from tracker.dashboard import bp
 from tracker.dashboard.review import SORTS, build_review
+from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.engine import ScopeError
@@ -61,6 +62,7 @@ EXPORTS = ("projects", "categories", "pledges", "children", "months")
 
 
 @bp.route("/review/export/<table>.csv")
+@writes_on_get
 @permission("funding.view")
 def export(table: str):
     from tracker.exports import csv_response
@@ -108,6 +110,7 @@ def export(table: str):
 
 
 @bp.route("/review/iati.xml")
+@writes_on_get
 @permission("funding.view")
 def iati():
     """The IATI 2.03 activity file of the user's projects (the review's country; its period, if one is chosen)."""

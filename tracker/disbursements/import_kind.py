@@ -5,9 +5,18 @@ With ``--history`` (administrators) rows are past payments: they are loaded as
 already ``paid`` with their ``paid_on`` and ``payment_reference``, their USD
 value frozen at the rate in force on ``entered_on``, and marked as imported
 history. ``reference`` is the key: a file imported twice adds nothing.
+
+History skips four-eyes approval, so it is bounded by the go-live date
+``TRACKER_LIVE_SINCE``: without it no history is loaded, and a row paid after it
+is refused (it must be entered and approved). Each history import's audit event
+carries how many paid rows it added and their USD total.
 """
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
@@ -34,6 +43,30 @@ def _import_user(ctx: RowContext) -> User:
             raise Invalid(_l("no administrator exists to attribute the import to; use --as EMAIL"), "")
         ctx.cache["_admin"] = cached
     return cached
+
+
+def live_since() -> dt.date | None:
+    """The go-live date (``TRACKER_LIVE_SINCE``): payments paid up to it may be loaded as history."""
+    value = current_app.config.get("TRACKER_LIVE_SINCE")
+    if not value:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
+
+
+def history_refusal() -> str | None:
+    if live_since() is None:
+        return str(_l("history cannot be imported: the go-live date is not set (TRACKER_LIVE_SINCE=YYYY-MM-DD, "
+                      "the day payments started going through approval here); nothing was imported"))
+    return None
+
+
+def history_audit(cache: dict) -> dict:
+    """The paid rows this history import added and their USD total (rows already imported add nothing)."""
+    return {"paid_rows": cache.get("_history_rows", 0),
+            "usd_total": str(cache.get("_history_usd", Decimal(0)).quantize(Decimal("0.01"))),
+            "live_since": live_since().isoformat()}
 
 
 def apply_disbursement(values: dict[str, str], ctx: RowContext) -> str:
@@ -71,6 +104,13 @@ def apply_disbursement(values: dict[str, str], ctx: RowContext) -> str:
     if not history and (paid_on or payment_reference):
         raise Invalid(_l("only past payments (--history) are imported as paid; leave it empty"),
                       "paid_on" if paid_on else "payment_reference")
+    if history:
+        since = live_since()
+        if since is None:  # run_import refuses the import before any row; never trust that alone
+            raise Invalid(history_refusal(), "paid_on")
+        if paid_on > since:
+            raise Invalid(_l("after the go-live date %(day)s; record it through approval", day=since.isoformat()),
+                          "paid_on")
     disbursement = services.enter(
         project=project, category=values["category"], beneficiary=mother, child=child, enrolment=enrolment,
         term=values.get("term") or None, income_project=income_project, payee=values["payee"],
@@ -97,6 +137,9 @@ def apply_disbursement(values: dict[str, str], ctx: RowContext) -> str:
             ).execution_options(synchronize_session=False)
         )
         db.session.expire(disbursement)
+        # For the import's audit event; counted only when the whole file is saved.
+        ctx.cache["_history_rows"] = ctx.cache.get("_history_rows", 0) + 1
+        ctx.cache["_history_usd"] = ctx.cache.get("_history_usd", Decimal(0)) + usd
     return "created"
 
 
@@ -105,6 +148,8 @@ register(Kind(
     label=_l("Disbursements"),
     permission="disbursements.enter",
     history_permission="records.import_history",
+    history_refusal=history_refusal,
+    history_audit=history_audit,
     apply_row=apply_disbursement,
     columns=(
         Column("reference", help=_l("Your unique reference for the payment.")),

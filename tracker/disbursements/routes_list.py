@@ -8,6 +8,7 @@ from flask_login import current_user
 from tracker import audit
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404
+from tracker.database import writes_on_get
 from tracker.disbursements import bp, services
 from tracker.disbursements.forms import PayForm, ReasonForm
 from tracker.disbursements.queries import Row, history, list_select
@@ -55,6 +56,7 @@ def index():
 
 
 @bp.route("/disbursements/export.<fmt>")
+@writes_on_get
 @permission("records.export")
 def export(fmt: str):
     from tracker.exports import csv_response, xlsx_response

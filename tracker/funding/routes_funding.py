@@ -29,6 +29,7 @@ from tracker import audit
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404, in_scope, scoped_select, user_countries
 from tracker.countries import country_choices
+from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.formatting import money
@@ -322,6 +323,7 @@ def donors():
 
 
 @bp.route("/donors/export.<fmt>")
+@writes_on_get
 @permission("funding.view")
 def export_donors(fmt: str):
     make = donor_rows()
@@ -408,6 +410,7 @@ def pledges():
 
 
 @bp.route("/pledges/export.<fmt>")
+@writes_on_get
 @permission("funding.view")
 def export_pledges(fmt: str):
     return _export(fmt, "pledges", list(PledgeRow.EXPORT),
@@ -462,6 +465,7 @@ def contributions():
 
 
 @bp.route("/contributions/export.<fmt>")
+@writes_on_get
 @permission("funding.view")
 def export_contributions(fmt: str):
     return _export(fmt, "contributions", CONTRIBUTION_EXPORT, lambda: [
@@ -520,6 +524,7 @@ def allocations():
 
 
 @bp.route("/allocations/export.<fmt>")
+@writes_on_get
 @permission("funding.view")
 def export_allocations(fmt: str):
     return _export(fmt, "allocations", ALLOCATION_EXPORT, lambda: [list(r) for r in db.session.execute(

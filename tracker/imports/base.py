@@ -71,6 +71,12 @@ class Kind:
     apply_row: Callable[[dict[str, str], RowContext], str]
     #: When set, the kind can load history (``--history``) for users with it.
     history_permission: str | None = None
+    #: ``history_refusal() -> message | None``: why history cannot be loaded at all now (a setting missing);
+    #: checked before any row (:func:`history_refusal`).
+    history_refusal: Callable[[], str | None] | None = None
+    #: ``history_audit(cache) -> dict``: figures of a history import (its totals) for its ``import`` audit
+    #: event, from the scratch space its rows shared.
+    history_audit: Callable[[dict], dict] | None = None
     example_rows: tuple[dict[str, str], ...] = ()
     #: Refuse a row equal to an earlier row of the same file (``row 3: same as row 2``) rather than take it
     #: for the same record: for kinds where two equal rows may be two real records, or a row pasted twice.
@@ -129,6 +135,20 @@ class ImportResult:
         return not self.errors
 
 
+class ImportRefused(Exception):
+    """The whole import is refused before any row (see :func:`history_refusal`)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def history_refusal(kind: Kind) -> str | None:
+    """Why ``kind`` cannot be loaded as history now, or ``None``: the command and the upload pages say it
+    before reading any row, and :func:`run_import` refuses such an import (:class:`ImportRefused`)."""
+    return kind.history_refusal() if kind.history_refusal is not None else None
+
+
 KINDS: dict[str, Kind] = {}
 
 
@@ -180,7 +200,14 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]] | ParsedFi
     found while reading (too many cells, too long): those rows are reported
     and not applied. The session's current transaction belongs to the import:
     it ends committed or rolled back.
+
+    A history import the kind refuses outright raises :class:`ImportRefused`;
+    its audit event also carries the kind's figures (``Kind.history_audit``).
     """
+    if history:
+        refused = history_refusal(kind)
+        if refused:
+            raise ImportRefused(refused)
     result = ImportResult(dry_run=dry_run)
     errors: list[RowError] = list(getattr(rows, "errors", ()))
     skipped = {e.row for e in errors}
@@ -211,10 +238,11 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]] | ParsedFi
         if errors or dry_run:
             session.rollback()
             return result
-        audit.record(session, "import", entity=kind.name, changes={
-            "file_rows": result.total, "created": result.created, "updated": result.updated,
-            "unchanged": result.unchanged, "history": history,
-        })
+        changes = {"file_rows": result.total, "created": result.created, "updated": result.updated,
+                   "unchanged": result.unchanged, "history": history}
+        if history and kind.history_audit is not None:
+            changes.update(kind.history_audit(cache))
+        audit.record(session, "import", entity=kind.name, changes=changes)
         session.commit()
         result.committed = True
         if result.created + result.updated >= current_app.config["IMPORT_ANALYZE_ROWS"]:

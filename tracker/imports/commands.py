@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tracker import audit
 from tracker.extensions import db
-from tracker.imports.base import KINDS, ImportResult, run_import
+from tracker.imports.base import KINDS, ImportResult, history_refusal, run_import
 from tracker.imports.files import MAX_BYTES, FileProblem, parse_upload
 
 #: Files with more data rows than this show a progress bar on stderr.
@@ -61,6 +61,9 @@ def _import(kind_name, path, dry_run, history, as_email):
             _fail("--history needs --as EMAIL of a user allowed to load history (an administrator)")
         if not user.can(kind.history_permission):
             _fail(f"{user.email} may not load {kind.name} as history")
+        refused = history_refusal(kind)
+        if refused:
+            _fail(refused)
     elif user is not None and not user.can(kind.permission):
         _fail(f"{user.email} may not import {kind.name}")
 

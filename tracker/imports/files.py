@@ -1,19 +1,28 @@
-"""Reading uploaded spreadsheets, and keeping one between preview and import.
+"""Reading uploaded spreadsheets, and keeping their rows between preview and import.
 
 :func:`parse_upload` turns the bytes of a CSV (UTF-8) or XLSX file into rows
 of text for a kind, or raises :class:`FileProblem` with a message precise
 enough to fix the file. Problems of one row (too many cells, a cell too long)
 are collected as row errors instead, so that every bad row is reported.
 
-The upload pages show a dry run first; the file then waits, encrypted, under
-``instance/uploads`` for an hour (:func:`store_upload`, :func:`load_upload`)
-so that the person confirms without uploading it again.
+Reading a file is bounded whatever it holds: 20 MB uploaded, 50,000 data
+rows, 1,048,576 rows with the blank ones, 20 million characters in the cells
+kept, ``IMPORT_PARSE_SECONDS`` of reading, and for an XLSX the limits of
+:mod:`tracker.imports.xlsx` (unpacked size, shared strings). Both formats are
+read as a stream: a row is checked against the header's width before it is
+kept, and a cell far to the right costs one entry, never a padded row.
+
+The upload pages show a dry run first; the rows read then wait, compressed
+and encrypted, under ``instance/uploads`` for an hour (:func:`store_upload`,
+:func:`take_upload`), so that the person confirms without uploading the file
+again and the import applies exactly the rows previewed, without reading the
+file a second time.
 """
 from __future__ import annotations
 
 import base64
+import codecs
 import csv
-import datetime as dt
 import hashlib
 import io
 import json
@@ -21,10 +30,9 @@ import os
 import re
 import secrets
 import time
-import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
@@ -37,8 +45,16 @@ from tracker.imports.base import Kind, RowError
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
 MAX_CELL = 1000
-#: An XLSX is a ZIP: refuse one that would unpack to more than this (a ZIP bomb).
-MAX_UNPACKED = 400 * 1024 * 1024
+#: Rows a file may have with its blank rows (a worksheet's own limit): blank rows are skipped, but not for free.
+MAX_LINES = 1_048_576
+#: Characters in the cells kept, all rows together: as much as a 20 MB CSV can hold. An XLSX can refer to one
+#: long shared string from every cell, and the rows kept wait for the confirmation.
+MAX_TEXT = 20_000_000
+#: Characters of one CSV row: far more than any row of a kind (at most 1,000 per cell), and a quote left open
+#: would make one row of the rest of the file.
+MAX_CSV_ROW = 1_000_000
+#: An XLSX is a ZIP of more parts than this only if something is wrong (Excel writes a dozen or so).
+MAX_PARTS = 10_000
 
 _BOM = b"\xef\xbb\xbf"
 _XLSX_MAGIC = b"PK\x03\x04"
@@ -54,6 +70,8 @@ _NOT_SPREADSHEETS = (
 )
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")
+#: The clock of the time budget (tests move it).
+_clock = time.monotonic
 
 
 class FileProblem(ValueError):
@@ -93,17 +111,31 @@ class ParsedFile:
         return iter(self)
 
 
+class _Budget:
+    """The time reading one file may take (``IMPORT_PARSE_SECONDS``); :meth:`check` is called as it streams."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.deadline = _clock() + seconds
+
+    def check(self) -> None:
+        if _clock() > self.deadline:
+            raise FileProblem(_("Reading the file took longer than the %(seconds)s seconds allowed. Split it into "
+                                "several smaller files.", seconds=number(self.seconds)))
+
+
 def parse_upload(data: bytes, filename: str, kind: Kind) -> ParsedFile:
     """Read ``data`` (CSV or XLSX, told by its content) as rows of ``kind``."""
     if len(data) > MAX_BYTES:
         raise FileProblem(_("The file is larger than 20 MB. Split it into several files."))
     if not data.strip() or not data.removeprefix(_BOM).strip():
         raise FileProblem(_("The file is empty."))
+    budget = _Budget(current_app.config["IMPORT_PARSE_SECONDS"])
     if data.startswith(_XLSX_MAGIC):
-        source, fmt = _xlsx_rows(data), "xlsx"
+        source, fmt = _xlsx_rows(data, budget), "xlsx"
     else:
         _refuse_binary(data, filename)
-        source, fmt = _csv_rows(_decode(data)), "csv"
+        source, fmt = _csv_rows(data, budget), "csv"
     return _collect(source, fmt, kind)
 
 
@@ -130,31 +162,72 @@ def _refuse_binary(data: bytes, filename: str) -> None:
                             "as \"Excel Workbook (.xlsx)\"."))
 
 
-def _decode(data: bytes) -> str:
-    bom = len(_BOM) if data.startswith(_BOM) else 0
-    try:
-        return data[bom:].decode("utf-8")
-    except UnicodeDecodeError as error:
-        offset = bom + error.start
-        line = data.count(b"\n", 0, offset) + 1
-        raise FileProblem(_(
-            "The file is not UTF-8 text: byte %(offset)d (line %(line)d) is 0x%(byte)02X, which UTF-8 does not "
-            "allow. It was probably saved as \"CSV\" in a Windows or Latin-1 encoding. In Excel, use \"Save as\" "
-            "and choose \"CSV UTF-8 (comma delimited)\", then upload it again.",
-            offset=offset, line=line, byte=data[offset])) from None
+def _check_utf8(data: bytes, start: int) -> None:
+    """Refuse ``data`` unless it is UTF-8, saying where; decoded a megabyte at a time and thrown away."""
+    position, step = start, 1024 * 1024
+    while position < len(data):
+        chunk = data[position:position + step]
+        final = position + len(chunk) >= len(data)
+        try:
+            _text, consumed = codecs.utf_8_decode(chunk, "strict", final)
+        except UnicodeDecodeError as error:
+            offset = position + error.start
+            line = data.count(b"\n", 0, offset) + 1
+            raise FileProblem(_(
+                "The file is not UTF-8 text: byte %(offset)d (line %(line)d) is 0x%(byte)02X, which UTF-8 does not "
+                "allow. It was probably saved as \"CSV\" in a Windows or Latin-1 encoding. In Excel, use \"Save "
+                "as\" and choose \"CSV UTF-8 (comma delimited)\", then upload it again.",
+                offset=offset, line=line, byte=data[offset])) from None
+        position += consumed
 
 
-def _delimiter(text: str) -> str:
+def _delimiter(first_line: bytes) -> str:
     """Comma, unless the header line is clearly separated by semicolons (French Excel) or tabs."""
-    first = text.split("\n", 1)[0]
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    counts = {d: first_line.count(d.encode()) for d in (",", ";", "\t")}
     if counts[","] == 0 and (counts[";"] or counts["\t"]):
         return ";" if counts[";"] >= counts["\t"] else "\t"
     return ","
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+class _CsvLines:
+    """The lines of a CSV for :func:`csv.reader`, decoded one at a time, within the row length and time budget."""
+
+    def __init__(self, data: bytes, budget: _Budget):
+        self.stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+        self.budget = budget
+        self.lines = 0
+        #: Characters read since the end of the last row the reader gave (a quoted cell may span lines).
+        self.pending = 0
+        self.row = 1
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = self.stream.readline(MAX_CSV_ROW + 1)
+        if not line:
+            raise StopIteration
+        self.lines += 1
+        if self.lines % 1024 == 0:
+            self.budget.check()
+        self.pending += len(line)
+        if self.pending > MAX_CSV_ROW:
+            raise FileProblem(_("row %(row)d: the row is longer than %(max)s characters. Check the quotes in that "
+                                "row and the rows above it, or split the file.", row=self.row, max=number(MAX_CSV_ROW)))
+        return line
+
+    def row_done(self) -> None:
+        self.pending = 0
+        self.row += 1
+
+
+def _csv_rows(data: bytes, budget: _Budget) -> Iterator[tuple[int, list[str]]]:
+    start = len(_BOM) if data.startswith(_BOM) else 0
+    _check_utf8(data, start)
+    end = data.find(b"\n", start, start + MAX_CSV_ROW)
+    lines = _CsvLines(data, budget)
+    reader = csv.reader(lines, delimiter=_delimiter(data[start:end if end >= 0 else start + MAX_CSV_ROW]),
+                        strict=True)
     row_number = 0
     while True:
         row_number += 1
@@ -168,86 +241,30 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
                                     row=row_number, max=MAX_CELL)) from None
             raise FileProblem(_("row %(row)d: the CSV cannot be read (%(reason)s). Check the quotes in that row.",
                                 row=row_number, reason=str(error))) from None
+        lines.row_done()
         yield row_number, [cell.strip() for cell in cells]
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
+def _xlsx_rows(data: bytes, budget: _Budget) -> Iterator[tuple[int, dict[int, str]]]:
+    """The non-empty rows of the first worksheet as ``{column number: text}`` (see :mod:`tracker.imports.xlsx`)."""
+    from tracker.imports import xlsx
 
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        names = set(archive.namelist())
-        unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise FileProblem(_("The file looks like an XLSX workbook but is damaged: it cannot be opened. Save it "
-                            "again from Excel.")) from None
-    if "xl/workbook.xml" not in names:
-        if "mimetype" in names and archive.read("mimetype").startswith(b"application/vnd.oasis.opendocument"):
-            raise FileProblem(_("This is an OpenDocument (LibreOffice) file. Save it as \"Excel 2007-365 "
-                                "(.xlsx)\" or as CSV (UTF-8) and upload it again."))
-        raise FileProblem(_("This file is a ZIP archive, not an XLSX workbook. Upload a CSV (UTF-8) or XLSX file."))
-    if unpacked > MAX_UNPACKED:
-        raise FileProblem(_("The workbook is too large once unpacked. Split it into several files."))
-    unreadable = _("The XLSX workbook cannot be read; it may be damaged. Save it again from Excel, or save it "
-                   "as \"CSV UTF-8\".")
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # a parser of untrusted bytes: any failure means a bad file
-        raise FileProblem(unreadable) from None
-    try:
-        if not workbook.worksheets:
-            raise FileProblem(_("The workbook has no worksheet."))
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # some programs write wrong sheet dimensions
-        rows = sheet.iter_rows(values_only=True)
-        row_number = 0
-        while True:
-            row_number += 1
-            try:
-                values = next(rows)
-            except StopIteration:
-                return
-            except Exception:
-                raise FileProblem(unreadable) from None
-            yield row_number, [cell_text(value) for value in values]
-    finally:
-        workbook.close()
-
-
-def cell_text(value) -> str:
-    """The text of an XLSX cell as a person would type it.
-
-    Dates give ``YYYY-MM-DD`` (a time, if any, is kept so that it is not lost
-    silently); numbers their exact decimal text, rounded like Excel to 15
-    significant digits so that binary noise (``1250.4999999999998``) never
-    shows; booleans ``TRUE``/``FALSE`` as in a CSV saved by Excel.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return ""
-        return _plain_decimal(Decimal(format(value, ".15g")))
-    if isinstance(value, Decimal):
-        return _plain_decimal(value)
-    return str(value).strip()
-
-
-def _plain_decimal(value: Decimal) -> str:
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    config = current_app.config
+    limits = xlsx.Limits(unpacked=config["IMPORT_MAX_UNPACKED_BYTES"], parts=MAX_PARTS,
+                         shared_strings_bytes=config["IMPORT_MAX_SHARED_STRINGS_BYTES"],
+                         shared_strings=config["IMPORT_MAX_SHARED_STRINGS"])
+    rows = xlsx.read_rows(data, limits, budget.check)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except FileProblem:
+            raise
+        except Exception:  # a parser of untrusted bytes: any other failure means a bad file
+            raise FileProblem(_("The XLSX workbook cannot be read; it may be damaged. Save it again from Excel, "
+                                "or save it as \"CSV UTF-8\".")) from None
+        yield row
 
 
 def _header(cells: list[str], kind: Kind) -> tuple[str, ...]:
@@ -265,7 +282,7 @@ def _header(cells: list[str], kind: Kind) -> tuple[str, ...]:
     problems = []
     empty = [str(i + 1) for i, name in enumerate(names) if not name]
     if empty:
-        problems.append(_("The header (row 1) has no name in column %(positions)s.", positions=", ".join(empty)))
+        problems.append(_("The header (row 1) has no name in column %(positions)s.", positions=_some(empty)))
     seen, twice = set(), []
     for name in names:
         if name and name in seen and name not in twice:
@@ -273,11 +290,11 @@ def _header(cells: list[str], kind: Kind) -> tuple[str, ...]:
         seen.add(name)
     if twice:
         problems.append(_("The header names these columns more than once: %(names)s.",
-                          names=", ".join(_short(n) for n in twice)))
+                          names=_some(_short(n) for n in twice)))
     unknown = [n for n in names if n and n not in known]
     if unknown:
         problems.append(_("Unknown columns: %(names)s. The columns are: %(columns)s.",
-                          names=", ".join(_short(n) for n in unknown), columns=", ".join(kind.column_names)))
+                          names=_some(_short(n) for n in unknown), columns=", ".join(kind.column_names)))
     missing = [n for n in kind.required_columns if n not in seen]
     if missing:
         problems.append(_("The header lacks the required columns: %(names)s.", names=", ".join(missing)))
@@ -290,38 +307,93 @@ def _short(name: str) -> str:
     return name if len(name) <= 40 else name[:39] + "…"
 
 
-def _collect(source: Iterator[tuple[int, list[str]]], fmt: str, kind: Kind) -> ParsedFile:
-    header = None
+def _some(items, most: int = 20) -> str:
+    """The first ``most`` items, then "…": a header thousands of cells wide is not listed in full."""
+    items = list(items)
+    return ", ".join(items[:most]) + (", …" if len(items) > most else "")
+
+
+def _collect(source: Iterator[tuple[int, list[str] | dict[int, str]]], fmt: str, kind: Kind) -> ParsedFile:
+    """The rows of ``source`` checked against the header and the limits.
+
+    A CSV gives each row as a list; an XLSX as ``{column number: text}`` of
+    its non-empty cells, so that a row reaching past the header is refused
+    from its last column without building it.
+    """
     parsed = None
+    width = 0
+    text = 0
     for row_number, cells in source:
-        if header is None:  # row 1
-            header = _header(cells, kind)
+        if parsed is None:
+            if row_number != 1:  # an XLSX leaves a blank row 1 out
+                cells = []
+            header = _header(_as_list(cells), kind)
             parsed = ParsedFile(format=fmt, columns=header)
+            width = len(header)
             continue
-        while cells and cells[-1] == "":
-            cells.pop()
-        if not cells:
-            continue  # a blank row
+        if row_number > MAX_LINES:
+            raise FileProblem(_("The file has more than %(max)s rows, blank rows included. Remove the blank rows, "
+                                "or split it into several files.", max=number(MAX_LINES)))
+        if isinstance(cells, dict):
+            if not cells:
+                continue
+            last = max(cells)
+            if last > width:
+                parsed.total += 1
+                _count_row(parsed)
+                parsed.errors.append(RowError(row_number, "", _(
+                    "column %(column)s holds a value, but the header ends at column %(last)s",
+                    column=_letter(last), last=_letter(width))))
+                continue
+            cells = _as_list(cells)
+        else:
+            if len(cells) > width and not any(cells[width:]):
+                del cells[width:]  # empty cells past the header (Excel's trailing commas): dropped in one step
+            while cells and cells[-1] == "":
+                cells.pop()
+            if not cells:
+                continue  # a blank row
+            if len(cells) > width:
+                parsed.total += 1
+                _count_row(parsed)
+                parsed.errors.append(RowError(row_number, "", _(
+                    "the row has %(cells)d cells, the header has %(width)d", cells=len(cells), width=width)))
+                continue
         parsed.total += 1
-        if parsed.total > MAX_ROWS:
-            raise FileProblem(_("The file has more than %(max)s data rows. Split it into several files.",
-                                max=number(MAX_ROWS)))
-        width = len(header)
-        if len(cells) > width:
-            parsed.errors.append(RowError(row_number, "", _("the row has %(cells)d cells, the header has %(width)d",
-                                                            cells=len(cells), width=width)))
-            continue
-        too_long = [RowError(row_number, header[i], _("too long (max %(max)d characters)", max=MAX_CELL))
+        _count_row(parsed)
+        too_long = [RowError(row_number, parsed.columns[i], _("too long (max %(max)d characters)", max=MAX_CELL))
                     for i, cell in enumerate(cells) if len(cell) > MAX_CELL]
         if too_long:
             parsed.errors.extend(too_long)
             continue
+        text += sum(map(len, cells))
+        if text > MAX_TEXT:
+            raise FileProblem(_("The cells of the file hold more than %(max)s characters of text. Split it into "
+                                "several files.", max=number(MAX_TEXT)))
         parsed.cells.append((row_number, tuple(cells) + ("",) * (width - len(cells))))
     if parsed is None:
         raise FileProblem(_("The file is empty."))
     if parsed.total == 0:
         raise FileProblem(_("The file has a header but no data rows."))
     return parsed
+
+
+def _count_row(parsed: ParsedFile) -> None:
+    if parsed.total > MAX_ROWS:
+        raise FileProblem(_("The file has more than %(max)s data rows. Split it into several files.",
+                            max=number(MAX_ROWS)))
+
+
+def _as_list(cells: list[str] | dict[int, str]) -> list[str]:
+    if isinstance(cells, dict):
+        return [cells.get(column, "") for column in range(1, max(cells, default=0) + 1)]
+    return cells
+
+
+def _letter(column: int) -> str:
+    from openpyxl.utils.cell import get_column_letter
+
+    return get_column_letter(column)
 
 
 # --- Uploads waiting for confirmation --------------------------------------
@@ -346,7 +418,8 @@ class PendingUpload:
     kind: str
     history: bool
     filename: str
-    data: bytes
+    #: The rows read at the preview, to import as they are (the file is not kept, nor read again).
+    parsed: ParsedFile
 
 
 def _now() -> float:
@@ -364,17 +437,35 @@ def _ensure_dir() -> Path:
     return directory
 
 
-def store_upload(data: bytes, *, user_id: int, kind: str, history: bool, filename: str) -> str:
-    """Keep ``data`` encrypted for :data:`UPLOAD_TTL` seconds; returns the token that finds it."""
+def _pack(parsed: ParsedFile) -> bytes:
+    """``parsed`` as compressed JSON (50,000 disbursements, every column filled: 10.8 MB of JSON, 2.2 MB packed)."""
+    document = {
+        "format": parsed.format, "columns": parsed.columns, "total": parsed.total, "cells": parsed.cells,
+        "errors": [[e.row, e.column, str(e.message)] for e in parsed.errors],
+    }
+    return zlib.compress(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 6)
+
+
+def _unpack(packed: bytes) -> ParsedFile:
+    document = json.loads(zlib.decompress(packed))
+    return ParsedFile(format=document["format"], columns=tuple(document["columns"]),
+                      cells=[(row, tuple(values)) for row, values in document["cells"]],
+                      errors=[RowError(row, column, message) for row, column, message in document["errors"]],
+                      total=document["total"])
+
+
+def store_upload(parsed: ParsedFile, *, user_id: int, kind: str, history: bool, filename: str) -> str:
+    """Keep the rows of ``parsed`` encrypted for :data:`UPLOAD_TTL` seconds; returns the token that finds them."""
     from tracker.crypto import keyring
 
     directory = _ensure_dir()
     purge_expired()
     token = secrets.token_urlsafe(32)
+    packed = _pack(parsed)
     payload = json.dumps({
         "user_id": user_id, "kind": kind, "history": bool(history), "filename": filename[:200],
-        "created": _now(), "sha256": hashlib.sha256(data).hexdigest(),
-        "data": base64.b64encode(data).decode("ascii"),
+        "created": _now(), "sha256": hashlib.sha256(packed).hexdigest(),
+        "rows": base64.b64encode(packed).decode("ascii"),
     })
     fd = os.open(directory / token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as out:
@@ -404,18 +495,19 @@ def take_upload(token: str, *, user_id: int, kind: str) -> PendingUpload:
         raise UploadGone(token) from None
     if payload.get("user_id") != user_id or payload.get("kind") != kind:
         raise UploadNotYours(token)
-    if _now() - payload["created"] > UPLOAD_TTL:
+    if _now() - payload["created"] > UPLOAD_TTL or "rows" not in payload:  # "rows": not stored by an older version
         discard_upload(token)
         raise UploadGone(token)
     try:
         path.rename(path.with_name(token + _TAKEN))
     except FileNotFoundError:  # taken by a request sent at the same moment
         raise UploadGone(token) from None
-    data = base64.b64decode(payload["data"])
-    if hashlib.sha256(data).hexdigest() != payload["sha256"]:
+    packed = base64.b64decode(payload["rows"])
+    if hashlib.sha256(packed).hexdigest() != payload["sha256"]:
         discard_upload(token)
         raise UploadGone(token)
-    return PendingUpload(token=token, kind=kind, history=payload["history"], filename=payload["filename"], data=data)
+    return PendingUpload(token=token, kind=kind, history=payload["history"], filename=payload["filename"],
+                         parsed=_unpack(packed))
 
 
 def discard_upload(token: str) -> None:

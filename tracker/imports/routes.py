@@ -16,7 +16,7 @@ from flask_login import current_user
 from tracker.auth.permissions import SIGNED_IN, permission
 from tracker.exports import csv_response, xlsx_response
 from tracker.imports import bp
-from tracker.imports.base import KINDS, ImportResult, Kind, run_import
+from tracker.imports.base import KINDS, ImportResult, Kind, history_refusal, run_import
 from tracker.imports.files import (
     MAX_BYTES,
     FileProblem,
@@ -93,6 +93,10 @@ def upload(kind_name: str):
         filename = storage.filename or ""
         history = bool(may_history and (form.history.data or _history_only(kind)))
         user_id = current_user.id
+        refused = history_refusal(kind) if history else None
+        if refused:
+            form.file.errors = [refused]
+            return render_template("imports/upload.html", kind=_view(kind), form=form)
         try:
             parsed = parse_upload(data, filename, kind)
         except FileProblem as problem:
@@ -102,7 +106,7 @@ def upload(kind_name: str):
                                 history=history)
             confirm = None
             if result.ok:
-                token = store_upload(data, user_id=user_id, kind=kind.name, history=history, filename=filename)
+                token = store_upload(parsed, user_id=user_id, kind=kind.name, history=history, filename=filename)
                 confirm = ConfirmForm(token=token)
             return render_template("imports/preview.html", kind=_view(kind), result=result, confirm=confirm,
                                    filename=filename, history=history)
@@ -112,7 +116,10 @@ def upload(kind_name: str):
 @bp.route("/<kind_name>/confirm", methods=["POST"])
 @permission(SIGNED_IN)
 def confirm(kind_name: str):
-    """Import for real the file checked on the preview, kept on the server under the form's token."""
+    """Import for real the rows checked on the preview, kept on the server under the form's token.
+
+    The rows are those read for the preview: the file is not read again.
+    """
     kind = _kind_or_404(kind_name)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -127,12 +134,12 @@ def confirm(kind_name: str):
         return redirect(url_for(".upload", kind_name=kind.name))
     try:
         history = pending.history and _may_load_history(kind)
-        try:
-            parsed = parse_upload(pending.data, pending.filename, kind)
-        except FileProblem as problem:
-            flash(problem.message, "error")
+        refused = history_refusal(kind) if history else None
+        if refused:
+            flash(refused, "error")
             return redirect(url_for(".upload", kind_name=kind.name))
-        result = run_import(kind, parsed, user=current_user._get_current_object(), dry_run=False, history=history)
+        result = run_import(kind, pending.parsed, user=current_user._get_current_object(), dry_run=False,
+                            history=history)
     finally:
         discard_upload(pending.token)
     if result.committed:

@@ -8,6 +8,7 @@ from flask_login import current_user
 from tracker import audit
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404, scoped_select
+from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm, show_errors
@@ -49,9 +50,15 @@ def new_child(code: str):
 
 
 @bp.route("/children/<code>")
+@writes_on_get
 @permission("records.view")
 def child(code: str):
-    return _render_child(_child_or_404(code), show_personal=False)
+    """The child's page: each opening is an audited ``view``, written once it is rendered."""
+    child_ = _child_or_404(code)
+    response = _render_child(child_, show_personal=False)
+    audit.record(db.session, "view", entity="children", entity_id=child_.code)
+    db.session.commit()
+    return response
 
 
 def _render_child(child_: Child, *, show_personal: bool):

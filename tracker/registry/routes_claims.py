@@ -9,6 +9,7 @@ from tracker import audit
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404
 from tracker.countries import country_choices
+from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import show_errors
@@ -44,6 +45,7 @@ def claims_list():
 
 
 @bp.route("/claims/export.<fmt>")
+@writes_on_get
 @permission("records.export")
 def export_claims(fmt: str):
     from tracker.exports import csv_response, xlsx_response
@@ -113,9 +115,17 @@ def _render_claim(claim: PaternityClaim, step_form=None, correct_forms=None):
 
 
 @bp.route("/claims/<int:claim_id>")
+@writes_on_get
 @permission("records.view")
 def claim(claim_id: int):
-    return _render_claim(_claim_or_404(claim_id))
+    """The claim's page: each opening is an audited ``view`` (the claim's id, as its other events, and the
+    child's code), written once it is rendered."""
+    claim_ = _claim_or_404(claim_id)
+    response = _render_claim(claim_)
+    audit.record(db.session, "view", entity="paternity_claims", entity_id=claim_.id,
+                 changes={"child": claim_.child.code})
+    db.session.commit()
+    return response
 
 
 @bp.route("/claims/<int:claim_id>/steps", methods=["POST"])

@@ -8,6 +8,7 @@ from flask_login import current_user
 from tracker import audit
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404
+from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import show_errors
@@ -42,6 +43,7 @@ def income_list():
 
 
 @bp.route("/income/export.<fmt>")
+@writes_on_get
 @permission("records.export")
 def export_income(fmt: str):
     from tracker.exports import csv_response, xlsx_response

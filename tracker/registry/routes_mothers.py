@@ -8,6 +8,7 @@ from flask_login import current_user
 from tracker import audit
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404, scoped_select
+from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm, show_errors
@@ -49,13 +50,16 @@ def mothers():
 @bp.route("/mothers/find", methods=["POST"])
 @permission("records.view")
 def find_mother():
-    """Find by code or exact name without putting the name in a URL (search forms would)."""
+    """Find by code or exact name without putting the name in a URL (search forms would); audited."""
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
     filters = _filters()
     q = (request.form.get("q") or "").strip()[:200]
     page = mothers_page(current_user, 1, **{**filters, "q": q or None})
+    if q:
+        _record_search(by="code" if CODE_LIKE.match(q) else "name", page=page)
+        db.session.commit()
     if page.total == 1:
         return redirect(url_for("registry.mother", code=page.items[0].code))
     return private(render_template(
@@ -65,7 +69,22 @@ def find_mother():
     ))
 
 
+def _record_search(*, by: str, page) -> None:
+    """Audit a search by what it showed, never by what was typed (a name must not reach the log).
+
+    A name search writes one ``search`` event per mother it showed, with her code, so the audit log's
+    record-number filter finds every search that linked her name to her code; a search that showed no
+    one writes one event without a code. A code search writes one event, with her code when it found
+    only her. ``changes`` says how the search was made and how many mothers matched.
+    """
+    changes = {"by": by, "matches": page.total}
+    shown = [row.code for row in page.items] if by == "name" or page.total == 1 else []
+    for code in shown or [None]:
+        audit.record(db.session, "search", entity="beneficiaries", entity_id=code, changes=dict(changes))
+
+
 @bp.route("/mothers/export.<fmt>")
+@writes_on_get
 @permission("records.export")
 def export_mothers(fmt: str):
     from tracker.exports import csv_response, xlsx_response
@@ -147,9 +166,15 @@ def _render_mother(mother: Beneficiary, *, show_personal: bool):
 
 
 @bp.route("/mothers/<code>")
+@writes_on_get
 @permission("records.view")
 def mother(code: str):
-    return _render_mother(_mother_or_404(code), show_personal=False)
+    """Her page (codes, dates, figures): each opening is an audited ``view``, written once it is rendered."""
+    mother_ = _mother_or_404(code)
+    response = _render_mother(mother_, show_personal=False)
+    audit.record(db.session, "view", entity="beneficiaries", entity_id=mother_.code)
+    db.session.commit()
+    return response
 
 
 @bp.route("/mothers/<code>/personal", methods=["POST"])

@@ -15,10 +15,11 @@ import threading
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, String, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from tracker import audit
+from tracker.auth.scope import sees_whole_fund, user_countries
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.engine import ScopeError, parse_scope
@@ -123,12 +124,27 @@ def start_rendering(report: IssuedReport, verify_url: str) -> None:
 
 
 def readable_reports(user: User) -> Select:
-    """The issued reports ``user`` may read: every one, or for a donor, hers and fund-wide ones once issued."""
+    """The issued reports ``user`` may read; every list and lookup of them (web, PDF, API) goes through here.
+
+    - A donor: those addressed to her and those addressed to no donor, once issued.
+    - An admin: every one.
+    - Anyone else (a manager): the scopes she could issue a report for, whoever issued it: her
+      countries, the projects in them, and the whole Fund only when her countries hold every project
+      (:func:`tracker.auth.scope.sees_whole_fund`, the rule the issuing form follows). Any other
+      report does not exist for her (404).
+    """
     stmt = select(IssuedReport)
     if user.role == "donor":
-        stmt = stmt.where(IssuedReport.status == "issued",
+        return stmt.where(IssuedReport.status == "issued",
                           or_(IssuedReport.donor_id == user.donor_id, IssuedReport.donor_id.is_(None)))
-    return stmt
+    countries = user_countries(user)
+    if countries is None:
+        return stmt
+    projects = select(literal("project:", String) + Project.code).where(Project.country.in_(countries))
+    readable = [IssuedReport.scope.in_([f"country:{c}" for c in countries]), IssuedReport.scope.in_(projects)]
+    if sees_whole_fund(user):
+        readable.append(IssuedReport.scope == "fund")
+    return stmt.where(or_(*readable))
 
 
 def readable_report(user: User, number: str) -> IssuedReport | None:

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from tracker import audit
 from tracker.auth.permissions import PUBLIC, permission
-from tracker.auth.scope import scoped_select, user_countries
+from tracker.auth.scope import scoped_select, sees_whole_fund
 from tracker.countries import country_name
+from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import show_errors
@@ -26,22 +27,27 @@ from tracker.reports.render import report_html
 
 
 def _scope_choices() -> list[tuple[str, str]]:
-    countries = user_countries()
+    """What the user may issue a report for; reading issued ones follows the same rule
+    (:func:`tracker.reports.archive.readable_reports`)."""
     projects = db.session.execute(
         scoped_select(Project, current_user).with_only_columns(Project.code, Project.country).order_by(Project.code)
     ).all()
     mine = sorted({c for _code, c in projects})
-    everywhere = set(db.session.scalars(select(Project.country).distinct()))
     choices = []
-    if countries is None or everywhere <= set(countries):
+    if sees_whole_fund(current_user):
         choices.append(("fund", _("The whole Fund")))
     choices += [(f"country:{c}", country_name(c, _locale())) for c in mine]
     choices += [(f"project:{code}", _("Project %(code)s", code=code)) for code, _c in projects]
     return choices
 
 
-def _form() -> ReportForm:
-    form = ReportForm(request.args) if request.method == "GET" and request.args else ReportForm()
+def _form(*, csrf: bool = True) -> ReportForm:
+    """The report's choices: from the query string on a GET that has one (filled in, not submitted),
+    else from the posted form. ``csrf=False`` only for the preview by address, which reads and never writes."""
+    if request.method == "GET" and request.args:
+        form = ReportForm(request.args, meta={"csrf": csrf})
+    else:
+        form = ReportForm()
     form.scope.choices = _scope_choices()
     form.donor.choices = [("", _("Every donor (fund-wide)"))] + [
         (str(i), name) for i, name in db.session.execute(select(Donor.id, Donor.name).order_by(Donor.name))]
@@ -89,11 +95,17 @@ def new():
     return private(render_template("reports/new.html", form=form))
 
 
-@bp.route("/reports/preview")
+@bp.route("/reports/preview", methods=["GET", "POST"])
 @permission("reports.issue")
 def preview():
-    """The report as HTML in the browser, exactly as it will be printed, before issuing it."""
-    form = _form()
+    """The report as HTML in the browser, exactly as it will be printed, before issuing it.
+
+    The form's "Preview" button posts the form, so its CSRF token stays in the body and out of every
+    URL and access log; a POST is checked for the token like any other. A GET with the choices in the
+    query string (codes and dates only, no token) previews too. Either way nothing is written and the
+    page is ``no-store``, so sending it again (a reload) only renders it again.
+    """
+    form = _form(csrf=request.method == "POST")
     if not form.validate():
         return private(render_template("reports/new.html", form=form)), 422
     scope, date_from, date_to, lang, donor = _request_values(form)
@@ -130,6 +142,7 @@ def show(number: str):
 
 
 @bp.route("/reports/<number>/pdf")
+@writes_on_get
 @permission("reports.read")
 def download(number: str):
     """The stored bytes, exactly as issued (never rendered again)."""
