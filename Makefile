@@ -8,7 +8,7 @@ WEASYPRINT_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 CATALOGS := $(wildcard tracker/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test venv dev-venv weasyprint-libs browser-deps db translations extract-messages clean
+.PHONY: run test venv dev-venv lock weasyprint-libs browser-deps db translations extract-messages clean
 
 run: venv weasyprint-libs translations db
 	@$(FLASK) seed-demo
@@ -34,12 +34,21 @@ dev-venv: $(VENV)/.installed-dev
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.txt
 	touch $@
+
+# The locks: requirements.txt and requirements-dev.txt pin every package, with its hashes, from the
+# requirements*.in files. After changing a pin in an .in file: `make lock`. To take a newer release of one
+# package the .in files do not pin (a dependency of a dependency): `make lock UPGRADE=NAME`.
+PIP_COMPILE := $(BIN)/pip-compile -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links $(if $(UPGRADE),--upgrade-package $(UPGRADE))
+lock: dev-venv
+	$(PIP_COMPILE) -o requirements.txt requirements.in
+	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 # WeasyPrint needs Pango and HarfBuzz from the system.
 weasyprint-libs: venv

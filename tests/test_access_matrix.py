@@ -184,6 +184,8 @@ MATRIX = {
     ("reports.preview", "POST"):                    (LOGIN, HIDE, DENY, OK,   DENY, None),
     ("reports.verify", "GET"):                      (OK,    OK,   OK,   OK,   OK,   None),
     ("reports.verify", "POST"):                     (OK,    OK,   OK,   OK,   OK,   None),
+    # the health check of a proxy or an orchestrator: open, and it says nothing but ok
+    ("main.healthz", "GET"):                        (OK,    OK,   OK,   OK,   OK,   None),
     # the JSON API: bearer tokens only (see TOKEN above); its description is public
     ("api.funding", "GET"):                         (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.projects", "GET"):                        (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),

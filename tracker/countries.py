@@ -12,7 +12,11 @@ PROGRAMME_COUNTRIES = {
     "LR": "LRD",
 }
 
-_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ"}
+# CLDR's two-letter territories that ISO 3166-1 does not assign: groupings and placeholders (EU, EZ, UN, QO,
+# XA, XB, ZZ), Kosovo's user-assigned XK, and the "exceptionally reserved" codes (Ascension AC, Clipperton CP,
+# Sark CQ, Diego Garcia DG, Ceuta and Melilla EA, the Canary Islands IC, Tristan da Cunha TA). What is left
+# is exactly ISO 3166-1's 249 countries and territories.
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ", "AC", "CP", "CQ", "DG", "EA", "IC", "TA"}
 COUNTRY_CODES: frozenset[str] = frozenset(
     code for code in Locale("en").territories if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
 )

@@ -5,9 +5,11 @@ report. Binary floating-point values are refused wherever they could sneak in.
 """
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel import Locale
+from babel.numbers import get_currency_precision, get_territory_currencies
 from flask_babel import lazy_gettext as _l
 
 #: Every amount the Fund handles must be below this (in any currency).
@@ -17,22 +19,24 @@ AMOUNT_SCALE = 2
 RATE_SCALE = 8
 
 _CENT = Decimal("0.01")
-# Babel's list holds codes that are no longer legal tender as well; these are
-# the ones a payment may still be made in.
-_WITHDRAWN = {
-    "ADP", "AFA", "ALK", "AOK", "AON", "AOR", "ARA", "ARL", "ARM", "ARP", "ATS", "AZM", "BAD", "BAN",
-    "BEC", "BEF", "BEL", "BGL", "BGM", "BGO", "BOL", "BOP", "BOV", "BRB", "BRC", "BRE", "BRN", "BRR",
-    "BRZ", "BUK", "BYB", "BYR", "CHE", "CHW", "CLE", "CLF", "CNH", "CNX", "COU", "CSD", "CSK", "CUC",
-    "CYP", "DDM", "DEM", "ECS", "ECV", "EEK", "ESA", "ESB", "ESP", "FIM", "FRF", "GEK", "GHC", "GNS",
-    "GQE", "GRD", "GWE", "GWP", "HRD", "HRK", "IEP", "ILP", "ILR", "ISJ", "ITL", "KRH", "KRO", "LTL",
-    "LTT", "LUC", "LUF", "LUL", "LVL", "LVR", "MAF", "MCF", "MDC", "MGF", "MKN", "MLF", "MRO", "MTL",
-    "MTP", "MVP", "MXP", "MXV", "MZE", "MZM", "NIC", "NLG", "PEI", "PES", "PLZ", "PTE", "RHD", "ROL",
-    "RUR", "SDD", "SDP", "SIT", "SKK", "SLL", "SRG", "STD", "SUR", "SVC", "TJR", "TMM", "TPE", "TRL",
-    "UAK", "UGS", "USN", "USS", "UYI", "UYP", "UYW", "VEB", "VED", "VEF", "VNN", "XAG", "XAU", "XBA",
-    "XBB", "XBC", "XBD", "XDR", "XEU", "XFO", "XFU", "XPD", "XPT", "XRE", "XSU", "XTS", "XUA", "XXX",
-    "YDD", "YUD", "YUM", "YUN", "YUR", "ZAL", "ZMK", "ZRN", "ZRZ", "ZWD", "ZWL", "ZWR",
-}
-CURRENCIES: frozenset[str] = frozenset(c for c in list_currencies() if c not in _WITHDRAWN)
+
+
+def legal_tender(day: dt.date) -> frozenset[str]:
+    """The currencies that are legal tender somewhere on ``day``, from Babel's CLDR data.
+
+    Codes that are no longer money (FRF, ANG since the Caribbean guilder, BGN
+    since Bulgaria took the euro) and units of account that are nobody's money
+    (XAD, XDR) are not in it.
+    """
+    found: set[str] = set()
+    for territory in Locale("en").territories:
+        if len(territory) == 2 and territory.isalpha():
+            found.update(get_territory_currencies(territory, start_date=day, end_date=day, tender=True))
+    return frozenset(found)
+
+
+#: Currencies a new amount may be in: legal tender today (read once, when the app starts).
+CURRENCIES: frozenset[str] = legal_tender(dt.date.today())
 #: The currencies of the programme countries, offered first in forms.
 PROGRAMME_CURRENCIES = ("USD", "CDF", "XAF", "SSP", "HTG", "LRD", "EUR")
 
@@ -137,7 +141,11 @@ def to_usd(amount: Decimal, currency: str, usd_per_unit: Decimal) -> Decimal:
 
 
 def from_usd(usd: Decimal, currency: str, usd_per_unit: Decimal) -> Decimal:
-    """``usd`` in ``currency`` at a rate, rounded half-even to the currency's minor unit (XAF 1, EUR 0.01)."""
+    """``usd`` in ``currency`` at a rate, rounded half-even to the currency's minor unit (XAF 1, EUR 0.01).
+
+    For a recorded amount: its currency may have stopped being legal tender since, so it is not checked.
+    """
     if currency == "USD":
         return round_cents(usd)
-    return (usd / usd_per_unit).quantize(quantum(currency), rounding=ROUND_HALF_EVEN).quantize(_CENT)
+    unit = Decimal(1).scaleb(-min(get_currency_precision(currency), AMOUNT_SCALE))
+    return (usd / usd_per_unit).quantize(unit, rounding=ROUND_HALF_EVEN).quantize(_CENT)
