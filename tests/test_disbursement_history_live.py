@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tests.test_disbursement_import import (  # noqa: F401 - app, rq and people are fixtures
+from tests.test_disbursement_import import (  # noqa: F401 - app, cli, rq and people are fixtures
     HISTORY,
     app,
+    cli,
     count,
     csv_bytes,
     fees_line,
@@ -93,18 +94,6 @@ def test_without_the_go_live_date_history_is_refused_before_any_row(app, people,
 
 
 # --- the command and the upload pages ---------------------------------------------------------------------------------
-
-@pytest.fixture
-def cli(app, people, tmp_path):
-    runner = app.test_cli_runner()
-
-    def invoke(rows, *options):
-        path = tmp_path / "disbursements.csv"
-        path.write_bytes(csv_bytes(*rows))
-        return runner.invoke(args=["import", "disbursements", str(path), *options])
-
-    return invoke
-
 
 def test_command_without_the_go_live_date_refuses_history(app, cli, monkeypatch):
     monkeypatch.setitem(app.config, "TRACKER_LIVE_SINCE", None)

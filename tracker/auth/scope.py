@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, exists, false, select
 
 from tracker.extensions import db
 from tracker.models import (
@@ -94,8 +94,15 @@ def sees_whole_fund(user=None) -> bool:
     The one rule for fund-wide donor reports: offering to issue one (tracker/reports/routes.py) and
     reading an issued one (:func:`tracker.reports.archive.readable_reports`).
     """
-    countries = user_countries(user)
+    return holds_every_project(user_countries(user))
+
+
+def holds_every_project(countries) -> bool:
+    """Whether ``countries`` (``None``: every country) hold every project, so the whole Fund is all theirs.
+
+    The rule behind :func:`sees_whole_fund`, and the funding engine's choice between the Fund's uncovered
+    gap and a country's for the fund scope seen from some countries.
+    """
     if countries is None:
         return True
-    everywhere = set(db.session.scalars(select(Project.country).distinct()))
-    return everywhere <= set(countries)
+    return not db.session.scalar(select(exists().where(Project.country.not_in(countries))))

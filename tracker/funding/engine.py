@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import BigInteger, and_, case, exists, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import aliased
 
+from tracker.auth.scope import holds_every_project
 from tracker.extensions import db
 from tracker.models import (
     CATEGORIES,
@@ -249,8 +250,7 @@ def funding_picture(*, scope: str = "fund", date_from: dt.date | None = None, da
             by_category[category] = (have_need + need, have_spent + spent)
     pledges = pledge_positions(date_to)
     fund = _fund(date_to, pledges)
-    whole_fund = kind == "fund" and (countries is None or not db.session.scalar(
-        select(exists().where(Project.country.not_in(countries)))))
+    whole_fund = kind == "fund" and holds_every_project(countries)
     if whole_fund:
         totals.earmarked_outstanding = sum((p.outstanding for p in pledges if p.earmarked), ZERO)
         totals.uncovered_gap = max(totals.gap - fund.unallocated - fund.outstanding_pledges, ZERO)

@@ -195,11 +195,8 @@ def pledge_list(*, donor_id: int | None = None, outstanding_only: bool = False) 
     """The pledges as of today, newest first, each with what it owes in its own currency (DESIGN section 3)."""
     countries = user_countries()
     positions = pledge_positions(today(), donor_id=donor_id, outstanding_only=outstanding_only, newest_first=True)
-    project_countries = dict(db.session.execute(
-        select(Project.id, Project.country).where(Project.id.in_({p.project_id for p in positions if p.project_id}))
-    ).all()) if any(p.project_id for p in positions) else {}
-    return [PledgeRow(p, p.project_id is not None
-                      and (countries is None or project_countries.get(p.project_id) in countries))
+    # A project earmark's country is the project's (PledgePosition.country).
+    return [PledgeRow(p, p.project_id is not None and (countries is None or p.country in countries))
             for p in positions]
 
 

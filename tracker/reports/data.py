@@ -38,7 +38,6 @@ from tracker.models import (
     IncomeProject,
     PaternityClaim,
     Partner,
-    Pledge,
     Project,
 )
 from tracker.reports.suppression import SuppressedTable, UnprotectableTableError, suppress
@@ -251,17 +250,15 @@ def _reach(row_keys, row_labels, by_project: bool, project_ids, academic_year: s
 
 def _donors(picture: FundingPicture) -> list[DonorLine]:
     """Pledged, received and still owed per donor, as of ``to`` (owed: the engine's pledge positions)."""
-    to = picture.date_to
-    pledged = dict(db.session.execute(
-        select(Pledge.donor_id, func.sum(Pledge.usd_amount)).where(Pledge.pledged_on <= to).group_by(Pledge.donor_id)
-    ).all())
     received = dict(db.session.execute(
-        select(Contribution.donor_id, func.sum(Contribution.usd_amount)).where(Contribution.received_on <= to)
-        .group_by(Contribution.donor_id)
+        select(Contribution.donor_id, func.sum(Contribution.usd_amount))
+        .where(Contribution.received_on <= picture.date_to).group_by(Contribution.donor_id)
     ).all())
     zero = Decimal("0.00")
+    pledged: dict[int, Decimal] = {}
     outstanding: dict[int, Decimal] = {}
-    for position in picture.pledges:
+    for position in picture.pledges:  # every pledge made up to `to`
+        pledged[position.donor_id] = pledged.get(position.donor_id, zero) + position.usd_amount
         outstanding[position.donor_id] = outstanding.get(position.donor_id, zero) + position.outstanding
     donors = db.session.execute(select(Donor.id, Donor.name, Donor.kind).order_by(Donor.name)).all()
     return [DonorLine(clip(name), kind, pledged.get(i) or zero, received.get(i) or zero, outstanding.get(i, zero))
