@@ -15,7 +15,8 @@ from flask import current_app
 from sqlalchemy import event
 
 from tests import factories
-from tracker.funding.engine import ScopeError, academic_year_holding, funding_picture
+from tracker.dates import academic_year_of
+from tracker.funding.engine import ScopeError, funding_picture
 from tracker.models import CATEGORIES
 
 FROM, TO = dt.date(2025, 1, 1), dt.date(2025, 10, 15)  # mid-October: burn window is July..September
@@ -213,12 +214,12 @@ def test_over_allocated_project_has_no_gap_and_coverage_above_one(db):
 # 2. The academic year, the school-fee forward need and the children at risk
 # ---------------------------------------------------------------------------------------------------------------------
 
-def test_academic_year_holding_to(app, ctx):
+def test_academic_year_of(app, ctx):
     assert current_app.config["ACADEMIC_YEAR_START_MONTH"] == 9
-    assert academic_year_holding(dt.date(2025, 10, 15)) == "2025-2026"
-    assert academic_year_holding(dt.date(2025, 8, 31)) == "2024-2025"
-    assert academic_year_holding(dt.date(2025, 9, 1)) == "2025-2026"
-    assert academic_year_holding(dt.date(2026, 1, 1)) == "2025-2026"
+    assert academic_year_of(dt.date(2025, 10, 15)) == "2025-2026"
+    assert academic_year_of(dt.date(2025, 8, 31)) == "2024-2025"
+    assert academic_year_of(dt.date(2025, 9, 1)) == "2025-2026"
+    assert academic_year_of(dt.date(2026, 1, 1)) == "2025-2026"
     assert funding_picture(date_from=FROM, date_to=TO).academic_year == "2025-2026"
     assert funding_picture(date_from=FROM, date_to=dt.date(2025, 8, 31)).academic_year == "2024-2025"
 

@@ -34,6 +34,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from tracker import audit
+from tracker.dates import add_months
 from tracker.crypto import keyring, normalise_name
 from tracker.database import refresh_planner_statistics
 from tracker.extensions import db
@@ -517,13 +518,8 @@ def seed_demo(*, seed: int = 1, scale: int = 1, progress=None) -> dict:
 # Helpers
 # ---------------------------------------------------------------------------
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def _month_end(day: dt.date) -> dt.date:
-    return _add_months(day, 1) - DAY
+    return add_months(day, 1) - DAY
 
 
 def _months(first: dt.date, last: dt.date):
@@ -531,7 +527,7 @@ def _months(first: dt.date, last: dt.date):
     month = first.replace(day=1)
     while month <= last:
         yield month
-        month = _add_months(month, 1)
+        month = add_months(month, 1)
 
 
 def _between(rng: random.Random, low: dt.date, high: dt.date) -> dt.date:
@@ -599,10 +595,10 @@ class _Queue:
 class _AcademicYear:
     def __init__(self, start_year: int, start_month: int, current: bool):
         self.start = dt.date(start_year, start_month, 1)
-        self.end = _add_months(self.start, 12) - DAY
+        self.end = add_months(self.start, 12) - DAY
         self.label = f"{start_year}-{start_year + 1}"
         # Three terms: September, January, April for a September start.
-        self.terms = [_add_months(self.start, offset) for offset in (0, 4, 7)]
+        self.terms = [add_months(self.start, offset) for offset in (0, 4, 7)]
         self.current = current
 
     def term_end(self, term: int) -> dt.date:
@@ -626,14 +622,14 @@ class _Seeder:
         self.y2 = self.today.year
         self.y1 = self.y2 - 1
         self.start = dt.date(self.y1, 1, 1)
-        self.last_complete_month = _add_months(self.today.replace(day=1), -1)
+        self.last_complete_month = add_months(self.today.replace(day=1), -1)
         start_month = int(current_app.config.get("ACADEMIC_YEAR_START_MONTH", 9) or 9)
         current_start = self.today.year if self.today.month >= start_month else self.today.year - 1
         # Every academic year that overlaps the two calendar years and has begun.
         self.academic_years = [
             _AcademicYear(year, start_month, year == current_start)
             for year in range(self.y1 - 1, current_start + 1)
-            if _add_months(dt.date(year, start_month, 1), 12) > self.start
+            if add_months(dt.date(year, start_month, 1), 12) > self.start
         ]
         self.counts = {key: 0 for key in (
             "projects", "partners", "budget lines", "donors", "pledges", "contributions", "allocations",
@@ -1195,7 +1191,7 @@ class _Seeder:
                 continue
             last_month = min(self.last_complete_month, (iga.closed or self.last).replace(day=1))
             level = rng.randint(*base[iga.status])
-            for month in _months(_add_months(iga.started.replace(day=1), 1), last_month):
+            for month in _months(add_months(iga.started.replace(day=1), 1), last_month):
                 if month < last_month and rng.random() < 0.06:
                     continue   # not reported that month
                 level = max(500, level + rng.randint(-level // 5, level // 5))
@@ -1209,7 +1205,7 @@ class _Seeder:
                 reports.append({"income_project_id": iga.id, "month": month, "revenue": revenue, "costs": costs,
                                 "currency": iga.currency,
                                 "note": rng.choice(_INCOME_NOTES) if rng.random() < 0.1 else None,
-                                "created_at": self.at(rng, min(_add_months(month, 1) + dt.timedelta(
+                                "created_at": self.at(rng, min(add_months(month, 1) + dt.timedelta(
                                     days=rng.randint(0, 12)), self.last), p.country)})
         self._insert(IncomeReport, reports)
         self.counts["income reports"] += len(reports)
@@ -1428,7 +1424,7 @@ class _Seeder:
             months = list(_months(active_from, active_to))
             by_year = defaultdict(Decimal)
             recent_by_category = defaultdict(Decimal)
-            recent = {_add_months(self.last_complete_month, -k) for k in range(6)}
+            recent = {add_months(self.last_complete_month, -k) for k in range(6)}
             for (month, category), usd in spend.items():
                 by_year[(month.year, category)] += usd
                 if month in recent:
@@ -1452,7 +1448,7 @@ class _Seeder:
             for year in (self.y1, self.y2):
                 for half in (1, 2):
                     first = dt.date(year, 1 if half == 1 else 7, 1)
-                    last = _add_months(first, 6) - DAY
+                    last = add_months(first, 6) - DAY
                     if last < p.start or first > p.end:
                         continue
                     on = max(first, p.start) + dt.timedelta(days=rng.randint(10, 25))
@@ -1503,7 +1499,7 @@ class _Seeder:
                     continue
                 month = to.replace(day=1)
                 burn = sum((usd for paid_in, usd in self.paid[p.key].items()
-                            if _add_months(month, -3) <= paid_in < month), Decimal(0)) / 3
+                            if add_months(month, -3) <= paid_in < month), Decimal(0)) / 3
                 balance = (sum((row["amount_usd"] for row in tranches if row["allocated_on"] <= to), Decimal(0))
                            - sum((usd for paid_in, usd in self.paid[p.key].items() if paid_in <= to), Decimal(0))
                            - self.committed[p.key])

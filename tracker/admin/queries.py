@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from tracker.extensions import db
 from tracker.models.base import now_utc
 from tracker.models import AuditEvent, Donor, RecoveryCode, User, UserCountry
-from tracker.registry.queries import Page, paginate
+from tracker.web import Page, paginate
 
 
 @dataclass(frozen=True)

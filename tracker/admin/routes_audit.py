@@ -14,7 +14,7 @@ from tracker.auth.permissions import permission
 from tracker.database import writes_on_get
 from tracker.exports import csv_response
 from tracker.extensions import db
-from tracker.registry.helpers import page_number, private
+from tracker.web import page_number
 from tracker.vocab import LABELS
 
 #: Rows in one export; a larger log is exported by narrowing the dates.
@@ -108,7 +108,7 @@ def _query_args(filters: dict) -> dict:
 def audit_log():
     form, filters = _filters()
     page = audit_page(page_number(), **filters)
-    return private(render_template("admin/audit.html", form=form, page=page, args=_query_args(filters)))
+    return render_template("admin/audit.html", form=form, page=page, args=_query_args(filters))
 
 
 @bp.route("/audit/export.csv")

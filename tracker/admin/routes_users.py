@@ -18,7 +18,6 @@ from tracker.extensions import db
 from tracker.formatting import _locale
 from tracker.forms import ActionForm, show_errors
 from tracker.models import Donor, User
-from tracker.registry.helpers import private
 
 
 def _choices(form: AccessForm) -> None:
@@ -42,7 +41,7 @@ def _me() -> User:
 @bp.route("/users/")
 @permission("admin.users")
 def users():
-    return private(render_template("admin/users.html", users=user_rows()))
+    return render_template("admin/users.html", users=user_rows())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -61,8 +60,8 @@ def new_user():
         else:
             db.session.commit()
             # The initial password is on this answer only: no URL, no log, no later page shows it.
-            return private(render_template("admin/initial_password.html", user=user, password=password, new=True))
-    return private(render_template("admin/user_form.html", form=form))
+            return render_template("admin/initial_password.html", user=user, password=password, new=True)
+    return render_template("admin/user_form.html", form=form)
 
 
 @bp.route("/users/<int:user_id>")
@@ -72,7 +71,7 @@ def user(user_id: int):
     form = AccessForm(role=found.role, countries=found.countries,
                       donor=str(found.donor_id) if found.donor_id else "")
     _choices(form)
-    return private(_render_user(found, form))
+    return _render_user(found, form)
 
 
 def _render_user(found: User, form: AccessForm):
@@ -102,7 +101,7 @@ def change_access(user_id: int):
                 flash(_("The access of %(email)s is changed; their sessions have ended.", email=found.email),
                       "success")
             return redirect(url_for("admin.user", user_id=found.id))
-    return private(_render_user(found, form)), 422
+    return _render_user(found, form), 422
 
 
 def _act(user_id: int, change):
@@ -154,4 +153,4 @@ def reset_password(user_id: int):
     found, password, done = _act(user_id, services.reset_password)
     if not done:
         return redirect(url_for("admin.user", user_id=found.id))
-    return private(render_template("admin/initial_password.html", user=found, password=password, new=False))
+    return render_template("admin/initial_password.html", user=found, password=password, new=False)

@@ -17,7 +17,6 @@ from tracker.auth.services import (
 )
 from tracker.extensions import db
 from tracker.forms import ActionForm
-from tracker.registry.helpers import private
 
 
 def _me():
@@ -44,7 +43,7 @@ def account():
 
 def _account_page(*, token_form=None, new_token=None, status=200):
     user = _me()
-    return private(render_template(
+    return render_template(
         "auth/account.html",
         language_form=LanguageForm(locale=user.locale),
         enrolled=two_factor.enrolled(user),
@@ -53,7 +52,7 @@ def _account_page(*, token_form=None, new_token=None, status=200):
         disable_form=ConfirmPasswordForm(prefix="disable"),
         codes_form=ConfirmPasswordForm(prefix="codes"),
         **_token_context(user, token_form), new_token=new_token,
-    )), status
+    ), status
 
 
 @bp.route("/account/language", methods=["POST"])
@@ -93,7 +92,7 @@ def password():
                 sessions.reissue(user)
                 flash(_("Your password is changed; your other sessions have ended."), "success")
                 return redirect(url_for("auth.account"))
-    return private(render_template("auth/password.html", form=form, forced=must_change_password(user)))
+    return render_template("auth/password.html", form=form, forced=must_change_password(user))
 
 
 @bp.route("/account/two-factor")
@@ -108,10 +107,10 @@ def two_factor_setup():
     if secret:
         qr = two_factor.qr_data_uri(two_factor.provisioning_uri(user, secret))
         key = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-    return private(render_template(
+    return render_template(
         "auth/two_factor.html", qr=qr, key=key, start_form=ActionForm(), form=EnrolForm(),
         required=two_factor.required_for(user),
-    ))
+    )
 
 
 @bp.route("/account/two-factor/start", methods=["POST"])
@@ -140,7 +139,7 @@ def two_factor_confirm():
         return redirect(url_for("auth.two_factor_setup"))
     db.session.commit()
     # Shown once, on this answer only: never stored in clear, never behind a URL.
-    return private(render_template("auth/recovery_codes.html", codes=codes, first=True))
+    return render_template("auth/recovery_codes.html", codes=codes, first=True)
 
 
 @bp.route("/account/two-factor/disable", methods=["POST"])
@@ -181,7 +180,7 @@ def recovery_codes():
         return redirect(url_for("auth.account"))
     codes = two_factor.new_recovery_codes(user)
     db.session.commit()
-    return private(render_template("auth/recovery_codes.html", codes=codes, first=False))
+    return render_template("auth/recovery_codes.html", codes=codes, first=False)
 
 
 # --- API tokens (tracker/api/tokens.py) ------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from tracker.funding.engine import ScopeError
 from tracker.funding.serialise import money as money_text
 from tracker.iati.data import PeriodError, iati_export
 from tracker.iati.xml import to_xml
-from tracker.registry.helpers import private
 
 
 def _params():
@@ -51,11 +50,11 @@ def review():
     except ScopeError as error:
         problems.append(str(error))
         data = build_review(scope="fund", date_from=None, date_to=None, countries=countries, sort=sort)
-    return private(render_template(
+    return render_template(
         "dashboard/review.html", r=data, p=data.picture, problems=problems, sort=sort, sorts=SORTS,
         country=country, countries=countries or sorted({pr.country for pr in data.picture.projects}),
         args={k: val for k, val in request.args.items() if k in ("country", "from", "to", "sort") and val},
-    ))
+    )
 
 
 EXPORTS = ("projects", "categories", "pledges", "children", "months")

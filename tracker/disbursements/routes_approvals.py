@@ -12,21 +12,20 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm
 from tracker.models import Disbursement
-from tracker.registry.helpers import private
 
 
 @bp.route("/approvals/")
 @permission("disbursements.approve")
 def approvals():
-    return private(render_template("disbursements/approvals.html", groups=queries.queue(current_user, "submitted"),
-                                   action=ActionForm()))
+    return render_template("disbursements/approvals.html", groups=queries.queue(current_user, "submitted"),
+                                   action=ActionForm())
 
 
 @bp.route("/approvals/to-pay")
 @permission("disbursements.approve")
 def to_pay():
-    return private(render_template("disbursements/to_pay.html", groups=queries.queue(current_user, "approved"),
-                                   action=ActionForm()))
+    return render_template("disbursements/to_pay.html", groups=queries.queue(current_user, "approved"),
+                                   action=ActionForm())
 
 
 def _ticked() -> list[Disbursement]:

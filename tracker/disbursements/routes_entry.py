@@ -18,8 +18,8 @@ from tracker.forms import ActionForm, show_errors
 from sqlalchemy import select
 
 from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project
-from tracker.registry.helpers import currency_choices, local_currency, private, project_choices, scoped_project
-from tracker.registry.queries import current_academic_year
+from tracker.web import currency_choices, local_currency, project_choices, scoped_project
+from tracker.dates import current_academic_year
 from tracker import validation as v
 
 
@@ -39,13 +39,13 @@ def new():
     mother_code = (request.args.get("mother") or "").strip().upper()
     category = request.args.get("category") or ""
     if not mother_code or category not in dict(start.category.choices):
-        return private(render_template("disbursements/start.html", start=start))
+        return render_template("disbursements/start.html", start=start)
     mother = db.session.scalars(
         scoped_select(Beneficiary, current_user).where(Beneficiary.code == mother_code)
     ).one_or_none()
     if mother is None:
         start.mother.errors = [_("%(code)s is not a mother in your countries.", code=mother_code[:20])]
-        return private(render_template("disbursements/start.html", start=start)), 404
+        return render_template("disbursements/start.html", start=start), 404
     key = (request.form.get("request_key") or "")[:64]
     if request.method == "POST" and key:
         # The same form sent twice (double click, retried request) creates nothing new.
@@ -81,8 +81,8 @@ def new():
             db.session.commit()
             flash(_("%(ref)s is entered.", ref=disbursement.reference), "success")
             return redirect(url_for("disbursements.show", reference=disbursement.reference))
-    return private(render_template("disbursements/new.html", form=form, mother=mother, category=category,
-                                   targets=targets, top_up=top_up))
+    return render_template("disbursements/new.html", form=form, mother=mother, category=category,
+                                   targets=targets, top_up=top_up)
 
 
 def _enter(mother: Beneficiary, category: str, form: EntryForm):
@@ -142,9 +142,9 @@ def whole_term():
             errors = result
         else:
             return redirect(url_for("disbursements.index", project=project.code, status="submitted"))
-    return private(render_template("disbursements/term.html", form=form, project=project, rows=rows,
+    return render_template("disbursements/term.html", form=form, project=project, rows=rows,
                                    errors=errors, action=ActionForm(),
-                                   batch_key=request.form.get("batch_key") or uuid.uuid4().hex))
+                                   batch_key=request.form.get("batch_key") or uuid.uuid4().hex)
 
 
 def _term(form: TermForm) -> int:

@@ -16,8 +16,7 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, Disbursement
-from tracker.registry.helpers import page_number, private, project_choices
-from tracker.registry.queries import paginate
+from tracker.web import page_number, paginate, project_choices
 from tracker import validation as v
 
 EXPORT_HEADER = ["reference", "project_code", "category", "mother_code", "child_code", "academic_year", "term",
@@ -49,10 +48,10 @@ def _filters() -> dict:
 def index():
     filters = _filters()
     page = paginate(list_select(current_user, **filters), page_number(), row=lambda r: Row(*r))
-    return private(render_template(
+    return render_template(
         "disbursements/index.html", page=page, filters=filters, projects=project_choices(open_only=False),
         categories=CATEGORIES, states=DISBURSEMENT_STATES,
-    ))
+    )
 
 
 @bp.route("/disbursements/export.<fmt>")
@@ -79,12 +78,12 @@ def get_or_404(reference: str) -> Disbursement:
 @permission("records.view")
 def show(reference: str):
     disbursement = get_or_404(reference)
-    return private(render_template(
+    return render_template(
         "disbursements/show.html", d=disbursement, events=history(disbursement), action=ActionForm(),
         reason_form=ReasonForm(), pay_form=PayForm(),
         can_approve=current_user.can("disbursements.approve") and disbursement.entered_by_id != current_user.id,
         can_enter=current_user.can("disbursements.enter"),
-    ))
+    )
 
 
 def _act(reference: str, run, success: str):

@@ -35,6 +35,7 @@ from tracker.models import (
     Project,
 )
 from tracker.funding.pledges import PledgePosition, pledge_positions
+from tracker.dates import academic_year_of
 from tracker.models.base import today
 
 ZERO = Decimal("0.00")
@@ -183,12 +184,6 @@ def default_period(on: dt.date | None = None) -> tuple[dt.date, dt.date]:
     return dt.date(on.year, 1, 1), on
 
 
-def academic_year_holding(day: dt.date) -> str:
-    start = current_app.config["ACADEMIC_YEAR_START_MONTH"]
-    first = day.year if day.month >= start else day.year - 1
-    return f"{first}-{first + 1}"
-
-
 def _burn_window(to: dt.date) -> tuple[dt.date, dt.date]:
     """The three whole calendar months before the month of ``to``: [start, end)."""
     end = to.replace(day=1)
@@ -230,7 +225,7 @@ def funding_picture(*, scope: str = "fund", date_from: dt.date | None = None, da
         raise ScopeError(f"unknown project {value!r}")
     ids = [p.id for p in projects]
     by_id = {p.id: p for p in projects}
-    academic_year = academic_year_holding(date_to)
+    academic_year = academic_year_of(date_to)
     missing: list[str] = []
     at_risk: list[ChildAtRisk] = []
     if ids:

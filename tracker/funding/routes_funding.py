@@ -50,8 +50,7 @@ from tracker.models import (
 )
 from tracker.models.base import Money, today
 from tracker.projects.queries import project_page
-from tracker.registry.helpers import currency_choices, page_number, private, project_choices, scoped_project
-from tracker.registry.queries import paginate, paginate_list
+from tracker.web import currency_choices, page_number, paginate, paginate_list, project_choices, scoped_project
 from tracker.vocab import label
 
 # --- forms (they carry what was typed; the services hold the rules) --------------------------------------------------
@@ -301,10 +300,10 @@ def _export(fmt: str, entity: str, header: list[str], make_rows):
 
 
 def _form_page(form, *, title, crumbs, cancel, submit=None, intro=None, hints=None, datalists=None):
-    return private(render_template(
+    return render_template(
         "funding/form.html", form=form, title=title, crumbs=crumbs, cancel=cancel, submit=submit or _("Save"),
         intro=intro, hints=hints or {}, datalists=datalists or {},
-    ))
+    )
 
 
 # --- donors ----------------------------------------------------------------------------------------------------------
@@ -316,7 +315,7 @@ DONOR_EXPORT = ["name", "kind", "country", "pledged_usd", "received_usd", "outst
 @permission("funding.view")
 def donors():
     page = paginate(donors_select(), page_number(), row=donor_rows())
-    return private(render_template("funding/donors.html", page=page))
+    return render_template("funding/donors.html", page=page)
 
 
 @bp.route("/donors/export.<fmt>")
@@ -336,8 +335,8 @@ def donor(id: int):
     pledges = pledge_list(donor_id=id)
     contributions = contribution_rows(db.session.execute(contributions_select(donor_id=id)))
     owed = sum((p.outstanding for p in pledges), Decimal("0.00"))
-    return private(render_template("funding/donor.html", donor=DonorRow(*row, outstanding=owed), pledges=pledges,
-                                   contributions=contributions))
+    return render_template("funding/donor.html", donor=DonorRow(*row, outstanding=owed), pledges=pledges,
+                                   contributions=contributions)
 
 
 def _donor_form_page(form, donor_=None):
@@ -403,7 +402,7 @@ def _pledges(filters) -> list[PledgeRow]:
 def pledges():
     filters = _pledge_filters()
     page = paginate_list(_pledges(filters), page_number())
-    return private(render_template("funding/pledges.html", page=page, filters=filters, donors=_donor_choices()[1:]))
+    return render_template("funding/pledges.html", page=page, filters=filters, donors=_donor_choices()[1:])
 
 
 @bp.route("/pledges/export.<fmt>")
@@ -457,8 +456,8 @@ def contributions():
     filters = {"donor": _int_arg("donor")}
     page = paginate(contributions_select(donor_id=filters["donor"]), page_number())
     page = replace(page, items=contribution_rows(page.items))
-    return private(render_template("funding/contributions.html", page=page, filters=filters,
-                                   donors=_donor_choices()[1:]))
+    return render_template("funding/contributions.html", page=page, filters=filters,
+                                   donors=_donor_choices()[1:])
 
 
 @bp.route("/contributions/export.<fmt>")
@@ -515,9 +514,9 @@ def new_contribution():
 def allocations():
     filters = {"project": request.args.get("project") or None}
     page = paginate(allocations_select(current_user, **filters), page_number(), row=lambda r: AllocationRow(*r))
-    return private(render_template("funding/allocations.html", page=page, filters=filters,
+    return render_template("funding/allocations.html", page=page, filters=filters,
                                    projects=project_choices(open_only=False),
-                                   unallocated=services.unallocated_on(today())))
+                                   unallocated=services.unallocated_on(today()))
 
 
 @bp.route("/allocations/export.<fmt>")
@@ -582,7 +581,7 @@ def budget(code: str):
                        "unchanged": _("The budget line already had this amount.")}[outcome]
             flash(message, "success")
             return redirect(url_for("funding.budget", code=project.code))
-    return private(render_template("funding/budget.html", form=form, page=project_page(project)))
+    return render_template("funding/budget.html", form=form, page=project_page(project))
 
 
 # --- projects --------------------------------------------------------------------------------------------------------

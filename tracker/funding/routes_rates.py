@@ -16,7 +16,7 @@ from tracker.forms import date_field, show_errors
 from tracker.funding import bp
 from tracker.funding.rates import add_rate
 from tracker.models import ExchangeRate
-from tracker.registry.helpers import currency_choices, private
+from tracker.web import currency_choices
 
 
 class RateForm(FlaskForm):
@@ -52,4 +52,4 @@ def rates():
     if chosen:
         stmt = stmt.where(ExchangeRate.currency == chosen)
     history = db.session.execute(stmt.limit(200)).all()
-    return private(render_template("funding/rates.html", form=form, latest=latest, history=history, chosen=chosen))
+    return render_template("funding/rates.html", form=form, latest=latest, history=history, chosen=chosen)

@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, select, type_coerce
 
 from tracker.auth.scope import apply_scope, scoped_select
 from tracker.crypto import keyring
+from tracker.dates import add_months
 from tracker.extensions import db
 from tracker.models import (
     Beneficiary,
@@ -28,47 +29,12 @@ from tracker.models import (
 )
 from tracker.models.base import Money, today
 from tracker.money import round_cents
+from tracker.web import Page, paginate
 from tracker.registry.claims import FINAL_STEPS, RANK
 
 CODE_LIKE = re.compile(r"^[A-Z]{2}-[MC](-\d*)*$", re.IGNORECASE)
 #: What a term of an enrolment looks like from its school-fee payments, strongest first.
 TERM_PAID, TERM_APPROVED, TERM_PENDING, TERM_NOT_ASKED = "paid", "approved", "pending", "not_requested"
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def paginate(stmt, page: int, per_page: int | None = None, *, row=lambda r: r) -> Page:
-    per_page = per_page or current_app.config["PAGE_SIZE"]
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page([row(r) for r in rows], page, per_page, total)
-
-
-def paginate_list(items: list, page: int, per_page: int | None = None) -> Page:
-    """A page of a list already built in full (a few hundred rows at most, such as the Fund's pledges)."""
-    per_page = per_page or current_app.config["PAGE_SIZE"]
-    total = len(items)
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    return Page(items[(page - 1) * per_page: page * per_page], page, per_page, total)
 
 
 # --- mothers ---------------------------------------------------------------------------------------------------------
@@ -474,11 +440,6 @@ class IncomeOutcomes:
     by_activity: list[ActivityProfit]
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    year, month = divmod(day.month - 1 + months, 12)
-    return dt.date(day.year + year, month + 1, min(day.day, 28))
-
-
 def income_outcomes(user) -> IncomeOutcomes:
     """Share of activities still going 6 and 12 months after they started; median monthly profit by activity in USD.
 
@@ -500,7 +461,7 @@ def income_outcomes(user) -> IncomeOutcomes:
     for months in (6, 12):
         eligible = still = 0
         for p in projects:
-            mark = _add_months(p.started_on, months)
+            mark = add_months(p.started_on, months)
             if mark > now:
                 continue
             eligible += 1
@@ -556,16 +517,3 @@ def _rate_on(table, currency: str, day: dt.date) -> Decimal | None:
     dates, values = table[currency]
     index = bisect_right(dates, day) - 1
     return values[index] if index >= 0 else None
-
-
-
-
-def academic_year_of(day: dt.date, start_month: int | None = None) -> str:
-    """The academic year holding ``day``: ``2025-2026`` from September 2025 to August 2026."""
-    start_month = start_month or current_app.config["ACADEMIC_YEAR_START_MONTH"]
-    first = day.year if day.month >= start_month else day.year - 1
-    return f"{first}-{first + 1}"
-
-
-def current_academic_year() -> str:
-    return academic_year_of(today())

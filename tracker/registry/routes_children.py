@@ -15,7 +15,7 @@ from tracker.forms import ActionForm, show_errors
 from tracker.models import Beneficiary, Child, Enrolment
 from tracker.registry import bp, people
 from tracker.registry.forms import ChildEditForm, ChildForm, EnrolmentForm
-from tracker.registry.helpers import currency_choices, local_currency, private
+from tracker.web import currency_choices, local_currency
 from tracker.registry.queries import child_page
 
 
@@ -46,7 +46,7 @@ def new_child(code: str):
             db.session.commit()
             flash(_("%(code)s is added.", code=child.code), "success")
             return redirect(url_for("registry.child", code=child.code))
-    return private(render_template("registry/child_form.html", form=form, mother_code=mother.code, child=None))
+    return render_template("registry/child_form.html", form=form, mother_code=mother.code, child=None)
 
 
 @bp.route("/children/<code>")
@@ -62,10 +62,10 @@ def child(code: str):
 
 
 def _render_child(child_: Child, *, show_personal: bool):
-    return private(render_template(
+    return render_template(
         "registry/child.html", page=child_page(child_, show_personal=show_personal), action=ActionForm(),
         can_edit=current_user.can("records.edit"), can_show=current_user.can("personal.show"),
-    ))
+    )
 
 
 @bp.route("/children/<code>/personal", methods=["POST"])
@@ -98,8 +98,8 @@ def edit_child(code: str):
             db.session.commit()
             flash(_("%(code)s is updated.", code=child_.code), "success")
             return redirect(url_for("registry.child", code=child_.code))
-    return private(render_template("registry/child_form.html", form=form, mother_code=child_.mother.code,
-                                   child=child_))
+    return render_template("registry/child_form.html", form=form, mother_code=child_.mother.code,
+                                   child=child_)
 
 
 @bp.route("/children/<code>/enrolments/new", methods=["GET", "POST"])
@@ -111,7 +111,7 @@ def new_enrolment(code: str):
     form.currency.choices = currency_choices(local)
     if request.method == "GET":
         form.currency.data = local
-        from tracker.registry.queries import current_academic_year
+        from tracker.dates import current_academic_year
 
         form.academic_year.data = current_academic_year()
     if form.validate_on_submit():
@@ -126,8 +126,8 @@ def new_enrolment(code: str):
             db.session.commit()
             flash(_("%(code)s is enrolled for %(year)s.", code=child_.code, year=form.academic_year.data), "success")
             return redirect(url_for("registry.child", code=child_.code))
-    return private(render_template("registry/enrolment_form.html", form=form, child_code=child_.code,
-                                   enrolment=None, schools=_schools_near(child_.mother.country)))
+    return render_template("registry/enrolment_form.html", form=form, child_code=child_.code,
+                                   enrolment=None, schools=_schools_near(child_.mother.country))
 
 
 @bp.route("/enrolments/<int:enrolment_id>/edit", methods=["GET", "POST"])
@@ -152,7 +152,7 @@ def edit_enrolment(enrolment_id: int):
             db.session.commit()
             flash(_("The enrolment is updated."), "success")
             return redirect(url_for("registry.child", code=enrolment.child.code))
-    return private(render_template("registry/enrolment_form.html", form=form, child_code=enrolment.child.code,
-                                   enrolment=enrolment, schools=_schools_near(enrolment.child.mother.country)))
+    return render_template("registry/enrolment_form.html", form=form, child_code=enrolment.child.code,
+                                   enrolment=enrolment, schools=_schools_near(enrolment.child.mother.country))
 
 

@@ -18,7 +18,7 @@ from tracker.models import CLAIM_STEPS, Child, ClaimStep, PaternityClaim
 from tracker.models.base import today
 from tracker.registry import bp, claims
 from tracker.registry.forms import ClaimForm, CorrectStepForm, StepForm
-from tracker.registry.helpers import page_number, private
+from tracker.web import page_number
 from tracker.registry.queries import claim_history, claims_page, claims_select
 from tracker.vocab import label
 
@@ -40,8 +40,8 @@ def _filters() -> dict:
 @permission("records.view")
 def claims_list():
     filters = _filters()
-    return private(render_template("registry/claims.html", page=claims_page(current_user, page_number(), **filters),
-                                   filters=filters, steps=CLAIM_STEPS))
+    return render_template("registry/claims.html", page=claims_page(current_user, page_number(), **filters),
+                                   filters=filters, steps=CLAIM_STEPS)
 
 
 @bp.route("/claims/export.<fmt>")
@@ -84,7 +84,7 @@ def new_claim(code: str):
             db.session.commit()
             flash(_("The claim for %(code)s is opened.", code=child.code), "success")
             return redirect(url_for("registry.claim", claim_id=claim.id))
-    return private(render_template("registry/claim_form.html", form=form, child_code=child.code))
+    return render_template("registry/claim_form.html", form=form, child_code=child.code)
 
 
 def _claim_or_404(claim_id: int) -> PaternityClaim:
@@ -107,11 +107,11 @@ def _render_claim(claim: PaternityClaim, step_form=None, correct_forms=None):
         if request.method == "GET" or row.id not in (correct_forms or {}):
             form.new_step.data = row.step
         corrections[row.id] = form
-    return private(render_template(
+    return render_template(
         "registry/claim.html", claim=claim, child_code=claim.child.code, history=history, current=current,
         step_form=step_form, corrections=corrections, can_edit=current_user.can("records.edit"),
         waiting=claims.waiting_days(claim.status_on, claim.status, today()),
-    ))
+    )
 
 
 @bp.route("/claims/<int:claim_id>")

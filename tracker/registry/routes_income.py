@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tracker.models import INCOME_PROJECT_STATUSES, Beneficiary, Disbursement, IncomeProject, IncomeReport
 from tracker.registry import bp, income
 from tracker.registry.forms import IncomeEditForm, IncomeProjectForm, IncomeReportForm
-from tracker.registry.helpers import currency_choices, local_currency, page_number, private
+from tracker.web import currency_choices, local_currency, page_number
 from tracker.registry.queries import income_outcomes, income_page, income_select, income_summary, payment_rows
 
 EXPORT_HEADER = ["reference", "mother_code", "activity", "status", "started_on", "planned_grant", "currency"]
@@ -35,11 +35,11 @@ def _filters() -> dict:
 @permission("records.view")
 def income_list():
     filters = _filters()
-    return private(render_template(
+    return render_template(
         "registry/income_list.html", page=income_page(current_user, page_number(), **filters), filters=filters,
         statuses=INCOME_PROJECT_STATUSES, outcomes=income_outcomes(current_user),
         activities=income.SUGGESTED_ACTIVITIES,
-    ))
+    )
 
 
 @bp.route("/income/export.<fmt>")
@@ -80,8 +80,8 @@ def new_income_project(code: str):
             db.session.commit()
             flash(_("%(ref)s is recorded.", ref=project.reference), "success")
             return redirect(url_for("registry.income_project", reference=project.reference))
-    return private(render_template("registry/income_form.html", form=form, mother_code=mother.code,
-                                   income_project=None, activities=income.SUGGESTED_ACTIVITIES))
+    return render_template("registry/income_form.html", form=form, mother_code=mother.code,
+                                   income_project=None, activities=income.SUGGESTED_ACTIVITIES)
 
 
 def _income_or_404(reference: str) -> IncomeProject:
@@ -94,12 +94,12 @@ def _render_income(project: IncomeProject, report_form=None):
         .where(IncomeReport.income_project_id == project.id)
         .order_by(IncomeReport.month.desc())
     ).all()
-    return private(render_template(
+    return render_template(
         "registry/income.html", project=project, mother_code=project.beneficiary.code,
         summary=income_summary(project), reports=reports, report_form=report_form or IncomeReportForm(),
         payments=payment_rows(Disbursement.income_project_id == project.id),
         can_edit=current_user.can("records.edit"),
-    ))
+    )
 
 
 @bp.route("/income/<reference>")
@@ -127,8 +127,8 @@ def edit_income_project(reference: str):
             db.session.commit()
             flash(_("%(ref)s is updated.", ref=project.reference), "success")
             return redirect(url_for("registry.income_project", reference=project.reference))
-    return private(render_template("registry/income_form.html", form=form, mother_code=project.beneficiary.code,
-                                   income_project=project, activities=income.SUGGESTED_ACTIVITIES))
+    return render_template("registry/income_form.html", form=form, mother_code=project.beneficiary.code,
+                                   income_project=project, activities=income.SUGGESTED_ACTIVITIES)
 
 
 @bp.route("/income/<reference>/reports", methods=["POST"])

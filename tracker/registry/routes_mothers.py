@@ -15,7 +15,7 @@ from tracker.forms import ActionForm, show_errors
 from tracker.models import BENEFICIARY_STATUSES, Beneficiary
 from tracker.registry import bp, people
 from tracker.registry.forms import ConsentForm, ExitForm, MotherEditForm, MotherForm, PersonalExportForm
-from tracker.registry.helpers import page_number, private, project_choices, scoped_project
+from tracker.web import page_number, project_choices, scoped_project
 from tracker.registry.queries import CODE_LIKE, filter_mothers, mother_page, mothers_page, mothers_select
 
 CONSENT_FILTERS = ("reporting", "no_reporting", "no_services")
@@ -40,11 +40,11 @@ def mothers():
     filters = _filters()
     page = mothers_page(current_user, page_number(), **filters)
     # The search text may be a name: it is never put back into the page or a link.
-    return private(render_template(
+    return render_template(
         "registry/mothers.html", page=page, filters=filters, searched=bool(filters["q"]),
         projects=project_choices(open_only=False), statuses=BENEFICIARY_STATUSES, consents=CONSENT_FILTERS,
         export_form=PersonalExportForm(),
-    ))
+    )
 
 
 @bp.route("/mothers/find", methods=["POST"])
@@ -62,11 +62,11 @@ def find_mother():
         db.session.commit()
     if page.total == 1:
         return redirect(url_for("registry.mother", code=page.items[0].code))
-    return private(render_template(
+    return render_template(
         "registry/mothers.html", page=page, filters=filters, searched=bool(q),
         projects=project_choices(open_only=False), statuses=BENEFICIARY_STATUSES, consents=CONSENT_FILTERS,
         export_form=PersonalExportForm(),
-    ))
+    )
 
 
 def _record_search(*, by: str, page) -> None:
@@ -149,7 +149,7 @@ def new_mother():
             db.session.commit()
             flash(_("%(code)s is registered.", code=mother.code), "success")
             return redirect(url_for("registry.mother", code=mother.code))
-    return private(render_template("registry/mother_form.html", form=form, mother=None))
+    return render_template("registry/mother_form.html", form=form, mother=None)
 
 
 def _mother_or_404(code: str) -> Beneficiary:
@@ -157,12 +157,12 @@ def _mother_or_404(code: str) -> Beneficiary:
 
 
 def _render_mother(mother: Beneficiary, *, show_personal: bool):
-    return private(render_template(
+    return render_template(
         "registry/mother.html",
         page=mother_page(mother, show_personal=show_personal),
         action=ActionForm(), exit_form=ExitForm(), consent_form=ConsentForm(),
         can_edit=current_user.can("records.edit"), can_show=current_user.can("personal.show"),
-    ))
+    )
 
 
 @bp.route("/mothers/<code>")
@@ -215,7 +215,7 @@ def edit_mother(code: str):
             db.session.commit()
             flash(_("%(code)s is updated.", code=mother_.code), "success")
             return redirect(url_for("registry.mother", code=mother_.code))
-    return private(render_template("registry/mother_form.html", form=form, mother=mother_))
+    return render_template("registry/mother_form.html", form=form, mother=mother_)
 
 
 @bp.route("/mothers/<code>/exit", methods=["POST"])

@@ -19,7 +19,7 @@ from tracker.forms import show_errors
 from tracker.formatting import _locale
 from tracker.models import Donor, IssuedReport, Project
 from tracker.models.base import today
-from tracker.registry.helpers import private
+
 from tracker.reports import archive, bp
 from tracker.reports.data import build_report
 from tracker.reports.forms import ReportForm, VerifyForm
@@ -72,8 +72,8 @@ def _verify_url() -> str:
 def index():
     stmt = archive.readable_reports(current_user).order_by(IssuedReport.issued_at.desc())
     reports = db.session.scalars(stmt.limit(500)).all()
-    return private(render_template("reports/index.html", reports=reports,
-                                   can_issue=current_user.can("reports.issue")))
+    return render_template("reports/index.html", reports=reports,
+                                   can_issue=current_user.can("reports.issue"))
 
 
 @bp.route("/reports/new", methods=["GET", "POST"])
@@ -92,7 +92,7 @@ def new():
             archive.start_rendering(report, _verify_url())
             flash(_("Report %(number)s is issued; its PDF is being rendered.", number=report.number), "success")
             return redirect(url_for("reports.show", number=report.number))
-    return private(render_template("reports/new.html", form=form))
+    return render_template("reports/new.html", form=form)
 
 
 @bp.route("/reports/preview", methods=["GET", "POST"])
@@ -107,19 +107,19 @@ def preview():
     """
     form = _form(csrf=request.method == "POST")
     if not form.validate():
-        return private(render_template("reports/new.html", form=form)), 422
+        return render_template("reports/new.html", form=form), 422
     scope, date_from, date_to, lang, donor = _request_values(form)
     try:
         archive.check_request(scope=scope, date_from=date_from, date_to=date_to, lang=lang)
     except Invalid as error:
         show_errors(form, error)
-        return private(render_template("reports/new.html", form=form)), 422
+        return render_template("reports/new.html", form=form), 422
     from flask_babel import force_locale
 
     with force_locale(lang):
         data = build_report(scope=scope, date_from=date_from, date_to=date_to, lang=lang, donor=donor)
         html = report_html(data, for_pdf=False)
-    return private(html)
+    return html
 
 
 def _readable_or_404(number: str) -> IssuedReport:
