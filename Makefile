@@ -1,4 +1,5 @@
 # Two commands: `make run` serves the app with demo data, `make test` runs the suite.
+# `make install` is what a server needs (README, "Deploying"); `make lint` checks the code with ruff.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,14 +9,22 @@ WEASYPRINT_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 CATALOGS := $(wildcard tracker/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test venv dev-venv lock weasyprint-libs browser-deps db translations extract-messages clean
+.PHONY: install run test lint venv dev-venv lock weasyprint-libs browser-deps db translations extract-messages clean
 
-run: venv weasyprint-libs translations db
+# A virtualenv with the locked runtime packages (installed with --require-hashes), WeasyPrint's system
+# libraries and the compiled French catalogue: all a server needs before `flask db upgrade` and gunicorn.
+install: venv weasyprint-libs translations
+
+run: install db
 	@$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: dev-venv weasyprint-libs translations browser-deps
+test: install dev-venv browser-deps
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+# ruff, configured in pyproject.toml.
+lint: dev-venv
+	$(BIN)/ruff check .
 
 # The French catalogue is kept as .po in the repository and compiled here.
 translations: $(COMPILED)

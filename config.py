@@ -1,8 +1,14 @@
-"""Configuration read from the environment.
+"""Configuration: a class per environment, and the settings read from the environment when the app is made.
 
 ``TRACKER_ENV`` picks the class: ``development`` (what ``make run`` and the
 ``flask`` command in a checkout use), ``testing`` or ``production`` (the
 default, so that a server started without it never runs in debug mode).
+
+The classes hold constants only. What the environment may set is listed in
+``FROM_ENVIRONMENT`` and read by :func:`read_environment` inside
+``create_app``, not when this module is imported: an app made after a
+variable changed sees the change, and a bad value stops the start with a
+message naming the variable.
 """
 import datetime as dt
 import os
@@ -12,31 +18,77 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
 
-def _iso_date(name: str) -> dt.date | None:
-    """The date in environment variable ``name`` (``YYYY-MM-DD``), or ``None`` when it is unset or empty."""
-    raw = (os.environ.get(name) or "").strip()
-    if not raw:
-        return None
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _number(kind, what: str):
+    def parse(name: str, raw: str):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise SystemExit(f"{name} must be {what}; got {raw!r}.") from None
+    return parse
+
+
+def _iso_date(name: str, raw: str) -> dt.date:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a date in the form YYYY-MM-DD; got {raw!r}.") from None
 
 
+#: Settings the environment may give: setting -> (environment variable, parser). An empty variable is unset.
+FROM_ENVIRONMENT = {
+    "SECRET_KEY": ("SECRET_KEY", _text),
+    "TRACKER_DATA_KEY": ("TRACKER_DATA_KEY", _text),
+    "SQLALCHEMY_DATABASE_URI": ("DATABASE_URL", _text),
+    "SQLITE_BUSY_TIMEOUT": ("SQLITE_BUSY_TIMEOUT", _number(float, "a number of seconds")),
+    "LOG_LEVEL": ("LOG_LEVEL", _text),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", _text),
+    "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", _text),
+    "API_RATE_LIMIT": ("API_RATE_LIMIT", _text),
+    "TRACKER_LIVE_SINCE": ("TRACKER_LIVE_SINCE", _iso_date),
+    "IMPORT_PARSE_SECONDS": ("IMPORT_PARSE_SECONDS", _number(float, "a number of seconds")),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", _number(int, "a whole number of proxies")),
+    "ACADEMIC_YEAR_START_MONTH": ("ACADEMIC_YEAR_START_MONTH", _number(int, "a month number from 1 to 12")),
+    "REPORT_MIN_CELL": ("REPORT_MIN_CELL", _number(int, "a whole number")),
+    "IATI_REPORTING_ORG_REF": ("IATI_REPORTING_ORG_REF", _text),
+    "IATI_REPORTING_ORG_NAME": ("IATI_REPORTING_ORG_NAME", _text),
+    "IATI_REPORTING_ORG_NAME_FR": ("IATI_REPORTING_ORG_NAME_FR", _text),
+}
+
+
+def read_environment(config, environ=None) -> dict:
+    """The settings of ``config``'s ``ENVIRONMENT`` that the environment gives, parsed."""
+    environ = os.environ if environ is None else environ
+    settings = {}
+    for setting, (name, parse) in getattr(config, "ENVIRONMENT", {}).items():
+        raw = (environ.get(name) or "").strip()
+        if raw:
+            settings[setting] = parse(name, raw)
+    return settings
+
+
 class Config:
     ENV_NAME = "base"
     DEBUG = False
     TESTING = False
-    SECRET_KEY = os.environ.get("SECRET_KEY")
+    #: Settings read from the environment when the app is made.
+    ENVIRONMENT = FROM_ENVIRONMENT
+    SECRET_KEY = None
     #: Fernet keys for personal fields; comma-separated, the first encrypts.
-    TRACKER_DATA_KEY = os.environ.get("TRACKER_DATA_KEY")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'tracker.db'}"
+    TRACKER_DATA_KEY = None
+    #: DATABASE_URL in the environment.
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'tracker.db'}"
     #: hide_parameters: an error names the statement but never its values (tokens, hashes, ciphertext) in a log.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_RECORD_QUERIES = False
     #: Seconds a SQLite transaction waits for the write lock while others write; past it the request gets a
     #: "busy, try again" page (503), never a 500 (tracker/__init__.py: WAL, BEGIN IMMEDIATE; tracker/errors.py).
-    SQLITE_BUSY_TIMEOUT = float(os.environ.get("SQLITE_BUSY_TIMEOUT", "15"))
+    SQLITE_BUSY_TIMEOUT = 15.0
+    #: The lowest level of the lines logged (DEBUG adds a line per request: tracker/security.py).
+    LOG_LEVEL = "INFO"
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
@@ -62,16 +114,16 @@ class Config:
     #: Per-IP limits of the sign-in forms (Flask-Limiter); storage in memory unless
     #: RATELIMIT_STORAGE_URI (redis://...) is set, which several workers need to share counts.
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT") or "20 per minute;200 per hour"
+    LOGIN_RATE_LIMIT = "20 per minute;200 per hour"
     #: Requests per API token (tracker/api): Flask-Limiter's notation.
-    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT") or "300 per minute"
+    API_RATE_LIMIT = "300 per minute"
     #: The go-live date (``YYYY-MM-DD``): the day the Fund started recording payments in the tracker. Past
     #: payments paid on or before it may be loaded as history (``flask import disbursements --history``,
     #: admins only, no four-eyes approval); a history row paid after it is refused: later payments are
     #: entered and approved. Unset (the default), every history import is refused.
-    TRACKER_LIVE_SINCE = _iso_date("TRACKER_LIVE_SINCE")
+    TRACKER_LIVE_SINCE = None
     #: An import that creates or updates this many rows refreshes PostgreSQL's planner statistics (ANALYZE).
     IMPORT_ANALYZE_ROWS = 500
     #: Limits of reading one spreadsheet (tracker/imports; figures from bench/hostile_workbooks.py): an XLSX whose
@@ -85,25 +137,23 @@ class Config:
     IMPORT_MAX_SHARED_STRINGS = 1_000_000
     #: Seconds reading one file (CSV or XLSX) may take, on the upload page and in ``flask import``: that workbook
     #: takes about 3 s of CPU on a 2-core VM, and the other limits stop a hostile file sooner.
-    IMPORT_PARSE_SECONDS = float(os.environ.get("IMPORT_PARSE_SECONDS") or 15)
+    IMPORT_PARSE_SECONDS = 15.0
     #: Strict-Transport-Security max-age in seconds (0: no header; production sends it).
     HSTS_SECONDS = 0
     #: How many reverse proxies in front set X-Forwarded-For/-Proto (0: none trusted).
-    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    TRUSTED_PROXIES = 0
     #: Month in which the academic year starts (9 = September).
-    ACADEMIC_YEAR_START_MONTH = int(os.environ.get("ACADEMIC_YEAR_START_MONTH", "9"))
+    ACADEMIC_YEAR_START_MONTH = 9
     #: Smallest count a donor sees as a number; smaller ones show as "<N".
-    REPORT_MIN_CELL = int(os.environ.get("REPORT_MIN_CELL", "10"))
+    REPORT_MIN_CELL = 10
     #: The Fund as IATI reporting organisation (``flask export iati``, /review/iati.xml): its organisation
     #: identifier ({registration agency}-{number}) prefixes every iati-identifier. The default is a
     #: placeholder in the IATI agency's own format; set the identifier the Fund is registered under
     #: before publishing to the IATI Registry.
-    IATI_REPORTING_ORG_REF = os.environ.get("IATI_REPORTING_ORG_REF") or "XI-IATI-TFSEA"
-    IATI_REPORTING_ORG_NAME = (os.environ.get("IATI_REPORTING_ORG_NAME")
-                               or "Trust Fund in Support of Victims of Sexual Exploitation and Abuse")
-    IATI_REPORTING_ORG_NAME_FR = (os.environ.get("IATI_REPORTING_ORG_NAME_FR")
-                                  or "Fonds d'affectation spéciale en faveur des victimes "
-                                     "d'exploitation et d'atteintes sexuelles")
+    IATI_REPORTING_ORG_REF = "XI-IATI-TFSEA"
+    IATI_REPORTING_ORG_NAME = "Trust Fund in Support of Victims of Sexual Exploitation and Abuse"
+    IATI_REPORTING_ORG_NAME_FR = ("Fonds d'affectation spéciale en faveur des victimes "
+                                  "d'exploitation et d'atteintes sexuelles")
     #: Rows per page in lists.
     PAGE_SIZE = 50
     #: Largest request body accepted (spreadsheet uploads are checked at 20 MB).
@@ -130,7 +180,9 @@ class TestingConfig(Config):
         "3q2-7wnrQ0tYkHEX2rpyoFMIjljyKXwETpMWEFrRv0A=,"
         "Zm0yw1mQiN2NGF_3rJ2s3lBjj_XnHf1CezJ6tFvVbVg="
     )
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TRACKER_TEST_DATABASE_URL") or "sqlite://"
+    # The suite's own database (tests/conftest.py); nothing else is read from the environment.
+    ENVIRONMENT = {"SQLALCHEMY_DATABASE_URI": ("TRACKER_TEST_DATABASE_URL", _text)}
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
     SERVER_NAME = "localhost"
     # The suite signs managers and admins in with a password only, and signs in

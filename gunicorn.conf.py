@@ -24,9 +24,10 @@ max_requests = 2000
 max_requests_jitter = 200
 
 # The access log goes to standard output without query strings: a filter carries codes and dates, and a URL
-# could carry more if a form were ever sent by GET by mistake (docs/security.md). %(U)s is the path alone.
+# could carry more if a form were ever sent by GET by mistake (docs/security.md). %(U)s is the path alone. The
+# last field is the request id the app sent back (tracker/logs.py): the app's own lines carry it too.
 accesslog = "-"
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms [%({x-request-id}o)s]'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 

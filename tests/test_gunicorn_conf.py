@@ -42,6 +42,8 @@ def test_the_access_log_never_carries_a_query_string(monkeypatch):
     # %(U)s is the path alone; %(r)s (the request line) and %(q)s (the query) would carry the query string.
     assert "%(U)s" in log_format
     assert "%(r)s" not in log_format and "%(q)s" not in log_format
+    # The id the app sends back in X-Request-Id (tracker/logs.py), as in the app's own lines.
+    assert "%({x-request-id}o)s" in log_format
 
 
 @pytest.mark.parametrize("proxies, believed", [("0", []), ("1", ["127.0.0.1", "::1"])])

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import factories
-from tracker.auth.permissions import ALL_PERMISSIONS, PUBLIC, ROLE_PERMISSIONS, SIGNED_IN, permission
+from tracker.auth.permissions import PUBLIC, SIGNED_IN, permission
+from tracker.models.users import ALL_PERMISSIONS, ROLE_PERMISSIONS
 from tracker.extensions import db
 from tracker.models import IssuedReport, AuditEvent, ClaimStep, IncomeProject, PaternityClaim
 

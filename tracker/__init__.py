@@ -1,13 +1,11 @@
 """The Trust Fund victim-assistance grant tracker."""
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 import click
 from flask import Flask, current_app, g, has_app_context, has_request_context, render_template, request
-from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
@@ -20,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 os.environ.setdefault("OPENPYXL_LXML", "False")
 
 import config as config_module  # noqa: E402
-from tracker import audit, crypto, security  # noqa: E402
+from tracker import audit, crypto, logs, security  # noqa: E402
 from tracker.extensions import babel, csrf, db, login_manager, migrate  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -33,24 +31,27 @@ def create_app(config=None, **overrides) -> Flask:
         template_folder=str(BASE_DIR / "templates"),
         instance_path=str(BASE_DIR / "instance"),
     )
-    app.config.from_object(config or config_module.config_from_env())
+    config = config or config_module.config_from_env()
+    app.config.from_object(config)
+    environment = config_module.read_environment(config)
+    app.config.update(environment)
     app.config.update(overrides)
-    _resolve_secrets(app)
+    logs.init_app(app)
+    _resolve_secrets(app, environment)
     register_extensions(app)
     register_blueprints(app)
     security.init_app(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
-    _configure_logging(app)
     return app
 
 
-def _resolve_secrets(app: Flask) -> None:
+def _resolve_secrets(app: Flask, environment: dict) -> None:
     """Refuse to start in production without the keys; in development make them once."""
     if app.config.get("REQUIRED_SETTINGS"):
         present = {
-            "DATABASE_URL": bool(os.environ.get("DATABASE_URL")),
+            "DATABASE_URL": "SQLALCHEMY_DATABASE_URI" in environment,
             "SECRET_KEY": bool(app.config.get("SECRET_KEY")),
             "TRACKER_DATA_KEY": bool(app.config.get("TRACKER_DATA_KEY")),
         }
@@ -261,10 +262,3 @@ def register_commands(app: Flask) -> None:
     from tracker import cli
 
     cli.init_app(app)
-
-
-def _configure_logging(app: Flask) -> None:
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-

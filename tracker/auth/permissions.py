@@ -2,7 +2,8 @@
 
 Every view declares one permission with :func:`permission`; the app checks it
 in one place (:func:`enforce`) before any view runs, and a view without a
-declaration is refused. Permissions are plain names granted to roles here.
+declaration is refused. Permissions are plain names granted to roles by
+``ROLE_PERMISSIONS`` in :mod:`tracker.models.users`, beside ``User.can``.
 """
 from __future__ import annotations
 
@@ -10,36 +11,10 @@ from flask import abort, current_app, request
 from flask_login import current_user
 
 from tracker.extensions import login_manager
+from tracker.models.users import ALL_PERMISSIONS, PUBLIC, SIGNED_IN
 
-#: Anyone, signed in or not (sign-in page, report verification, static files).
-PUBLIC = "public"
-#: Any signed-in user.
-SIGNED_IN = "signed_in"
-
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "staff": frozenset({
-        "records.view", "records.edit", "personal.show", "records.import", "records.export",
-        "disbursements.enter",
-    }),
-    "manager": frozenset({
-        "records.view", "records.edit", "personal.show", "records.import", "records.export",
-        "disbursements.enter", "disbursements.approve", "funding.view", "funding.manage",
-        "reports.issue", "reports.read",
-    }),
-    "admin": frozenset({
-        "records.view", "records.export", "funding.view", "funding.manage", "reports.read",
-        "admin.users", "admin.rates", "admin.audit", "records.import_history",
-    }),
-    "donor": frozenset({"reports.read"}),
-}
-
-ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values()) | {PUBLIC, SIGNED_IN}
-
-
-def role_has(role: str, name: str) -> bool:
-    if name in (PUBLIC, SIGNED_IN):
-        return True
-    return name in ROLE_PERMISSIONS.get(role, ())
+#: PUBLIC and SIGNED_IN are named here too: the views declare them beside their other permissions.
+__all__ = ["PUBLIC", "SIGNED_IN", "declared_permission", "enforce", "permission"]
 
 
 def permission(name: str):

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
-from tracker.charts import Chart, bar_rows, columns
-from tracker.formatting import money
+from tracker.charts import Chart
+from tracker.funding.charts import category_chart, months_chart, need_vs_allocated
 from tracker.funding.pledges import PledgePosition
 from tracker.funding.waterfall import Waterfall, waterfall
 from tracker.funding.engine import (
@@ -19,7 +17,6 @@ from tracker.funding.engine import (
     contributions_by_month,
     funding_picture,
 )
-from tracker.vocab import label
 
 #: Sort keys of the project table; the first is the default (worst first: largest gap).
 SORTS = {
@@ -46,9 +43,6 @@ class Review:
     chart_months: Chart
 
 
-def _usd(value: Decimal) -> str:
-    return money(value, "USD")
-
 
 def build_review(*, scope: str, date_from: dt.date | None, date_to: dt.date | None, countries, sort: str) -> Review:
     picture = funding_picture(scope=scope, date_from=date_from, date_to=date_to, countries=countries)
@@ -64,30 +58,4 @@ def build_review(*, scope: str, date_from: dt.date | None, date_to: dt.date | No
         chart_projects=need_vs_allocated(projects),
         chart_categories=category_chart(picture),
         chart_months=months_chart(months),
-    )
-
-
-def need_vs_allocated(projects: list[ProjectFigures]) -> Chart:
-    return bar_rows(
-        str(_l("Need and allocations by project")),
-        str(_l("For each project, the need of the period beside the US dollars allocated to it.")),
-        [(p.code, [p.need, p.allocated]) for p in projects],
-        [(str(_l("Need")), "s1"), (str(_l("Allocated")), "s2")], _usd,
-    )
-
-
-def category_chart(picture: FundingPicture) -> Chart:
-    rows = [(label(c), [need, spent]) for c, (need, spent) in picture.by_category.items() if need or spent]
-    return bar_rows(
-        str(_l("Need and spending by category")),
-        str(_l("For each category, the need of the period beside what was paid; the difference is what is not yet met.")),
-        rows, [(str(_l("Need")), "s1"), (str(_l("Paid")), "s2")], _usd, label_width=230,
-    )
-
-
-def months_chart(months: list[MonthAmount]) -> Chart:
-    return columns(
-        str(_l("Contributions received by month")),
-        str(_l("US dollars received from donors in each month of the period.")),
-        [(format_date(m.month, "MMM yy"), m.amount) for m in months], _usd, css="s2",
     )

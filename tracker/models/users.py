@@ -19,6 +19,37 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+#: Anyone, signed in or not (sign-in page, report verification, static files).
+PUBLIC = "public"
+#: Any signed-in user.
+SIGNED_IN = "signed_in"
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "staff": frozenset({
+        "records.view", "records.edit", "personal.show", "records.import", "records.export",
+        "disbursements.enter",
+    }),
+    "manager": frozenset({
+        "records.view", "records.edit", "personal.show", "records.import", "records.export",
+        "disbursements.enter", "disbursements.approve", "funding.view", "funding.manage",
+        "reports.issue", "reports.read",
+    }),
+    "admin": frozenset({
+        "records.view", "records.export", "funding.view", "funding.manage", "reports.read",
+        "admin.users", "admin.rates", "admin.audit", "records.import_history",
+    }),
+    "donor": frozenset({"reports.read"}),
+}
+
+ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values()) | {PUBLIC, SIGNED_IN}
+
+
+def role_has(role: str, name: str) -> bool:
+    if name in (PUBLIC, SIGNED_IN):
+        return True
+    return name in ROLE_PERMISSIONS.get(role, ())
+
+
 class User(UserMixin, Base):
     __tablename__ = "users"
     __audited__ = True
@@ -74,8 +105,7 @@ class User(UserMixin, Base):
         return self.role == "admin"
 
     def can(self, permission: str) -> bool:
-        from tracker.auth.permissions import role_has
-
+        """Whether this user's role grants ``permission`` (every view declares one: tracker/auth/permissions.py)."""
         return role_has(self.role, permission)
 
 

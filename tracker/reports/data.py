@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
 from tracker.countries import country_name
-from tracker.dashboard.review import category_chart, months_chart, need_vs_allocated
+from tracker.funding.charts import category_chart, months_chart, need_vs_allocated
 from tracker.extensions import db
 from tracker.funding.engine import (
     Figures,
