@@ -202,7 +202,8 @@ def old_parse(data: bytes, filename: str, kind) -> tuple[int, int]:
     shared string loaded, rows padded to their last cell, the width check after padding; for a CSV the whole text
     decoded, then ``csv.reader`` over a ``StringIO`` copy of it.
     """
-    from tracker.imports.files import MAX_CELL, MAX_ROWS, FileProblem
+    from tracker.imports.kinds import FileProblem
+    from tracker.imports.reading import MAX_CELL, MAX_ROWS
     from tracker.imports.xlsx import cell_text
 
     if data.startswith(b"PK\x03\x04"):
@@ -248,8 +249,8 @@ def child(path: str, kind_name: str, reader: str) -> dict:
     os.environ.pop("TRACKER_TEST_DATABASE_URL", None)
     from config import TestingConfig
     from tracker import create_app
-    from tracker.imports.base import KINDS
-    from tracker.imports.files import FileProblem, parse_upload
+    from tracker.imports.kinds import KINDS, FileProblem
+    from tracker.imports.reading import parse_upload
 
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI="sqlite://")
     data = Path(path).read_bytes()

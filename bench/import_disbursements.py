@@ -336,8 +336,9 @@ def run_one(database: str, args) -> dict:
 
     from tracker import audit
     from tracker.extensions import db
-    from tracker.imports.base import get_kind, run_import
-    from tracker.imports.files import parse_upload
+    from tracker.imports.kinds import get_kind
+    from tracker.imports.reading import parse_upload
+    from tracker.imports.running import run_import
     from tracker.models import AuditEvent, Disbursement, User
 
     tmp = tempfile.TemporaryDirectory(prefix="bench-import-")
@@ -376,7 +377,7 @@ def run_one(database: str, args) -> dict:
             t0, cpu0 = time.perf_counter(), time.process_time()
             parsed = parse_upload(data, "disbursements.csv", kind)
             t_parsed = time.perf_counter()
-            result = run_import(kind, parsed, user=staff, dry_run=False, history=False)
+            result = run_import(kind, parsed, read_errors=parsed.errors, user=staff, dry_run=False, history=False)
             t1, cpu1 = time.perf_counter(), time.process_time()
             if profiler:
                 profiler.disable()

@@ -31,7 +31,7 @@ from tests.test_disbursement_import import (  # noqa: F401 - app, cli, rq and pe
     stored,
 )
 from tracker.extensions import db as _db
-from tracker.imports.base import ImportRefused
+from tracker.imports.running import ImportRefused
 from tracker.models import AuditEvent
 
 #: HISTORY (15.75 + 12.00 + 75.25 USD) and a fourth payment paid on the go-live date itself:

@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 from tests import factories
 
 from tracker.extensions import db as _db
-from tracker.imports.base import get_kind, run_import
-from tracker.imports.files import parse_upload
+from tracker.imports.kinds import get_kind
+from tracker.imports.reading import parse_upload
+from tracker.imports.running import run_import
 from tracker.models import AuditEvent, Disbursement, User
 
 COLUMNS = ["reference", "project_code", "category", "mother_code", "child_code", "academic_year", "term",
@@ -101,8 +102,8 @@ def csv_bytes(*rows: list[str], header=COLUMNS) -> bytes:
 
 def run(data: bytes, *, user=None, history=False, dry_run=False):
     kind = get_kind("disbursements")
-    return run_import(kind, parse_upload(data, "disbursements.csv", kind), user=user, dry_run=dry_run,
-                      history=history)
+    parsed = parse_upload(data, "disbursements.csv", kind)
+    return run_import(kind, parsed, read_errors=parsed.errors, user=user, dry_run=dry_run, history=history)
 
 
 def stored() -> dict[str, dict]:
@@ -151,8 +152,8 @@ def test_xlsx_file_with_numbers_and_dates_as_cells_is_imported(people):
     out = io.BytesIO()
     workbook.save(out)
     kind = get_kind("disbursements")
-    result = run_import(kind, parse_upload(out.getvalue(), "disbursements.xlsx", kind), user=people["staff"],
-                        dry_run=False, history=False)
+    parsed = parse_upload(out.getvalue(), "disbursements.xlsx", kind)
+    result = run_import(kind, parsed, read_errors=parsed.errors, user=people["staff"], dry_run=False, history=False)
     assert result.ok and result.created == 2, [str(e) for e in result.errors]
     rows = stored()
     assert (rows["PAY-0001"]["term"], rows["PAY-0001"]["amount"], rows["PAY-0001"]["entered_on"]) == \

@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tracker.extensions import db as _db
-from tracker.imports.base import KINDS, get_kind, run_import
-from tracker.imports.files import parse_upload
+from tracker.imports.kinds import KINDS, get_kind
+from tracker.imports.reading import parse_upload
+from tracker.imports.running import run_import
 from tracker.models import Allocation, AuditEvent, BudgetLine, Contribution, Donor, Partner, Pledge, Project
 
 PROJECT_COLUMNS = ["code", "title", "country", "partner", "start_date", "end_date", "status"]
@@ -68,7 +69,8 @@ def csv_file(header: list[str], *rows: list[str]) -> bytes:
 
 def do_import(kind_name: str, data: bytes, user):
     kind = get_kind(kind_name)
-    return run_import(kind, parse_upload(data, "file.csv", kind), user=user, dry_run=False, history=False)
+    parsed = parse_upload(data, "file.csv", kind)
+    return run_import(kind, parsed, read_errors=parsed.errors, user=user, dry_run=False, history=False)
 
 
 def count(model) -> int:

@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.conftest import AuthActions
 from tracker.errors import Invalid
-from tracker.imports import base, files
-from tracker.imports.base import Column, Kind, RowError, run_import
-from tracker.imports.files import FileProblem, parse_upload
+from tracker.imports import kinds, pending
+from tracker.imports.kinds import Column, FileProblem, Kind, RowError
+from tracker.imports.reading import parse_upload
+from tracker.imports.running import run_import
 from tracker.models import PARTNER_KINDS, AuditEvent, Partner
 
 # --- the kinds of these tests -----------------------------------------------------------------------------------------
@@ -29,7 +30,7 @@ from tracker.models import PARTNER_KINDS, AuditEvent, Partner
 SEEN: list[tuple[int, dict, object, str | None]] = []
 
 
-def apply_partner(values: dict[str, str], ctx: base.RowContext) -> str:
+def apply_partner(values: dict[str, str], ctx: kinds.RowContext) -> str:
     """Creates a partner; "unchanged" when the name exists with the same kind, "updated" with another."""
     SEEN.append((ctx.row_number, dict(values), ctx, ctx.user.email if ctx.user else None))
     errors = {}
@@ -55,7 +56,7 @@ def apply_partner(values: dict[str, str], ctx: base.RowContext) -> str:
     return "unchanged"
 
 
-def apply_blindly(values: dict[str, str], ctx: base.RowContext) -> str:
+def apply_blindly(values: dict[str, str], ctx: kinds.RowContext) -> str:
     """Inserts without looking: the database is the only check."""
     from tracker.extensions import db
 
@@ -95,12 +96,12 @@ def db(app):
 @pytest.fixture(autouse=True)
 def test_kinds():
     SEEN.clear()
-    added = [k for k in (PARTNERS, BLIND, STAFF_HISTORY, FUNDING_ONLY) if k.name not in base.KINDS]
+    added = [k for k in (PARTNERS, BLIND, STAFF_HISTORY, FUNDING_ONLY) if k.name not in kinds.KINDS]
     for kind in added:
-        base.register(kind)
+        kinds.register(kind)
     yield
     for kind in added:
-        base.KINDS.pop(kind.name, None)
+        kinds.KINDS.pop(kind.name, None)
     SEEN.clear()
 
 
@@ -326,8 +327,9 @@ def test_progress_is_reported_every_hundred_rows(db):
 
 def test_row_errors_found_while_reading_are_reported_with_the_others(db):
     text = "name,kind\nAlpha Aid,ngo,extra\nBeta Relief,charity\nGamma Care,ngo\n"
+    parsed = parse(text)
 
-    result = run_import(PARTNERS, parse(text), user=None, dry_run=False, history=False)
+    result = run_import(PARTNERS, parsed, read_errors=parsed.errors, user=None, dry_run=False, history=False)
 
     assert result.errors == [
         RowError(2, "", "the row has 3 cells, the header has 2"),
@@ -340,7 +342,7 @@ def test_row_errors_found_while_reading_are_reported_with_the_others(db):
 
 def test_register_refuses_a_second_kind_of_the_same_name():
     with pytest.raises(ValueError):
-        base.register(Kind(name="partners-test", label="x", columns=(Column("name"),), permission="records.import",
+        kinds.register(Kind(name="partners-test", label="x", columns=(Column("name"),), permission="records.import",
                            apply_row=apply_blindly))
 
 
@@ -750,8 +752,8 @@ def test_another_user_cannot_use_someones_token(app, staff_client, upload_dir):
 
 def test_an_expired_upload_is_refused_and_deleted(app, staff_client, upload_dir, monkeypatch):
     token = token_of(upload(staff_client, b"name,kind\nAlpha Aid,ngo\n"))
-    real_now = files._now()
-    monkeypatch.setattr(files, "_now", lambda: real_now + 3601)
+    real_now = pending._now()
+    monkeypatch.setattr(pending, "_now", lambda: real_now + 3601)
 
     response = staff_client.post("/imports/partners-test/confirm", data={"token": token})
 

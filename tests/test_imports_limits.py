@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests import xlsx_builders as build
-from tracker.imports import files, xlsx
-from tracker.imports.base import KINDS
-from tracker.imports.files import FileProblem, parse_upload
+from tracker.imports import reading, xlsx, xlsx_xml
+from tracker.imports.kinds import KINDS, FileProblem
+from tracker.imports.reading import parse_upload
 from tracker.models import Donor
 
 #: Seconds within which a hostile file must be refused, even on a busy test machine (the old reader took minutes).
@@ -78,7 +78,7 @@ def refusal(app, data: bytes, kind: str = "claims", filename: str = "claims.xlsx
     return caught.value.message, peak
 
 
-def parsed(app, data: bytes, kind: str = "claims", filename: str = "claims.xlsx") -> files.ParsedFile:
+def parsed(app, data: bytes, kind: str = "claims", filename: str = "claims.xlsx") -> reading.ParsedFile:
     with app.test_request_context():
         return parse_upload(data, filename, KINDS[kind])
 
@@ -260,7 +260,7 @@ def test_cells_and_rows_out_of_order_or_outside_a_worksheet_are_refused_as_damag
 
 
 def test_a_part_of_too_many_elements_is_refused_as_it_is_read(app, monkeypatch):
-    monkeypatch.setattr(xlsx, "MAX_ELEMENTS", 1000)
+    monkeypatch.setattr(xlsx_xml, "MAX_ELEMENTS", 1000)
     empty_cells = build.workbook(build.sheet([build.row(1, ("name", "kind")), "<row>" + "<c/>" * 2000 + "</row>"]))
     styles = build.workbook(build.sheet([build.row(1, ("name", "kind"))]),
                             parts={"xl/styles.xml": f'<styleSheet xmlns="{build.MAIN}">{"<xf/>" * 2000}</styleSheet>'
@@ -295,7 +295,7 @@ def test_a_header_thousands_of_cells_wide_is_not_listed_in_full(app):
 def slow_clock(monkeypatch):
     """A clock that moves 10 seconds each time the budget looks at it."""
     ticks = iter(range(0, 10**6, 10))
-    monkeypatch.setattr(files, "_clock", lambda: next(ticks))
+    monkeypatch.setattr(reading, "_clock", lambda: next(ticks))
 
 
 @pytest.mark.parametrize("name, data", [
@@ -312,7 +312,7 @@ def test_reading_stops_when_the_time_budget_is_spent(app, slow_clock, name, data
 def test_the_time_budget_is_a_setting(app, runner, write, monkeypatch):
     app.config["IMPORT_PARSE_SECONDS"] = 25
     ticks = iter(range(0, 10**6, 10))
-    monkeypatch.setattr(files, "_clock", lambda: next(ticks))
+    monkeypatch.setattr(reading, "_clock", lambda: next(ticks))
     data = build.lying_dimension(3_000, dimension="A1:D3001")
 
     result, _seconds = command(runner, write, data)
@@ -431,7 +431,7 @@ def donors_workbook() -> bytes:
 def test_a_normal_file_is_previewed_then_imported_reading_it_once(app, manager_client, upload_dir, monkeypatch,
                                                                   name, data):
     calls = []
-    real = files.parse_upload
+    real = reading.parse_upload
 
     def counting(*args, **kwargs):
         calls.append(args[1])

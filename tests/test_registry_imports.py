@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tracker.extensions import db as _db
-from tracker.imports.base import get_kind, run_import
-from tracker.imports.files import FileProblem, parse_upload
+from tracker.imports.kinds import FileProblem, get_kind
+from tracker.imports.reading import parse_upload
+from tracker.imports.running import run_import
 from tracker.models import (
     AuditEvent,
     Beneficiary,
@@ -63,7 +64,8 @@ def csv_file(header: list[str], *rows: list[str]) -> bytes:
 
 def do_import(kind_name: str, data: bytes, *, filename: str = "file.csv", user=None):
     kind = get_kind(kind_name)
-    return run_import(kind, parse_upload(data, filename, kind), user=user, dry_run=False, history=False)
+    parsed = parse_upload(data, filename, kind)
+    return run_import(kind, parsed, read_errors=parsed.errors, user=user, dry_run=False, history=False)
 
 
 def problems(result) -> list[tuple[int, str]]:

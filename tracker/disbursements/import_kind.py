@@ -25,7 +25,7 @@ from tracker.disbursements import services
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.rates import usd_value
-from tracker.imports.base import Column, Kind, RowContext, register
+from tracker.imports.kinds import Column, Kind, RowContext, register
 from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
 from tracker.models.base import now_utc
 from tracker.registry.import_kinds import _lookup

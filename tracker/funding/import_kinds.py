@@ -8,7 +8,7 @@ from tracker import validation as v
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.rates import add_rate
-from tracker.imports.base import Column, Kind, RowContext, register
+from tracker.imports.kinds import Column, Kind, RowContext, register
 from tracker.models import ExchangeRate
 from tracker.money import MoneyError, parse_rate
 

@@ -1,9 +1,9 @@
 """Spreadsheet imports: the framework the import kinds plug into.
 
-A kind registers itself with :func:`tracker.imports.base.register`; the
+A kind registers itself with :func:`tracker.imports.kinds.register`; the
 ``flask import`` command and the upload pages under ``/imports`` then read
-its files (:mod:`tracker.imports.files`) and apply them all-or-nothing
-(:func:`tracker.imports.base.run_import`).
+its files (:mod:`tracker.imports.reading`) and apply them all-or-nothing
+(:func:`tracker.imports.running.run_import`).
 """
 from flask import Blueprint
 

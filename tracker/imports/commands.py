@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from tracker import audit
 from tracker.extensions import db
-from tracker.imports.base import KINDS, ImportResult, history_refusal, run_import
-from tracker.imports.files import MAX_BYTES, FileProblem, parse_upload
+from tracker.imports.kinds import KINDS, FileProblem, history_refusal
+from tracker.imports.reading import MAX_BYTES, parse_upload
+from tracker.imports.running import ImportResult, run_import
 
 #: Files with more data rows than this show a progress bar on stderr.
 PROGRESS_ABOVE = 200
@@ -79,10 +80,11 @@ def _import(kind_name, path, dry_run, history, as_email):
     with audit.acting_as(user.id if user is not None else None, "cli"):
         if len(parsed) > PROGRESS_ABOVE:
             with click.progressbar(length=len(parsed), label=f"{kind.name}", file=sys.stderr) as bar:
-                result = run_import(kind, parsed, user=user, dry_run=dry_run, history=history,
-                                    progress=_advance(bar))
+                result = run_import(kind, parsed, read_errors=parsed.errors, user=user, dry_run=dry_run,
+                                    history=history, progress=_advance(bar))
         else:
-            result = run_import(kind, parsed, user=user, dry_run=dry_run, history=history)
+            result = run_import(kind, parsed, read_errors=parsed.errors, user=user, dry_run=dry_run,
+                                history=history)
 
     for error in result.errors:
         click.echo(str(error), err=True)

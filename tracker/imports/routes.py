@@ -16,18 +16,11 @@ from flask_login import current_user
 from tracker.auth.permissions import SIGNED_IN, permission
 from tracker.exports import csv_response, xlsx_response
 from tracker.imports import bp
-from tracker.imports.base import KINDS, ImportResult, Kind, history_refusal, run_import
-from tracker.imports.files import (
-    MAX_BYTES,
-    FileProblem,
-    UploadGone,
-    UploadNotYours,
-    discard_upload,
-    parse_upload,
-    store_upload,
-    take_upload,
-)
 from tracker.imports.forms import ConfirmForm, UploadForm
+from tracker.imports.kinds import KINDS, FileProblem, Kind, history_refusal
+from tracker.imports.pending import UploadGone, UploadNotYours, discard_upload, store_upload, take_upload
+from tracker.imports.reading import MAX_BYTES, parse_upload
+from tracker.imports.running import ImportResult, run_import
 
 
 @dataclass(frozen=True)
@@ -102,8 +95,8 @@ def upload(kind_name: str):
         except FileProblem as problem:
             form.file.errors = [problem.message]
         else:
-            result = run_import(kind, parsed, user=current_user._get_current_object(), dry_run=True,
-                                history=history)
+            result = run_import(kind, parsed, read_errors=parsed.errors, user=current_user._get_current_object(),
+                                dry_run=True, history=history)
             confirm = None
             if result.ok:
                 token = store_upload(parsed, user_id=user_id, kind=kind.name, history=history, filename=filename)
@@ -138,8 +131,8 @@ def confirm(kind_name: str):
         if refused:
             flash(refused, "error")
             return redirect(url_for(".upload", kind_name=kind.name))
-        result = run_import(kind, pending.parsed, user=current_user._get_current_object(), dry_run=False,
-                            history=history)
+        result = run_import(kind, pending.parsed, read_errors=pending.parsed.errors,
+                            user=current_user._get_current_object(), dry_run=False, history=history)
     finally:
         discard_upload(pending.token)
     if result.committed:

@@ -17,8 +17,8 @@ So this reader never trusts a size it has not checked:
   rows and cells must come in order, within the sheet's 1,048,576 rows and
   16,384 columns, a cell's text within Excel's 32,767 characters;
 - no part may hold more XML elements than 2.5 times what the densest
-  50,000-row sheet needs (:data:`MAX_ELEMENTS`), which keeps parsing to a
-  few seconds whatever the file;
+  50,000-row sheet needs (:data:`~tracker.imports.xlsx_xml.MAX_ELEMENTS`),
+  which keeps parsing to a few seconds whatever the file;
 - every chunk checks the time budget and that the XML made progress (a tag
   or comment of megabytes is refused rather than buffered).
 
@@ -38,7 +38,6 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from xml.parsers import expat
 
 from flask_babel import gettext as _
 from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
@@ -46,21 +45,15 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
 
 from tracker.formatting import number
-from tracker.imports.files import FileProblem
+from tracker.imports import xlsx_xml
+from tracker.imports.kinds import FileProblem
+from tracker.imports.xlsx_xml import MAX_TOKEN, Parts, Unreadable, local_name, read_part, too_many_elements, xml_parser
 
 #: The largest row and column a worksheet may have (Excel's own limits).
 SHEET_ROWS = 1_048_576
 SHEET_COLUMNS = 16_384
-#: Bytes unpacked and handed to expat at a time; the time budget is checked between chunks.
-CHUNK = 64 * 1024
-#: A single tag, attribute or comment longer than this is not a spreadsheet's (expat would have to buffer it).
-MAX_TOKEN = 1024 * 1024
 #: Styles past this many are not Excel's (it allows 64,000); they are not looked at.
 MAX_STYLES = 65_536
-#: XML elements in one part: a 50,000-row sheet of the widest kind, every text inline, has 1.95 million (a row, then
-#: a cell and its value or text); this leaves room for formatted empty cells, and bounds parsing to about twice the
-#: time that sheet takes.
-MAX_ELEMENTS = 5_000_000
 #: Characters in one cell: Excel's own limit.
 MAX_CELL_TEXT = 32_767
 
@@ -83,10 +76,6 @@ class Limits:
     shared_strings_bytes: int
     #: Shared strings (different texts).
     shared_strings: int
-
-
-class Unreadable(Exception):
-    """The workbook is damaged or not what it claims (shown as the generic "cannot be read" message)."""
 
 
 def read_rows(data: bytes, limits: Limits, check_time: Callable[[], None]) -> Iterator[tuple[int, dict[int, str]]]:
@@ -125,7 +114,7 @@ def read_rows(data: bytes, limits: Limits, check_time: Callable[[], None]) -> It
     if unpacked > limits.unpacked and any(infos[name].file_size > MAX_TOKEN for name in _WORKBOOK_PARTS
                                           if name in infos):
         raise too_large()
-    reader = _Parts(archive, infos, check_time)
+    reader = Parts(archive, infos, check_time)
     # The workbook's own parts are small (checked just above): read first, they say which part holds the shared
     # strings, whose limit names the problem better than the total does.
     sheet, strings_part, styles_part, epoch = _workbook(reader)
@@ -145,103 +134,15 @@ def _megabytes(size: int) -> str:
     return number(Decimal(size) / (1024 * 1024), 1 if size < 10 * 1024 * 1024 else 0)
 
 
-class _Parts:
-    """The parts of the archive, each parsed by expat in chunks under the time budget."""
-
-    def __init__(self, archive: zipfile.ZipFile, infos: dict, check_time: Callable[[], None]):
-        self.archive = archive
-        self.infos = infos
-        self.check_time = check_time
-
-    def exists(self, name: str) -> bool:
-        return name in self.infos
-
-    def parse(self, name: str, parser) -> Iterator[None]:
-        """Feed part ``name`` to ``parser``; yields after each chunk (a sheet's rows are drained then)."""
-        try:
-            stream = self.archive.open(self.infos[name])
-        except KeyError:
-            raise Unreadable(name) from None
-        fed = 0
-        with stream:
-            while True:
-                self.check_time()
-                chunk = stream.read(CHUNK)
-                if not chunk:
-                    break
-                parser.Parse(chunk, False)
-                fed += len(chunk)
-                if fed - parser.CurrentByteIndex > MAX_TOKEN:
-                    raise Unreadable(f"{name}: a token longer than {MAX_TOKEN} bytes")
-                yield
-            parser.Parse(b"", True)
-        yield
-
-
-def _parser(start, end=None, text=None, *, counted: bool = True):
-    """An expat parser with namespaces (``uri}name``) that refuses any DTD, hence any entity.
-
-    Unless ``counted`` is false (the sheet counts its own), more than
-    :data:`MAX_ELEMENTS` elements are refused.
-    """
-    if counted:
-        start = _counting(start)
-    parser = expat.ParserCreate(namespace_separator="}")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = _refuse_dtd
-    parser.EntityDeclHandler = _refuse_dtd
-    parser.ExternalEntityRefHandler = _refuse_dtd
-    parser.buffer_text = True
-    parser.buffer_size = CHUNK
-    parser.StartElementHandler = start
-    if end is not None:
-        parser.EndElementHandler = end
-    if text is not None:
-        parser.CharacterDataHandler = text
-    return parser
-
-
-def _refuse_dtd(*args):
-    raise Unreadable("a document type declaration")
-
-
-def _counting(start):
-    elements = 0
-
-    def counted(name, attrs):
-        nonlocal elements
-        elements += 1
-        if elements > MAX_ELEMENTS:
-            raise _too_many_elements()
-        start(name, attrs)
-
-    return counted
-
-
-def _too_many_elements() -> FileProblem:
-    return FileProblem(_("A part of the workbook holds more than %(max)s XML elements (cells, formats...); a sheet "
-                         "of 50,000 rows needs about 2 million. Delete the empty rows and columns past the data, or "
-                         "save it as \"CSV UTF-8\".", max=number(MAX_ELEMENTS)))
-
-
-def _local(name: str) -> str:
-    return name.rpartition("}")[2]
-
-
-def _run(reader: _Parts, name: str, parser) -> None:
-    for _chunk in reader.parse(name, parser):
-        pass
-
-
 # --- workbook.xml and its relationships --------------------------------------------------------------------------
 
-def _workbook(reader: _Parts) -> tuple[str, str | None, str | None, dt.datetime]:
+def _workbook(reader: Parts) -> tuple[str, str | None, str | None, dt.datetime]:
     """The first worksheet's part, the shared strings' and styles' parts (if any), and the date epoch."""
     sheet_ids: list[str] = []
     date1904 = [False]
 
     def start(name, attrs):
-        local = _local(name)
+        local = local_name(name)
         if local == "sheet":
             rid = next((value for key, value in attrs.items() if key.endswith(_RELATIONSHIP_ID)), None)
             if rid is not None and len(sheet_ids) < 10_000:
@@ -249,15 +150,15 @@ def _workbook(reader: _Parts) -> tuple[str, str | None, str | None, dt.datetime]
         elif local == "workbookPr":
             date1904[0] = attrs.get("date1904", "").strip().lower() in ("1", "true")
 
-    _run(reader, "xl/workbook.xml", _parser(start))
+    read_part(reader, "xl/workbook.xml", xml_parser(start))
     relationships: dict[str, tuple[str, str]] = {}
 
     def relationship(name, attrs):
-        if _local(name) == "Relationship" and attrs.get("TargetMode") != "External" and len(relationships) < 10_000:
+        if local_name(name) == "Relationship" and attrs.get("TargetMode") != "External" and len(relationships) < 10_000:
             relationships[attrs.get("Id", "")] = (attrs.get("Type", ""), _part_name(attrs.get("Target", "")))
 
     if reader.exists("xl/_rels/workbook.xml.rels"):
-        _run(reader, "xl/_rels/workbook.xml.rels", _parser(relationship))
+        read_part(reader, "xl/_rels/workbook.xml.rels", xml_parser(relationship))
     sheets = [relationships[rid][1] for rid in sheet_ids
               if rid in relationships and relationships[rid][0].endswith("/worksheet")]
     if not sheets:
@@ -282,7 +183,7 @@ def _part_name(target: str) -> str:
 
 # --- styles: which cell styles show numbers as dates --------------------------------------------------------------
 
-def _styles(reader: _Parts, name: str) -> tuple[set[int], set[int]]:
+def _styles(reader: Parts, name: str) -> tuple[set[int], set[int]]:
     """The indexes of the cell styles (``cellXfs``) whose number format is a date, and a duration.
 
     As openpyxl decides it: the style's custom format if its ``numFmtId`` is
@@ -293,7 +194,7 @@ def _styles(reader: _Parts, name: str) -> tuple[set[int], set[int]]:
     in_cell_xfs = [False]
 
     def start(name, attrs):
-        local = _local(name)
+        local = local_name(name)
         if local == "xf":
             if in_cell_xfs[0] and len(formats) < MAX_STYLES:
                 formats.append(int(attrs.get("numFmtId", 0)))
@@ -304,10 +205,10 @@ def _styles(reader: _Parts, name: str) -> tuple[set[int], set[int]]:
             in_cell_xfs[0] = True
 
     def end(name):
-        if _local(name) == "cellXfs":
+        if local_name(name) == "cellXfs":
             in_cell_xfs[0] = False
 
-    _run(reader, name, _parser(start, end))
+    read_part(reader, name, xml_parser(start, end))
     dates, durations = set(), set()
     for index, format_id in enumerate(formats):
         code = custom[format_id] if format_id in custom else builtin_format_code(format_id)
@@ -320,14 +221,14 @@ def _styles(reader: _Parts, name: str) -> tuple[set[int], set[int]]:
 
 # --- shared strings -----------------------------------------------------------------------------------------------
 
-def _shared_strings(reader: _Parts, name: str, most: int) -> list[str]:
+def _shared_strings(reader: Parts, name: str, most: int) -> list[str]:
     """The shared strings, in order: the plain text of each ``si`` (runs joined, phonetic hints left out)."""
     strings: list[str] = []
     parts: list[str] = []
     state = {"collect": False, "phonetic": 0}
 
     def start(name, attrs):
-        local = _local(name)
+        local = local_name(name)
         if local == "t":
             state["collect"] = not state["phonetic"]
         elif local == "si":
@@ -336,7 +237,7 @@ def _shared_strings(reader: _Parts, name: str, most: int) -> list[str]:
             state["phonetic"] += 1
 
     def end(name):
-        local = _local(name)
+        local = local_name(name)
         if local == "t":
             state["collect"] = False
         elif local == "si":
@@ -352,13 +253,13 @@ def _shared_strings(reader: _Parts, name: str, most: int) -> list[str]:
         if state["collect"]:
             parts.append(data)
 
-    _run(reader, name, _parser(start, end, text))
+    read_part(reader, name, xml_parser(start, end, text))
     return strings
 
 
 # --- the worksheet ------------------------------------------------------------------------------------------------
 
-def _sheet(reader: _Parts, name: str, strings: list[str], date_styles: set[int], timedelta_styles: set[int],
+def _sheet(reader: Parts, name: str, strings: list[str], date_styles: set[int], timedelta_styles: set[int],
            epoch: dt.datetime) -> Iterator[tuple[int, dict[int, str]]]:
     """The sheet's non-empty rows, parsed without building a tree.
 
@@ -385,8 +286,8 @@ def _sheet(reader: _Parts, name: str, strings: list[str], date_styles: set[int],
     def start(name, attrs):
         nonlocal row_number, column, cells, kind, style, value, inline, collect, collected, phonetic, elements
         elements += 1
-        if elements > MAX_ELEMENTS:
-            raise _too_many_elements()
+        if elements > xlsx_xml.MAX_ELEMENTS:  # looked up there: one limit for every part
+            raise too_many_elements()
         if name == C:
             reference = attrs.get("r")
             found = _column(reference) if reference is not None else column + 1
@@ -450,7 +351,7 @@ def _sheet(reader: _Parts, name: str, strings: list[str], date_styles: set[int],
             if collected > MAX_CELL_TEXT:
                 raise Unreadable("a cell longer than Excel allows")
 
-    parser = _parser(first, end, characters, counted=False)
+    parser = xml_parser(first, end, characters, counted=False)
     for _chunk in reader.parse(name, parser):
         if ready:
             yield from ready

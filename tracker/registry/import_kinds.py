@@ -15,7 +15,7 @@ from tracker.auth.scope import scoped_select
 from tracker.crypto import keyring
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.imports.base import Column, Kind, RowContext, register
+from tracker.imports.kinds import Column, Kind, RowContext, register
 from tracker.models import (
     CLAIM_STEPS,
     INCOME_PROJECT_STATUSES,

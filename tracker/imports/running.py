@@ -1,19 +1,13 @@
-"""The import framework: kinds of import files and the all-or-nothing run.
+"""The all-or-nothing run of an import file.
 
-A *kind* (``beneficiaries``, ``disbursements``...) names its columns and
-gives one function, ``apply_row``, that turns one spreadsheet row into a
-change through the services. :func:`run_import` runs every row of a file,
+:func:`run_import` runs every row of a file,
 each in its own SAVEPOINT so that a bad row is undone alone and the rows
 after it are still checked, and saves the whole file or nothing.
-
-A kind may also refuse a row that repeats an earlier row of the same file
-(``refuse_repeats``) instead of taking it for the same record, and a row
-that reuses the key of an earlier row with other data (``key_column``).
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,95 +19,14 @@ from tracker import audit
 from tracker.database import refresh_planner_statistics
 from tracker.errors import Invalid
 from tracker.extensions import db
+from tracker.imports.kinds import Kind, RowContext, RowError, history_refusal
 
 if TYPE_CHECKING:
-    from tracker.imports.files import ParsedFile
     from tracker.models import User
 
 OUTCOMES = ("created", "updated", "unchanged")
 #: How often (in rows) ``progress`` is called.
 PROGRESS_EVERY = 100
-
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-_COLUMN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    required: bool = True
-    #: Shown on the upload page and in the downloaded template (lazy_gettext).
-    help: str = ""
-
-
-@dataclass
-class RowContext:
-    #: Who imports (``None`` on the command line unless ``--as`` names a user).
-    user: User | None
-    history: bool
-    #: The row as the person sees it in the spreadsheet: the header is row 1.
-    row_number: int
-    #: Scratch space shared by every row of one import (lookups kinds repeat).
-    cache: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Kind:
-    #: The KIND of ``flask import KIND FILE``; also used in URLs.
-    name: str
-    label: str
-    columns: tuple[Column, ...]
-    #: Needed to import this kind (checked by the upload pages and ``--as``).
-    permission: str
-    #: ``apply_row(values, ctx) -> "created" | "updated" | "unchanged"``: makes
-    #: the change through services (flush, never commit) or raises
-    #: :class:`tracker.errors.Invalid` keyed by column.
-    apply_row: Callable[[dict[str, str], RowContext], str]
-    #: When set, the kind can load history (``--history``) for users with it.
-    history_permission: str | None = None
-    #: ``history_refusal() -> message | None``: why history cannot be loaded at all now (a setting missing);
-    #: checked before any row (:func:`history_refusal`).
-    history_refusal: Callable[[], str | None] | None = None
-    #: ``history_audit(cache) -> dict``: figures of a history import (its totals) for its ``import`` audit
-    #: event, from the scratch space its rows shared.
-    history_audit: Callable[[dict], dict] | None = None
-    example_rows: tuple[dict[str, str], ...] = ()
-    #: Refuse a row equal to an earlier row of the same file (``row 3: same as row 2``) rather than take it
-    #: for the same record: for kinds where two equal rows may be two real records, or a row pasted twice.
-    refuse_repeats: bool = False
-    #: The column whose value names the record (``reference``): a row giving the value of an earlier row
-    #: of the same file with other data is refused on the first column that differs. Empty values name nothing.
-    key_column: str | None = None
-    #: How rows are compared for the two checks above: ``{column: read(text)}``, so that ``1250.5`` and
-    #: ``1250.50`` are one amount. A reader raising :class:`~tracker.errors.Invalid` leaves the text as typed
-    #: (the row's own check reports the problem); columns without a reader compare as typed, spaces around
-    #: them aside.
-    compare_as: Mapping[str, Callable[[str], Any]] = field(default_factory=dict)
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    @property
-    def required_columns(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns if c.required)
-
-    @property
-    def supports_history(self) -> bool:
-        return self.history_permission is not None
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    #: The column the problem is in, or ``""`` for the whole row.
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        if self.column:
-            return f"row {self.row}: {self.column}: {self.message}"
-        return f"row {self.row}: {self.message}"
 
 
 @dataclass
@@ -136,54 +49,16 @@ class ImportResult:
 
 
 class ImportRefused(Exception):
-    """The whole import is refused before any row (see :func:`history_refusal`)."""
+    """The whole import is refused before any row (see :func:`~tracker.imports.kinds.history_refusal`)."""
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
 
 
-def history_refusal(kind: Kind) -> str | None:
-    """Why ``kind`` cannot be loaded as history now, or ``None``: the command and the upload pages say it
-    before reading any row, and :func:`run_import` refuses such an import (:class:`ImportRefused`)."""
-    return kind.history_refusal() if kind.history_refusal is not None else None
-
-
-KINDS: dict[str, Kind] = {}
-
-
-def register(kind: Kind) -> Kind:
-    """Make ``kind`` known to the command and the upload pages; returns it."""
-    if not _NAME.match(kind.name):
-        raise ValueError(f"kind name {kind.name!r}: lower-case letters, digits, '_' and '-' only")
-    names = kind.column_names
-    if not names or len(set(names)) != len(names):
-        raise ValueError(f"kind {kind.name!r}: columns must be given, each once")
-    bad = [n for n in names if not _COLUMN.match(n)]
-    if bad:
-        raise ValueError(f"kind {kind.name!r}: column names must be lower-case identifiers: {bad}")
-    for example in kind.example_rows:
-        unknown = set(example) - set(names)
-        if unknown:
-            raise ValueError(f"kind {kind.name!r}: example row names unknown columns {sorted(unknown)}")
-    compared = set(kind.compare_as) | ({kind.key_column} if kind.key_column else set())
-    if not compared <= set(names):
-        raise ValueError(f"kind {kind.name!r}: key_column or compare_as name unknown columns "
-                         f"{sorted(compared - set(names))}")
-    existing = KINDS.get(kind.name)
-    if existing is not None and existing is not kind:
-        raise ValueError(f"an import kind named {kind.name!r} is registered already")
-    KINDS[kind.name] = kind
-    return kind
-
-
-def get_kind(name: str) -> Kind | None:
-    return KINDS.get(name)
-
-
-def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]] | ParsedFile, *, user: User | None,
-               dry_run: bool, history: bool, progress: Callable[[int, int | None], Any] | None = None,
-               ) -> ImportResult:
+def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_errors: Iterable[RowError] = (),
+               user: User | None, dry_run: bool, history: bool,
+               progress: Callable[[int, int | None], Any] | None = None) -> ImportResult:
     """Apply every row of a file; save all of it, or nothing.
 
     Each row runs in its own SAVEPOINT: a row the kind refuses
@@ -195,11 +70,11 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]] | ParsedFi
     never contents) is committed with it. Any other exception is a bug: the
     transaction is rolled back and the exception propagates.
 
-    ``rows`` yields ``(row_number, {column: text})``; a
-    :class:`~tracker.imports.files.ParsedFile` also carries the row errors
-    found while reading (too many cells, too long): those rows are reported
-    and not applied. The session's current transaction belongs to the import:
-    it ends committed or rolled back.
+    ``rows`` yields ``(row_number, {column: text})``, as a
+    :class:`~tracker.imports.reading.ParsedFile` does; ``read_errors`` are the
+    row errors found while reading (its ``errors``: too many cells, too long):
+    those rows are reported and not applied. The session's current transaction
+    belongs to the import: it ends committed or rolled back.
 
     A history import the kind refuses outright raises :class:`ImportRefused`;
     its audit event also carries the kind's figures (``Kind.history_audit``).
@@ -209,7 +84,7 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]] | ParsedFi
         if refused:
             raise ImportRefused(refused)
     result = ImportResult(dry_run=dry_run)
-    errors: list[RowError] = list(getattr(rows, "errors", ()))
+    errors: list[RowError] = list(read_errors)
     skipped = {e.row for e in errors}
     total = len(rows) if hasattr(rows, "__len__") else None  # type: ignore[arg-type]
     session = db.session
