@@ -22,9 +22,10 @@ from tests.conftest import PASSWORD
 from tracker.disbursements import services
 from tracker.errors import Invalid
 from tracker.extensions import db as _db
-from tracker.funding.rates import add_rate, rate_on
+from tracker.funding.rates import add_rate
 from tracker.models import Disbursement, ExchangeRate
 from tracker.models.base import today
+from tracker.rates import rate_on
 
 QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 

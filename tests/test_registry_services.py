@@ -20,7 +20,8 @@ from tracker.extensions import db as _db
 from tracker.models import Beneficiary, ClaimStep, PaternityClaim
 from tracker.models.base import today
 from tracker.registry import claims, income, people
-from tracker.registry.queries import income_outcomes, income_summary, term_states
+from tracker.registry.income_queries import income_outcomes, income_summary
+from tracker.registry.queries import term_states
 
 
 @pytest.fixture

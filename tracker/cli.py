@@ -135,9 +135,9 @@ def data_key_rotate():
 
 
 def init_app(app) -> None:
-    from tracker.funding.commands import report_cli
     from tracker.iati.commands import export_cli
     from tracker.imports.commands import import_command
+    from tracker.reports.commands import report_cli
 
     app.cli.add_command(report_cli)
     app.cli.add_command(export_cli)

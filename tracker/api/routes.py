@@ -23,7 +23,7 @@ from tracker.countries import is_country
 from tracker.disbursements.queries import Row, list_select
 from tracker.extensions import db
 from tracker.funding.engine import FundingPicture, ScopeError, funding_picture, parse_scope
-from tracker.funding.serialise import PROJECT_KEYS, _figures, money, picture_dict
+from tracker.funding.serialise import PROJECT_KEYS, figures_dict, money, picture_dict
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, PROJECT_STATUSES, IssuedReport, Project
 from tracker.reports import archive
 
@@ -107,7 +107,7 @@ def projects():
     except ScopeError as error:  # see _picture
         raise ApiError(422, str(error)) from None
     rows = [p for p in picture.projects if status is None or p.status == status]
-    items = [{**_figures(p, PROJECT_KEYS), "title": p.title, "status": p.status}
+    items = [{**figures_dict(p, PROJECT_KEYS), "title": p.title, "status": p.status}
              for p in rows[offset:offset + limit]]
     return _envelope(items, len(rows), limit, offset)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from tracker.auth.scope import apply_scope, scoped_select
 from tracker.extensions import db
-from tracker.funding.rates import rate_on
+from tracker.rates import rate_on
 from tracker.models import AuditEvent, Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
 from tracker.money import to_usd
 from tracker.disbursements.services import HOLDING

@@ -3,4 +3,10 @@ from flask import Blueprint
 
 bp = Blueprint("funding", __name__)
 
-from tracker.funding import import_kinds, routes_funding, routes_rates  # noqa: E402,F401
+from tracker.funding import (  # noqa: E402,F401
+    import_kinds,
+    routes_donors,
+    routes_pledges,
+    routes_projects,
+    routes_rates,
+)

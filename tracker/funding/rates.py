@@ -1,4 +1,7 @@
-"""Exchange rates: the rate in force on a date, and USD values frozen with it."""
+"""Exchange rates: recording one, and USD values frozen with the rate in force on a date.
+
+Looking a rate up is :mod:`tracker.rates`, below every feature.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,20 +14,7 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.models import ExchangeRate
 from tracker.money import to_usd
-
-ONE = Decimal("1.00000000")
-
-
-def rate_on(currency: str, day: dt.date) -> Decimal | None:
-    """USD per unit of ``currency`` in force on ``day``: the latest rate valid from that day or before."""
-    if currency == "USD":
-        return ONE
-    return db.session.scalar(
-        select(ExchangeRate.usd_per_unit)
-        .where(ExchangeRate.currency == currency, ExchangeRate.valid_from <= day)
-        .order_by(ExchangeRate.valid_from.desc())
-        .limit(1)
-    )
+from tracker.rates import rate_on
 
 
 def usd_value(amount: Decimal, currency: str, day: dt.date, *, field: str = "currency") -> tuple[Decimal, Decimal]:

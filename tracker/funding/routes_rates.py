@@ -3,34 +3,24 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import SelectField, StringField
-from wtforms.validators import InputRequired
 
 from tracker.auth.permissions import permission
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.forms import date_field, show_errors
+from tracker.forms import show_errors
 from tracker.funding import bp
+from tracker.funding.forms import RateForm
 from tracker.funding.rates import add_rate
 from tracker.models import ExchangeRate
 from tracker.web import currency_choices
-
-
-class RateForm(FlaskForm):
-    currency = SelectField(_l("Currency"))
-    valid_from = date_field(_l("Valid from"))
-    usd_per_unit = StringField(_l("US dollars per unit"), validators=[InputRequired()],
-                               render_kw={"inputmode": "decimal", "placeholder": "0.00035"})
 
 
 @bp.route("/rates/", methods=["GET", "POST"])
 @permission("admin.rates")
 def rates():
     form = RateForm()
-    form.currency.choices = [c for c in currency_choices() if c[0] != "USD"]
+    form.currency.choices = [c for c in currency_choices() if c.value != "USD"]
     if form.validate_on_submit():
         try:
             add_rate(currency=form.currency.data, valid_from=form.valid_from.data,

@@ -29,7 +29,12 @@ def ratio(value: Decimal | None):
     return None if value is None else float(value)
 
 
-def _figures(f: Figures, keys) -> dict:
+def figures_dict(f: Figures, keys) -> dict:
+    """The figures named by ``keys`` (such as :data:`PROJECT_KEYS`) of a scope or project, as in the JSON of
+    DESIGN section 7: money as two-decimal strings, ``coverage`` and ``runway_months`` as numbers or null.
+
+    The API's project list uses it so that its figures read exactly as the funding picture's.
+    """
     out = {}
     for key in keys:
         value = getattr(f, key)
@@ -50,9 +55,9 @@ def picture_dict(p: FundingPicture) -> dict:
         "as_of": p.as_of.isoformat(),
         "currency": "USD",
         "fund": {k: money(getattr(p.fund, k)) for k in FUND_KEYS},
-        "totals": _figures(p.totals, TOTAL_KEYS),
+        "totals": figures_dict(p.totals, TOTAL_KEYS),
         "by_category": {c: {"need": money(n), "disbursed": money(d)} for c, (n, d) in p.by_category.items()},
-        "projects": [_figures(pr, PROJECT_KEYS) for pr in p.projects],
+        "projects": [figures_dict(pr, PROJECT_KEYS) for pr in p.projects],
     }
 
 

@@ -6,8 +6,8 @@ from flask.cli import AppGroup
 
 from tracker import audit
 from tracker.extensions import db
-from tracker.funding.commands import option_day
 from tracker.models.base import today
+from tracker.reports.commands import option_day
 
 export_cli = AppGroup("export", help="Open-data exports of the Fund's figures.")
 

@@ -4,10 +4,11 @@ from flask_login import current_user
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404, user_countries
 from tracker.funding.engine import funding_picture
+from tracker.funding.queries import project_page
 from tracker.funding.waterfall import waterfall
 from tracker.models import PROJECT_STATUSES, Project
 from tracker.projects import bp
-from tracker.projects.queries import project_page, project_rows
+from tracker.projects.queries import project_rows
 
 
 @bp.route("/")

@@ -18,7 +18,8 @@ from tracker.models import INCOME_PROJECT_STATUSES, Beneficiary, Disbursement, I
 from tracker.registry import bp, income
 from tracker.registry.forms import IncomeEditForm, IncomeProjectForm, IncomeReportForm
 from tracker.web import currency_choices, local_currency, page_number
-from tracker.registry.queries import income_outcomes, income_page, income_select, income_summary, payment_rows
+from tracker.registry.income_queries import income_outcomes, income_page, income_select, income_summary
+from tracker.registry.queries import payment_rows
 
 EXPORT_HEADER = ["reference", "mother_code", "activity", "status", "started_on", "planned_grant", "currency"]
 

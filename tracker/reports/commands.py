@@ -1,4 +1,8 @@
-"""``flask report funding-gap``: the funding picture as JSON or CSV (DESIGN section 7)."""
+"""``flask report funding-gap``: the funding picture as JSON or CSV (DESIGN section 7), or the donor PDF.
+
+It lives with the reports, which it renders for ``--format pdf``; the funding
+package it reads never imports the reports.
+"""
 from __future__ import annotations
 
 import sys
