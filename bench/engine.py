@@ -200,11 +200,11 @@ def page_call(client):
 
 
 def hand_params(app) -> dict:
-    from tracker.funding.engine import _burn_window, default_period
+    from tracker.funding.engine import burn_window, default_period
 
     with app.app_context():
         date_from, date_to = default_period()
-    burn_from, burn_to = _burn_window(date_to)
+    burn_from, burn_to = burn_window(date_to)
     return {"date_from": date_from, "date_to": date_to, "burn_from": burn_from, "burn_to": burn_to}
 
 

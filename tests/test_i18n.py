@@ -423,8 +423,8 @@ def test_french_and_english_formats(app):
 
     with app.test_request_context("/"):
         with force_locale("fr"):
-            assert formatting.money(Decimal("1250.50"), "USD") == "1\u202f250,50\u00a0$US"
+            assert formatting.format_money(Decimal("1250.50"), "USD") == "1\u202f250,50\u00a0$US"
             assert formatting.date(dt.date(2026, 11, 27)) == "27 nov. 2026"
         with force_locale("en"):
-            assert formatting.money(Decimal("1250.50"), "USD") == "$1,250.50"
+            assert formatting.format_money(Decimal("1250.50"), "USD") == "$1,250.50"
             assert formatting.date(dt.date(2026, 11, 27)) == "Nov 27, 2026"

@@ -16,7 +16,7 @@ def _locale() -> str:
     return str(get_locale() or "en")
 
 
-def money(amount: Decimal | None, currency: str = "USD") -> str:
+def format_money(amount: Decimal | None, currency: str = "USD") -> str:
     """``$1,250.50`` in English, ``1 250,50 $US`` in French; exact, no float."""
     if amount is None:
         return "—"
@@ -51,7 +51,7 @@ def country(code: str | None) -> str:
 
 
 def init_app(app) -> None:
-    app.add_template_filter(money)
+    app.add_template_filter(format_money, "money")
     app.add_template_filter(number)
     app.add_template_filter(percent)
     app.add_template_filter(date)

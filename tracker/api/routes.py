@@ -23,7 +23,7 @@ from tracker.countries import is_country
 from tracker.disbursements.queries import Row, list_select
 from tracker.extensions import db
 from tracker.funding.engine import FundingPicture, ScopeError, funding_picture, parse_scope
-from tracker.funding.serialise import PROJECT_KEYS, figures_dict, money, picture_dict
+from tracker.funding.serialise import PROJECT_KEYS, amount_text, figures_dict, picture_dict
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, PROJECT_STATUSES, IssuedReport, Project
 from tracker.reports import archive
 
@@ -120,7 +120,7 @@ def children_at_risk():
     limit, offset = params.page()
     picture = _picture(with_children=True)
     items = [{"project_code": c.project_code, "child_code": c.child_code, "mother_code": c.mother_code,
-              "term": c.term, "fee": money(c.fee), "currency": c.currency, "fee_usd": money(c.fee_usd)}
+              "term": c.term, "fee": amount_text(c.fee), "currency": c.currency, "fee_usd": amount_text(c.fee_usd)}
              for c in picture.children_at_risk[offset:offset + limit]]
     return _envelope(items, len(picture.children_at_risk), limit, offset)
 
@@ -146,8 +146,8 @@ def disbursements():
     items = [{
         "reference": r.reference, "project_code": r.project_code, "category": r.category,
         "mother_code": r.mother_code, "child_code": r.child_code, "academic_year": r.academic_year, "term": r.term,
-        "amount": money(r.amount), "currency": r.currency,
-        "usd_amount": None if r.usd_amount is None else money(r.usd_amount), "status": r.status,
+        "amount": amount_text(r.amount), "currency": r.currency,
+        "usd_amount": None if r.usd_amount is None else amount_text(r.usd_amount), "status": r.status,
         "entered_on": r.entered_on.isoformat(), "paid_on": r.paid_on.isoformat() if r.paid_on else None,
     } for r in (Row(*row) for row in db.session.execute(stmt.limit(limit).offset(offset)))]
     return _envelope(items, total, limit, offset)

@@ -13,7 +13,7 @@ from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.engine import ScopeError
-from tracker.funding.serialise import money as money_text
+from tracker.funding.serialise import amount_text
 from tracker.iati.data import PeriodError, iati_export
 from tracker.iati.xml import to_xml
 
@@ -86,23 +86,23 @@ def export(table: str):
         header, body = rows[0], rows[1:]
     elif table == "categories":
         header = ["category", "need", "disbursed"]
-        body = [[c, money_text(n), money_text(d)] for c, (n, d) in p.by_category.items()]
+        body = [[c, amount_text(n), amount_text(d)] for c, (n, d) in p.by_category.items()]
     elif table == "pledges":
         # The first seven columns are those of earlier releases; the pledge's own currency follows.
         header = ["donor", "reference", "pledged_on", "pledged_usd", "received_usd", "outstanding", "age_days",
                   "currency", "amount", "received", "remaining", "usd_rate", "exchange_difference",
                   "project_code", "country"]
-        body = [[x.donor, x.reference, x.pledged_on, money_text(x.usd_amount), money_text(x.received_usd),
-                 money_text(x.outstanding), x.age_days, x.currency, money_text(x.amount), money_text(x.received),
-                 money_text(x.remaining), f"{x.usd_rate:f}", money_text(x.exchange_difference),
+        body = [[x.donor, x.reference, x.pledged_on, amount_text(x.usd_amount), amount_text(x.received_usd),
+                 amount_text(x.outstanding), x.age_days, x.currency, amount_text(x.amount), amount_text(x.received),
+                 amount_text(x.remaining), f"{x.usd_rate:f}", amount_text(x.exchange_difference),
                  x.project_code or "", x.country or ""] for x in data.pledges]
     elif table == "children":
         header = ["project_code", "child_code", "mother_code", "school", "term", "fee", "currency", "fee_usd"]
-        body = [[c.project_code, c.child_code, c.mother_code, c.school, c.term, money_text(c.fee), c.currency,
-                 money_text(c.fee_usd)] for c in p.children_at_risk]
+        body = [[c.project_code, c.child_code, c.mother_code, c.school, c.term, amount_text(c.fee), c.currency,
+                 amount_text(c.fee_usd)] for c in p.children_at_risk]
     else:
         header = ["month", "received_usd"]
-        body = [[m.month.strftime("%Y-%m"), money_text(m.amount)] for m in data.months]
+        body = [[m.month.strftime("%Y-%m"), amount_text(m.amount)] for m in data.months]
     audit.record(db.session, "export", entity="review", entity_id=table, changes={"rows": len(body)})
     db.session.commit()
     return csv_response(f"review-{table}.csv", header, body)

@@ -28,7 +28,6 @@ from tracker.funding.rates import usd_value
 from tracker.imports.kinds import Column, Kind, RowContext, register
 from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
 from tracker.models.base import now_utc
-from tracker.registry.import_kinds import _lookup
 
 
 def _import_user(ctx: RowContext) -> User:
@@ -76,13 +75,13 @@ def apply_disbursement(values: dict[str, str], ctx: RowContext) -> str:
         raise Invalid(_l("%(ref)s appears twice in this file", ref=reference), "reference")
     existing.add(reference)
     found = db.session.scalars(select(Disbursement).where(Disbursement.reference == reference)).one_or_none()
-    project = _lookup(ctx, Project, "project_code", "code", values["project_code"])
-    mother = _lookup(ctx, Beneficiary, "mother_code", "code", values["mother_code"])
+    project = ctx.find(Project, "project_code", "code", values["project_code"])
+    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
     if found is not None:
         if found.project_id != project.id or found.beneficiary_id != mother.id:
             raise Invalid(_l("%(ref)s exists already with other details", ref=reference), "reference")
         return "unchanged"
-    child = _lookup(ctx, Child, "child_code", "code", values["child_code"]) if values.get("child_code") else None
+    child = ctx.find(Child, "child_code", "code", values["child_code"]) if values.get("child_code") else None
     enrolment = None
     if values.get("academic_year"):
         if child is None:
@@ -94,7 +93,7 @@ def apply_disbursement(values: dict[str, str], ctx: RowContext) -> str:
             raise Invalid(_l("%(child)s is not enrolled for %(year)s", child=child.code, year=year), "academic_year")
     income_project = None
     if values.get("income_project_reference"):
-        income_project = _lookup(ctx, IncomeProject, "income_project_reference", "reference",
+        income_project = ctx.find(IncomeProject, "income_project_reference", "reference",
                                  values["income_project_reference"])
     user = _import_user(ctx)
     history = ctx.history

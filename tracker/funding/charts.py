@@ -11,13 +11,13 @@ from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from tracker.charts import Chart, bar_rows, columns
-from tracker.formatting import money
+from tracker.formatting import format_money
 from tracker.funding.engine import FundingPicture, MonthAmount, ProjectFigures
 from tracker.vocab import label
 
 
 def _usd(value: Decimal) -> str:
-    return money(value, "USD")
+    return format_money(value, "USD")
 
 
 def need_vs_allocated(projects: list[ProjectFigures]) -> Chart:

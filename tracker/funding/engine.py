@@ -184,7 +184,7 @@ def default_period(on: dt.date | None = None) -> tuple[dt.date, dt.date]:
     return dt.date(on.year, 1, 1), on
 
 
-def _burn_window(to: dt.date) -> tuple[dt.date, dt.date]:
+def burn_window(to: dt.date) -> tuple[dt.date, dt.date]:
     """The three whole calendar months before the month of ``to``: [start, end)."""
     end = to.replace(day=1)
     year, month = end.year, end.month - 3
@@ -308,7 +308,7 @@ def _allocations(by_id, date_from, date_to) -> dict[int, Decimal]:
 
 def _payments(by_id, date_from, date_to) -> None:
     """Disbursed (paid in the period, by category), paid up to ``to``, committed today, and the burn."""
-    burn_start, burn_end = _burn_window(date_to)
+    burn_start, burn_end = burn_window(date_to)
     paid = Disbursement.status == "paid"
     rows = db.session.execute(
         select(

@@ -54,7 +54,6 @@ register(Kind(
 from tracker.auth.scope import in_scope, scoped_select  # noqa: E402
 from tracker.funding import services  # noqa: E402
 from tracker.models import DONOR_KINDS, PROJECT_STATUSES, Allocation, Contribution, Donor, Pledge, Project  # noqa: E402
-from tracker.registry.import_kinds import _lookup  # noqa: E402
 
 FUNDING = "funding.manage"
 
@@ -132,7 +131,7 @@ register(Kind(
 
 
 def apply_budget_line(values: dict[str, str], ctx: RowContext) -> str:
-    project = _lookup(ctx, Project, "project_code", "code", values["project_code"])
+    project = ctx.find(Project, "project_code", "code", values["project_code"])
     _line, outcome = services.set_budget_line(project=project, year=values["year"], category=values["category"],
                                               amount_usd=values["amount_usd"])
     return outcome
@@ -185,7 +184,7 @@ register(Kind(
 def apply_pledge(values: dict[str, str], ctx: RowContext) -> str:
     reference = v.text(values["reference"], "reference", max_length=60)
     donor = _donor_named(ctx, values["donor"])
-    project = _lookup(ctx, Project, "project_code", "code", values["project_code"]) \
+    project = ctx.find(Project, "project_code", "code", values["project_code"]) \
         if _given(values, "project_code") else None
     existing = db.session.scalars(select(Pledge).where(Pledge.reference == reference)).one_or_none()
     if existing is None:
@@ -292,7 +291,7 @@ def apply_allocation(values: dict[str, str], ctx: RowContext) -> str:
       rows cannot be told apart and are refused (``refuse_repeats``); two
       equal allocations on one day need two references.
     """
-    project = _lookup(ctx, Project, "project_code", "code", values["project_code"])
+    project = ctx.find(Project, "project_code", "code", values["project_code"])
     amount = v.amount(values["amount_usd"], "amount_usd", "USD")
     allocated_on = v.date(values["allocated_on"], "allocated_on")
     reference = v.text(values["reference"], "reference", required=False, max_length=60)

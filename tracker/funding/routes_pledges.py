@@ -17,7 +17,7 @@ from tracker.auth.permissions import permission
 from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.formatting import money
+from tracker.formatting import format_money
 from tracker.forms import show_errors
 from tracker.funding import bp, services
 from tracker.funding.forms import ContributionForm, PledgeForm, countries_choices, donor_choices
@@ -90,7 +90,7 @@ def new_pledge():
         else:
             db.session.commit()
             flash(_("The pledge %(ref)s is recorded: %(usd)s.", ref=pledge.reference,
-                    usd=money(pledge.usd_amount)), "success")
+                    usd=format_money(pledge.usd_amount)), "success")
             return redirect(url_for("funding.donor", id=donor_.id))
     return form_page(
         form, title=_("New pledge"), crumbs=[(url_for("funding.pledges"), _("Pledges"))],
@@ -150,7 +150,7 @@ def new_contribution():
         else:
             db.session.commit()
             flash(_("The contribution %(ref)s is recorded: %(usd)s.", ref=contribution.reference,
-                    usd=money(contribution.usd_amount)), "success")
+                    usd=format_money(contribution.usd_amount)), "success")
             return redirect(url_for("funding.donor", id=donor_.id))
     return form_page(
         form, title=_("New contribution"), crumbs=[(url_for("funding.contributions"), _("Contributions"))],

@@ -16,7 +16,7 @@ from tracker.auth.scope import get_scoped_or_404, in_scope, user_countries
 from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.formatting import money
+from tracker.formatting import format_money
 from tracker.forms import show_errors
 from tracker.funding import bp, services
 from tracker.funding.forms import AllocationForm, BudgetLineForm, ProjectForm, countries_choices
@@ -64,14 +64,14 @@ def new_allocation():
             show_errors(form, error, {"project_code": "project"})
         else:
             db.session.commit()
-            flash(_("%(usd)s are allocated to %(code)s.", usd=money(allocation.amount_usd),
+            flash(_("%(usd)s are allocated to %(code)s.", usd=format_money(allocation.amount_usd),
                     code=project.code), "success")
             return redirect(url_for("funding.allocations"))
     available = services.unallocated_on(today())
     return form_page(
         form, title=_("New allocation"), crumbs=[(url_for("funding.allocations"), _("Allocations"))],
         cancel=url_for("funding.allocations"), submit=_("Allocate"),
-        intro=_("Received and not yet allocated today: %(usd)s.", usd=money(available)),
+        intro=_("Received and not yet allocated today: %(usd)s.", usd=format_money(available)),
         hints={"project": _("Open projects in your countries."),
                "reference": _("Optional: your own or the partner's reference, such as AL-2025-CD-01; no two "
                               "allocations may share one.")},

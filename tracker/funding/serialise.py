@@ -19,7 +19,7 @@ MONEY_KEYS = {"pledged", "received", "outstanding_pledges", "exchange_difference
               "balance", "overcommitted", "burn", "school_fee_forward_need"}
 
 
-def money(value: Decimal) -> str:
+def amount_text(value: Decimal) -> str:
     """Money as a string with two decimals: ``"1250.50"``."""
     return f"{value.quantize(Decimal('0.01')):f}"
 
@@ -39,7 +39,7 @@ def figures_dict(f: Figures, keys) -> dict:
     for key in keys:
         value = getattr(f, key)
         if key in MONEY_KEYS:
-            out[key] = money(value)
+            out[key] = amount_text(value)
         elif key in ("coverage", "runway_months"):
             out[key] = ratio(value)
         else:
@@ -54,9 +54,9 @@ def picture_dict(p: FundingPicture) -> dict:
         "to": p.date_to.isoformat(),
         "as_of": p.as_of.isoformat(),
         "currency": "USD",
-        "fund": {k: money(getattr(p.fund, k)) for k in FUND_KEYS},
+        "fund": {k: amount_text(getattr(p.fund, k)) for k in FUND_KEYS},
         "totals": figures_dict(p.totals, TOTAL_KEYS),
-        "by_category": {c: {"need": money(n), "disbursed": money(d)} for c, (n, d) in p.by_category.items()},
+        "by_category": {c: {"need": amount_text(n), "disbursed": amount_text(d)} for c, (n, d) in p.by_category.items()},
         "projects": [figures_dict(pr, PROJECT_KEYS) for pr in p.projects],
     }
 
@@ -80,7 +80,7 @@ def _csv_row(f: Figures | ProjectFigures, code: str, country: str) -> list:
     for key in FIGURE_KEYS:
         value = getattr(f, key)
         if key in MONEY_KEYS:
-            row.append(money(value))
+            row.append(amount_text(value))
         elif value is None:
             row.append("")
         else:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from tracker import validation as v
 from tracker.errors import Invalid
-from tracker.formatting import money
+from tracker.formatting import format_money
 from tracker.extensions import db
 from tracker.funding.rates import usd_value
 from tracker.models import (
@@ -154,7 +154,7 @@ def allocate(*, project: Project, amount_usd, allocated_on, note: str | None = N
     available = unallocated_on(allocated_on)
     if amount > available:
         raise Invalid(_l("only %(available)s received is not yet allocated",
-                         available=money(max(available, Decimal("0.00")), "USD")), "amount_usd")
+                         available=format_money(max(available, Decimal("0.00")), "USD")), "amount_usd")
     allocation = Allocation(project=project, amount_usd=amount, allocated_on=allocated_on, note=note,
                             reference=reference, created_by_id=user_id)
     db.session.add(allocation)

@@ -17,6 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from tracker.auth.scope import scoped_select
+from tracker.errors import Invalid
+from tracker.extensions import db
+
 if TYPE_CHECKING:
     from tracker.models import User
 
@@ -41,6 +48,21 @@ class RowContext:
     row_number: int
     #: Scratch space shared by every row of one import (lookups kinds repeat).
     cache: dict = field(default_factory=dict)
+
+    def find(self, model, column: str, attr: str, value: str):
+        """A record by its code or reference inside the importer's countries (cached per file); ``column``
+        names the spreadsheet column in the message when there is none."""
+        value = (value or "").strip()
+        if not value:
+            raise Invalid(_l("is required"), column)
+        key = (model.__name__, value)
+        if key not in self.cache:
+            stmt = select(model) if self.user is None else scoped_select(model, self.user)
+            self.cache[key] = db.session.scalars(stmt.where(getattr(model, attr) == value)).one_or_none()
+        found = self.cache[key]
+        if found is None:
+            raise Invalid(_l("%(value)s is not known in your countries", value=value[:60]), column)
+        return found
 
 
 @dataclass(frozen=True)

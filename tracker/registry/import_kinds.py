@@ -37,25 +37,10 @@ def _remap(error: Invalid, mapping: dict[str, str]) -> Invalid:
     return Invalid({mapping.get(k, k): m for k, m in error.errors.items()})
 
 
-def _lookup(ctx: RowContext, model, column: str, attr: str, value: str):
-    """A record by its code or reference inside the importer's countries (cached per file)."""
-    value = (value or "").strip()
-    if not value:
-        raise Invalid(_l("is required"), column)
-    key = (model.__name__, value)
-    if key not in ctx.cache:
-        stmt = select(model) if ctx.user is None else scoped_select(model, ctx.user)
-        ctx.cache[key] = db.session.scalars(stmt.where(getattr(model, attr) == value)).one_or_none()
-    found = ctx.cache[key]
-    if found is None:
-        raise Invalid(_l("%(value)s is not known in your countries", value=value[:60]), column)
-    return found
-
-
 # --- beneficiaries ---------------------------------------------------------------------------------------------------
 
 def apply_beneficiary(values: dict[str, str], ctx: RowContext) -> str:
-    project = _lookup(ctx, Project, "project_code", "code", values["project_code"])
+    project = ctx.find(Project, "project_code", "code", values["project_code"])
     name = v.text(values["full_name"], "full_name", max_length=200)
     year = v.year_of_birth(values["year_of_birth"])
     enrolled = v.date(values["enrolled_on"], "enrolled_on")
@@ -119,7 +104,7 @@ register(Kind(
 # --- children --------------------------------------------------------------------------------------------------------
 
 def apply_child(values: dict[str, str], ctx: RowContext) -> str:
-    mother = _lookup(ctx, Beneficiary, "mother_code", "code", values["mother_code"])
+    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
     name = v.text(values["first_name"], "first_name", max_length=100)
     year = v.year_of_birth(values["year_of_birth"])
     sex = v.choice((values["sex"] or "").strip().upper(), "sex", ("F", "M"))
@@ -158,7 +143,7 @@ register(Kind(
 # --- enrolments ------------------------------------------------------------------------------------------------------
 
 def apply_enrolment(values: dict[str, str], ctx: RowContext) -> str:
-    child = _lookup(ctx, Child, "child_code", "code", values["child_code"])
+    child = ctx.find(Child, "child_code", "code", values["child_code"])
     year = v.academic_year(values["academic_year"])
     existing = db.session.scalars(
         select(Enrolment).where(Enrolment.child_id == child.id, Enrolment.academic_year == year)
@@ -236,7 +221,7 @@ def claim_path(values: dict[str, str]) -> list[tuple[str, object, str]]:
 
 
 def apply_claim(values: dict[str, str], ctx: RowContext) -> str:
-    child = _lookup(ctx, Child, "child_code", "code", values["child_code"])
+    child = ctx.find(Child, "child_code", "code", values["child_code"])
     path = claim_path(values)
     user_id = ctx.user.id if ctx.user else None
     claim = db.session.scalars(select(PaternityClaim).where(PaternityClaim.child_id == child.id)).one_or_none()
@@ -296,7 +281,7 @@ register(Kind(
 
 def apply_income_project(values: dict[str, str], ctx: RowContext) -> str:
     reference = v.text(values["reference"], "reference", max_length=60)
-    mother = _lookup(ctx, Beneficiary, "mother_code", "code", values["mother_code"])
+    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
     existing = db.session.scalars(select(IncomeProject).where(IncomeProject.reference == reference)).one_or_none()
     if existing is None:
         income.start_income_project(beneficiary=mother, reference=reference, activity=values["activity"],
@@ -337,7 +322,7 @@ register(Kind(
 
 
 def apply_income_report(values: dict[str, str], ctx: RowContext) -> str:
-    project = _lookup(ctx, IncomeProject, "income_project_reference", "reference",
+    project = ctx.find(IncomeProject, "income_project_reference", "reference",
                       values["income_project_reference"])
     month = v.month(values["month"], "month")
     existing = db.session.scalars(select(IncomeReport).where(
