@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from tracker.dates import add_months
 from tracker.demo.bulk import insert_rows
-from tracker.demo.helpers import DAY, _months, _percent, _round_hundreds
-from tracker.demo.story import _BALANCE_STORY, _DIRECT, _PIPELINE_NEED, _PROFILES
+from tracker.demo.helpers import DAY, month_starts, percent_between, round_hundreds
+from tracker.demo.story import BALANCE_STORY, DIRECT, PIPELINE_NEED, PROFILES
 from tracker.models import Allocation, BudgetLine
 
 
@@ -21,15 +21,15 @@ def seed_budgets_and_allocations(seeder):
         if p.status == "pipeline":
             for year in (seeder.y1, seeder.y2):
                 if p.start.year <= year <= p.end.year:
-                    direct = {cat: _round_hundreds(Decimal(usd * seeder.scale) * _percent(rng, (90, 110)))
-                              for cat, usd in _PIPELINE_NEED.items()}
+                    direct = {cat: round_hundreds(Decimal(usd * seeder.scale) * percent_between(rng, (90, 110)))
+                              for cat, usd in PIPELINE_NEED.items()}
                     budget_rows += _budget_lines(rng, p, year, direct)
             continue
-        need_factor = _percent(rng, _PROFILES[p.profile][0])
-        allocation_factor = _percent(rng, _PROFILES[p.profile][1])
+        need_factor = percent_between(rng, PROFILES[p.profile][0])
+        allocation_factor = percent_between(rng, PROFILES[p.profile][1])
         active_from = max(p.start, seeder.start).replace(day=1)
         active_to = min(p.end, seeder.last)
-        months = list(_months(active_from, active_to))
+        months = list(month_starts(active_from, active_to))
         by_year = defaultdict(Decimal)
         recent_by_category = defaultdict(Decimal)
         recent = {add_months(seeder.last_complete_month, -k) for k in range(6)}
@@ -44,13 +44,13 @@ def seed_budgets_and_allocations(seeder):
                 continue
             months_in_year = sum(1 for month in months if month.year == year)
             direct = {}
-            for category in _DIRECT:
+            for category in DIRECT:
                 if year == seeder.y1:   # what last year cost
                     base = by_year[(year, category)]
                 else:   # this year: spent so far, and the last six months' pace for the rest
                     base = (by_year[(year, category)]
-                            + recent_by_category[category] * (12 - months_in_year)) * _percent(rng, (100, 105))
-                direct[category] = max(_round_hundreds(base * need_factor), minimum)
+                            + recent_by_category[category] * (12 - months_in_year)) * percent_between(rng, (100, 105))
+                direct[category] = max(round_hundreds(base * need_factor), minimum)
             budget_rows += _budget_lines(rng, p, year, direct)
         # Allocations: a tranche each half-year, sized on what the half-year costs.
         for year in (seeder.y1, seeder.y2):
@@ -67,11 +67,11 @@ def seed_budgets_and_allocations(seeder):
                                Decimal(0))
                 else:
                     cost = recent_rate * 6
-                amount = _round_hundreds(cost * allocation_factor)
+                amount = round_hundreds(cost * allocation_factor)
                 if p.profile == "under" and first <= seeder.last <= last:
                     # The current tranche of an underfunded project falls short: its balance no longer
                     # covers every child's next term, so the review has children at risk to show.
-                    amount = _round_hundreds(amount * Decimal("0.85"))
+                    amount = round_hundreds(amount * Decimal("0.85"))
                 if amount <= 0:
                     continue
                 allocation_rows.append({"project_id": p.id, "amount_usd": amount, "allocated_on": on,
@@ -87,7 +87,7 @@ def seed_budgets_and_allocations(seeder):
 
 
 def _story_balances(seeder, allocation_rows: list[dict]):
-    """Resize the latest tranche of the projects of ``_BALANCE_STORY``, for the end of last year and today.
+    """Resize the latest tranche of the projects of ``BALANCE_STORY``, for the end of last year and today.
 
     ``balance`` = allocations up to the day − payments paid up to it − what is approved today (DESIGN
     section 3), and ``burn`` = what was paid in the three whole months before the day's month, / 3: the
@@ -96,12 +96,12 @@ def _story_balances(seeder, allocation_rows: list[dict]):
     """
     rng = seeder.rng("balances")
     for p in seeder.projects:
-        if p.key not in _BALANCE_STORY:
+        if p.key not in BALANCE_STORY:
             continue
         tranches = [row for row in allocation_rows if row["project_id"] == p.id]
         for year in (seeder.y1, seeder.y2):
             to = dt.date(year, 12, 31) if year < seeder.y2 else seeder.today
-            wanted = _percent(rng, _BALANCE_STORY[p.key])
+            wanted = percent_between(rng, BALANCE_STORY[p.key])
             latest = max((row for row in tranches if row["allocated_on"].year == year),
                          key=lambda row: row["allocated_on"], default=None)
             if latest is None:
@@ -112,13 +112,13 @@ def _story_balances(seeder, allocation_rows: list[dict]):
             balance = (sum((row["amount_usd"] for row in tranches if row["allocated_on"] <= to), Decimal(0))
                        - sum((usd for paid_in, usd in seeder.paid[p.key].items() if paid_in <= to), Decimal(0))
                        - seeder.committed[p.key])
-            latest["amount_usd"] = max(latest["amount_usd"] + _round_hundreds(burn * wanted - balance),
+            latest["amount_usd"] = max(latest["amount_usd"] + round_hundreds(burn * wanted - balance),
                                        Decimal(100))
 
 
 def _budget_lines(rng, p, year, direct: dict) -> list[dict]:
     lines = dict(direct)
-    lines["outreach"] = _round_hundreds(sum(direct.values()) * _percent(rng, (8, 12)))
-    lines["admin"] = _round_hundreds((sum(direct.values()) + lines["outreach"]) * Decimal("0.07"))
+    lines["outreach"] = round_hundreds(sum(direct.values()) * percent_between(rng, (8, 12)))
+    lines["admin"] = round_hundreds((sum(direct.values()) + lines["outreach"]) * Decimal("0.07"))
     return [{"project_id": p.id, "year": year, "category": category, "amount_usd": amount}
             for category, amount in lines.items() if amount > 0]

@@ -8,18 +8,18 @@ from sqlalchemy import bindparam, update
 
 from tracker.demo.bulk import insert_rows
 from tracker.demo.countries import COUNTRIES
-from tracker.demo.story import _CLAIM_AFTER, _CLAIM_BASE, _CLAIM_FINAL, _CLAIM_GAPS, _CORRECTION_REASONS
+from tracker.demo.story import CLAIM_AFTER, CLAIM_BASE, CLAIM_FINAL, CLAIM_GAPS, CORRECTION_REASONS
 from tracker.models import ClaimStep, PaternityClaim
 
 
 def _claim_path(rng, final: str) -> tuple:
-    if final in _CLAIM_BASE:
-        return _CLAIM_BASE[:_CLAIM_BASE.index(final) + 1]
+    if final in CLAIM_BASE:
+        return CLAIM_BASE[:CLAIM_BASE.index(final) + 1]
     if final == "withdrawn":
-        return _CLAIM_BASE[:rng.randint(1, 4)] + ("withdrawn",)
+        return CLAIM_BASE[:rng.randint(1, 4)] + ("withdrawn",)
     if final == "not_established":
-        return _CLAIM_BASE + ("not_established",)
-    return _CLAIM_BASE + _CLAIM_AFTER[:_CLAIM_AFTER.index(final) + 1]
+        return CLAIM_BASE + ("not_established",)
+    return CLAIM_BASE + CLAIM_AFTER[:CLAIM_AFTER.index(final) + 1]
 
 
 def seed_claims(seeder, rng, p, mothers):
@@ -31,9 +31,9 @@ def seed_claims(seeder, rng, p, mothers):
                 continue
             final = seeder.claim_queue.take(rng)
             path = _claim_path(rng, final)
-            gaps = [rng.randint(*_CLAIM_GAPS[step]) for step in path[1:]]
+            gaps = [rng.randint(*CLAIM_GAPS[step]) for step in path[1:]]
             total = sum(gaps)
-            waited = rng.randint(0, 420) if final in _CLAIM_FINAL else rng.randint(0, 120)
+            waited = rng.randint(0, 420) if final in CLAIM_FINAL else rng.randint(0, 120)
             received = seeder.last - dt.timedelta(days=waited + total)
             earliest = dt.date(c.yob + 1, 1, 1)
             if received < earliest:
@@ -70,7 +70,7 @@ def seed_claims(seeder, rng, p, mothers):
                                    + dt.timedelta(days=rng.randint(1, 20)), seeder.end_of_last)
                     right["recorded_at"] = fixed_at
                     old["superseded_at"] = fixed_at
-                    old["correction_reason"] = rng.choice(_CORRECTION_REASONS)
+                    old["correction_reason"] = rng.choice(CORRECTION_REASONS)
                     steps.insert(j, old)
                     correction = j
             c.claim = SimpleNamespace(received=received, steps=steps, correction=correction)

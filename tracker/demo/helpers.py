@@ -12,11 +12,11 @@ UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
 
 
-def _month_end(day: dt.date) -> dt.date:
+def month_end(day: dt.date) -> dt.date:
     return add_months(day, 1) - DAY
 
 
-def _months(first: dt.date, last: dt.date):
+def month_starts(first: dt.date, last: dt.date):
     """First days of the months from ``first``'s to ``last``'s, both included."""
     month = first.replace(day=1)
     while month <= last:
@@ -24,38 +24,38 @@ def _months(first: dt.date, last: dt.date):
         month = add_months(month, 1)
 
 
-def _between(rng: random.Random, low: dt.date, high: dt.date) -> dt.date:
+def day_between(rng: random.Random, low: dt.date, high: dt.date) -> dt.date:
     return low + dt.timedelta(days=rng.randint(0, max((high - low).days, 0)))
 
 
-def _weighted(rng: random.Random, weights: dict):
+def weighted_choice(rng: random.Random, weights: dict):
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def _to_step(value: Decimal, step: Decimal) -> Decimal:
+def to_step(value: Decimal, step: Decimal) -> Decimal:
     """``value`` rounded half-even to a multiple of ``step`` (at least one step)."""
     units = (value / step).to_integral_value(rounding=ROUND_HALF_EVEN)
     return max(units, Decimal(1)) * step
 
 
-def _round_hundreds(value: Decimal) -> Decimal:
+def round_hundreds(value: Decimal) -> Decimal:
     return (value / 100).to_integral_value(rounding=ROUND_HALF_EVEN) * 100
 
 
-def _nice(value: Decimal, currency: str) -> Decimal:
+def nice_amount(value: Decimal, currency: str) -> Decimal:
     """A round amount near ``value`` (three significant digits), as people pledge."""
     if value <= 0:
         return Decimal(0)
     digits = value.adjusted() + 1
     step = Decimal(10) ** max(digits - 3, 0)
-    return _to_step(value, step).quantize(Decimal(1).scaleb(-exponent(currency)))
+    return to_step(value, step).quantize(Decimal(1).scaleb(-exponent(currency)))
 
 
-def _percent(rng: random.Random, bounds) -> Decimal:
+def percent_between(rng: random.Random, bounds) -> Decimal:
     return Decimal(rng.randint(*bounds)) / 100
 
 
-class _Queue:
+class DrawQueue:
     """Hands out every value once first (in a seeded order), then weighted picks."""
 
     def __init__(self, rng: random.Random, weights: dict):
@@ -69,10 +69,10 @@ class _Queue:
                 self.pending.remove(value)
                 return value
         choices = {k: w for k, w in self.weights.items() if allowed is None or k in allowed}
-        return _weighted(rng, choices)
+        return weighted_choice(rng, choices)
 
 
-class _AcademicYear:
+class AcademicYear:
     def __init__(self, start_year: int, start_month: int, current: bool):
         self.start = dt.date(start_year, start_month, 1)
         self.end = add_months(self.start, 12) - DAY

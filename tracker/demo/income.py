@@ -8,8 +8,8 @@ from types import SimpleNamespace
 from tracker.dates import add_months
 from tracker.demo.bulk import insert_rows
 from tracker.demo.countries import COUNTRIES
-from tracker.demo.helpers import _between, _months, _to_step
-from tracker.demo.story import _ACTIVITIES, _INCOME_NOTES
+from tracker.demo.helpers import day_between, month_starts, to_step
+from tracker.demo.story import ACTIVITIES, INCOME_NOTES
 from tracker.models import IncomeProject, IncomeReport
 
 
@@ -33,15 +33,15 @@ def seed_income_projects(seeder, rng, p, mothers):
         status = seeder.iga_queue.take(rng, allowed)
         closed = None
         if status == "planned":
-            started = _between(rng, max(earliest, seeder.last - dt.timedelta(days=45)), seeder.last) \
+            started = day_between(rng, max(earliest, seeder.last - dt.timedelta(days=45)), seeder.last) \
                 if earliest <= seeder.last else seeder.last
         elif status in ("active", "struggling"):
-            started = _between(rng, earliest, min(earliest + dt.timedelta(days=130),
+            started = day_between(rng, earliest, min(earliest + dt.timedelta(days=130),
                                                   seeder.last - dt.timedelta(days=60)))
         else:
-            started = _between(rng, earliest, min(earliest + dt.timedelta(days=130),
+            started = day_between(rng, earliest, min(earliest + dt.timedelta(days=130),
                                                   m.end - dt.timedelta(days=180)))
-            closed = _between(rng, started + dt.timedelta(days=180),
+            closed = day_between(rng, started + dt.timedelta(days=180),
                               min(started + dt.timedelta(days=420), m.end))
         grant = seeder.local(rng.randint(15000, 45000), currency, started, data["grant_step"])
         k = len(m.igas) + 1
@@ -49,7 +49,7 @@ def seed_income_projects(seeder, rng, p, mothers):
                               closed=closed, grant=grant, currency=currency)
         m.igas.append(iga)
         projects.append(iga)
-        rows.append({"reference": iga.reference, "beneficiary_id": m.id, "activity": rng.choice(_ACTIVITIES),
+        rows.append({"reference": iga.reference, "beneficiary_id": m.id, "activity": rng.choice(ACTIVITIES),
                      "started_on": started, "planned_grant": grant, "currency": currency, "status": status,
                      "closed_on": closed, "created_at": seeder.at(rng, min(started - dt.timedelta(days=10),
                                                                            seeder.last), p.country)})
@@ -65,20 +65,20 @@ def seed_income_projects(seeder, rng, p, mothers):
             continue
         last_month = min(seeder.last_complete_month, (iga.closed or seeder.last).replace(day=1))
         level = rng.randint(*base[iga.status])
-        for month in _months(add_months(iga.started.replace(day=1), 1), last_month):
+        for month in month_starts(add_months(iga.started.replace(day=1), 1), last_month):
             if month < last_month and rng.random() < 0.06:
                 continue   # not reported that month
             level = max(500, level + rng.randint(-level // 5, level // 5))
             revenue = seeder.local(level, iga.currency, month, data["step"])
             if rng.random() < loss_odds[iga.status]:
-                costs = _to_step(revenue * rng.randint(105, 150) / 100, data["step"])
+                costs = to_step(revenue * rng.randint(105, 150) / 100, data["step"])
                 if rng.random() < 0.15:
                     revenue = Decimal(0)
             else:
-                costs = _to_step(revenue * rng.randint(40, 90) / 100, data["step"])
+                costs = to_step(revenue * rng.randint(40, 90) / 100, data["step"])
             reports.append({"income_project_id": iga.id, "month": month, "revenue": revenue, "costs": costs,
                             "currency": iga.currency,
-                            "note": rng.choice(_INCOME_NOTES) if rng.random() < 0.1 else None,
+                            "note": rng.choice(INCOME_NOTES) if rng.random() < 0.1 else None,
                             "created_at": seeder.at(rng, min(add_months(month, 1) + dt.timedelta(
                                 days=rng.randint(0, 12)), seeder.last), p.country)})
     insert_rows(seeder.session, IncomeReport, reports)

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from tracker.demo.bulk import insert_rows
 from tracker.demo.countries import COUNTRIES
-from tracker.demo.helpers import DAY, _between, _month_end, _months, _to_step, _weighted
-from tracker.demo.story import _AHEAD_STATES, _FOLLOW_UP_STATES, _PAST_STATES, _REJECTIONS, _VOIDS
+from tracker.demo.helpers import DAY, day_between, month_end, month_starts, to_step, weighted_choice
+from tracker.demo.story import AHEAD_STATES, FOLLOW_UP_STATES, PAST_STATES, REJECTIONS, VOIDS
 from tracker.models import Disbursement
 from tracker.money import to_usd
 
@@ -34,7 +34,7 @@ def _payment(seeder, rng, p, m, rows, *, category, payee, amount, currency, ente
              child=None, enrolment=None, term=None, iga=None, batch_key=None, follow_up=True):
     """Add one disbursement (and, after a rejection or a void, often its corrected re-entry)."""
     country = p.country
-    target = _weighted(rng, states)
+    target = weighted_choice(rng, states)
     if rng.random() < 0.05:   # now and then a manager enters, and the other manager approves
         entered_by, approver = rng.sample(seeder.managers[country], 2)
     else:
@@ -61,7 +61,7 @@ def _payment(seeder, rng, p, m, rows, *, category, payee, amount, currency, ente
             state = "rejected"
             ended_on = rejected_at.date()
             row.update(rejected_by_id=approver, rejected_at=rejected_at,
-                       rejection_reason=rng.choice(_REJECTIONS))
+                       rejection_reason=rng.choice(REJECTIONS))
     elif state == "submitted" and target in ("approved", "paid", "voided"):
         approved_at = row["submitted_at"] + rng.randint(120, 9 * 24 * 60) * minutes
         if approved_at <= seeder.end_of_last:
@@ -86,7 +86,7 @@ def _payment(seeder, rng, p, m, rows, *, category, payee, amount, currency, ente
                     state = "voided"
                     ended_on = voided_at.date()
                     row.update(voided_by_id=rng.choice(seeder.managers[country]), voided_at=voided_at,
-                               void_reason=rng.choice(_VOIDS))
+                               void_reason=rng.choice(VOIDS))
     row["status"] = state
     rows.append(row)
     if state == "paid":
@@ -99,7 +99,7 @@ def _payment(seeder, rng, p, m, rows, *, category, payee, amount, currency, ente
         again = ended_on + dt.timedelta(days=rng.randint(1, 7))
         if again <= m.end:
             _payment(seeder, rng, p, m, rows, category=category, payee=payee, amount=amount, currency=currency,
-                     entered_on=again, states=_FOLLOW_UP_STATES, child=child, enrolment=enrolment,
+                     entered_on=again, states=FOLLOW_UP_STATES, child=child, enrolment=enrolment,
                      term=term, iga=iga, follow_up=False)
 
 
@@ -119,7 +119,7 @@ def seed_disbursements(seeder, rng, p, mothers):
         currency = kwargs.pop("currency", None) or currency_for()
         _payment(seeder, rng, p, m, rows, category=category, payee=payee,
                  amount=amount(*usd_range, currency, day), currency=currency, entered_on=day,
-                 states=_PAST_STATES, **kwargs)
+                 states=PAST_STATES, **kwargs)
 
     for m in mothers:
         # School fees, per enrolment and term; and school material at the start of the year.
@@ -134,13 +134,13 @@ def seed_disbursements(seeder, rng, p, mothers):
                         day, key = max(batch_day, m.enrolled) + dt.timedelta(days=rng.randint(2, 30)), None
                     if day > ay.term_end(term) or day < seeder.start:
                         continue
-                    states = _PAST_STATES
+                    states = PAST_STATES
                     if day > seeder.last:   # not due yet: some schools are paid ahead, most are not
                         if not ay.current or m.exited is not None or rng.random() >= 0.3:
                             continue
-                        day = _between(rng, max(m.enrolled, ay.start - dt.timedelta(days=14), seeder.start),
+                        day = day_between(rng, max(m.enrolled, ay.start - dt.timedelta(days=14), seeder.start),
                                        seeder.last)
-                        key, states = None, _AHEAD_STATES
+                        key, states = None, AHEAD_STATES
                     elif day > m.end:
                         continue
                     _payment(seeder, rng, p, m, rows, category="school_fees", payee=e.school, amount=e.fee,
@@ -153,7 +153,7 @@ def seed_disbursements(seeder, rng, p, mothers):
                 low = max(c.claim.received, m.enrolled)
                 for _ in range(rng.randint(1, 3)):
                     if low <= m.end:
-                        pay("legal", rng.choice(data["lawyers"]), (4000, 25000), _between(rng, low, m.end),
+                        pay("legal", rng.choice(data["lawyers"]), (4000, 25000), day_between(rng, low, m.end),
                             child=c)
         # A dignity kit on arrival.
         if rng.random() < 0.85:
@@ -161,9 +161,9 @@ def seed_disbursements(seeder, rng, p, mothers):
             if day <= m.end:
                 pay("material", rng.choice(data["suppliers"]), (1500, 4000), day)
         # Medical care, for her or a child: three or four a year.
-        for month in _months(m.enrolled, m.end):
+        for month in month_starts(m.enrolled, m.end):
             if rng.random() < 0.3:
-                day = _between(rng, max(month, m.enrolled), min(_month_end(month), m.end))
+                day = day_between(rng, max(month, m.enrolled), min(month_end(month), m.end))
                 child = rng.choice(m.children) if rng.random() < 0.4 else None
                 usd = (15000, 30000) if rng.random() < 0.05 else (1500, 12000)
                 pay("medical", rng.choice(data["clinics"]), usd, day, child=child)
@@ -188,15 +188,15 @@ def seed_disbursements(seeder, rng, p, mothers):
             first_day = max(m.enrolled, iga.started - dt.timedelta(days=rng.randint(0, 10)))
             second_day = iga.started + dt.timedelta(days=rng.randint(60, 120))
             if rng.random() < 0.4 and second_day <= min(iga.closed or m.end, m.end):
-                first = _to_step(iga.grant * rng.randint(55, 70) / 100, data["step"])
+                first = to_step(iga.grant * rng.randint(55, 70) / 100, data["step"])
                 if first < iga.grant:
                     _payment(seeder, rng, p, m, rows, category="iga", payee=supplier, amount=first,
-                             currency=iga.currency, entered_on=first_day, states=_PAST_STATES, iga=iga)
+                             currency=iga.currency, entered_on=first_day, states=PAST_STATES, iga=iga)
                     _payment(seeder, rng, p, m, rows, category="iga", payee=supplier, amount=iga.grant - first,
-                             currency=iga.currency, entered_on=second_day, states=_PAST_STATES, iga=iga)
+                             currency=iga.currency, entered_on=second_day, states=PAST_STATES, iga=iga)
                     continue
             _payment(seeder, rng, p, m, rows, category="iga", payee=supplier, amount=iga.grant,
-                     currency=iga.currency, entered_on=first_day, states=_PAST_STATES, iga=iga)
+                     currency=iga.currency, entered_on=first_day, states=PAST_STATES, iga=iga)
     _write_payments(seeder, p, rows)
 
 

@@ -14,17 +14,17 @@ from tracker.crypto import normalise_name
 from tracker.demo.bulk import insert_rows
 from tracker.demo.claims import seed_claims
 from tracker.demo.countries import COUNTRIES
-from tracker.demo.helpers import _between, _to_step, _weighted
+from tracker.demo.helpers import day_between, to_step, weighted_choice
 from tracker.demo.income import seed_income_projects
 from tracker.demo.payments import seed_disbursements
-from tracker.demo.story import _CHUNK, _CLOSED_EXIT_WEIGHTS, _MOTHERS_PER_SCALE
+from tracker.demo.story import CHUNK, CLOSED_EXIT_WEIGHTS, MOTHERS_PER_SCALE
 from tracker.models import Beneficiary, Child, CodeSequence, Enrolment
 from tracker.registry.codes import child_code, mother_code
 
 
 def seed_people(seeder):
     active = [p for p in seeder.projects if p.status != "pipeline"]
-    total = _MOTHERS_PER_SCALE * seeder.scale
+    total = MOTHERS_PER_SCALE * seeder.scale
     weights = sum(p.share for p in active)
     exact = [total * p.share / weights for p in active]
     counts = [int(x) for x in exact]
@@ -60,8 +60,8 @@ def seed_people(seeder):
         p.batch_dates = {(ay.label, term): ay.terms[term - 1] + dt.timedelta(days=brng.randint(5, 25))
                          for ay in seeder.academic_years for term in (1, 2, 3)}
         p.payment_seq = 0
-        for chunk, first in enumerate(range(0, count, _CHUNK)):
-            _chunk(seeder, p, chunk, p.plan[first:first + _CHUNK])
+        for chunk, first in enumerate(range(0, count, CHUNK)):
+            _chunk(seeder, p, chunk, p.plan[first:first + CHUNK])
         p.plan = None
         seeder.progress(f"{p.code}: {count} mothers (total so far: {seeder.counts['mothers']} mothers, "
                         f"{seeder.counts['disbursements']} disbursements)")
@@ -107,23 +107,23 @@ def _chunk(seeder, p, chunk: int, plan: list):
     for number, enrolled in plan:
         status, reason, exited = "active", None, None
         if p.status == "closed":
-            exited = _between(rng, enrolled + dt.timedelta(days=60), p.end)
-            reason = _weighted(rng, _CLOSED_EXIT_WEIGHTS)
+            exited = day_between(rng, enrolled + dt.timedelta(days=60), p.end)
+            reason = weighted_choice(rng, CLOSED_EXIT_WEIGHTS)
         elif rng.random() < 0.12 and enrolled + dt.timedelta(days=45) <= seeder.last:
-            exited = _between(rng, enrolled + dt.timedelta(days=45), seeder.last)
+            exited = day_between(rng, enrolled + dt.timedelta(days=45), seeder.last)
             reason = seeder.exit_queue.take(rng)
         if exited:
             status = "exited"
         end = min(exited or (p.end if p.status == "closed" else seeder.last), seeder.last)
         full_name = _full_name(seeder, rng, country)
         services_on = enrolled if rng.random() < 0.98 else None
-        services_withdrawn = (_between(rng, enrolled + dt.timedelta(days=30), end)
+        services_withdrawn = (day_between(rng, enrolled + dt.timedelta(days=30), end)
                               if services_on and rng.random() < 0.01 and enrolled + dt.timedelta(days=30) <= end
                               else None)
         reporting_on = enrolled + dt.timedelta(days=rng.choice((0, 0, 0, 7, 14))) if rng.random() < 0.85 else None
         if reporting_on and reporting_on > seeder.last:
             reporting_on = enrolled
-        reporting_withdrawn = (_between(rng, reporting_on + dt.timedelta(days=30), end)
+        reporting_withdrawn = (day_between(rng, reporting_on + dt.timedelta(days=30), end)
                                if reporting_on and rng.random() < 0.03
                                and reporting_on + dt.timedelta(days=30) <= end else None)
         yob = rng.randint(1985, 2006)
@@ -201,7 +201,7 @@ def _enrolments(seeder, rng, p, mothers):
                 if level != level_before or fee is None:
                     fee = Decimal(rng.randrange(low // step, high // step + 1) * step)
                 else:   # the same school raises its fee a little each year
-                    fee = _to_step(fee * (100 + rng.randint(0, 10)) / 100, Decimal(step))
+                    fee = to_step(fee * (100 + rng.randint(0, 10)) / 100, Decimal(step))
                 level_before = level
                 e = SimpleNamespace(ay=ay, school=schools[level], fee=fee, currency=currency, terms=3)
                 created = min(max(m.enrolled, ay.start - dt.timedelta(days=20)), seeder.last)

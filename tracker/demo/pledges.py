@@ -9,8 +9,8 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from tracker.demo.bulk import insert_rows
-from tracker.demo.helpers import UTC, _between, _nice, _percent, _to_step
-from tracker.demo.story import _DONORS, _EARMARKS, _PAID_IN_OTHER_CURRENCY, _UNALLOCATED_SHARE, _UNCOVERED_SHARE
+from tracker.demo.helpers import UTC, day_between, nice_amount, percent_between, to_step
+from tracker.demo.story import DONORS, EARMARKS, PAID_IN_OTHER_CURRENCY, UNALLOCATED_SHARE, UNCOVERED_SHARE
 from tracker.models import Contribution, Donor, Pledge
 from tracker.money import exponent, to_usd
 
@@ -31,7 +31,7 @@ def _received_share(plan, to: dt.date) -> Decimal:
 
 def seed_donors(seeder):
     seeder.donors = {}
-    for name, kind, country, currency, abbreviation, weight in _DONORS:
+    for name, kind, country, currency, abbreviation, weight in DONORS:
         donor = seeder.session.scalars(select(Donor).where(Donor.name == name)).one_or_none()
         if donor is None:
             donor = Donor(name=name, kind=kind, country=country,
@@ -63,18 +63,18 @@ def seed_pledges_and_contributions(seeder):
 
     Each year's pledges are sized once their dates and patterns are drawn: as of the year's end (or
     today), the gap − what is received and not allocated − what is pledged and still owed is
-    ``_UNCOVERED_SHARE`` of the year's need (DESIGN section 3, the fund's uncovered gap). The pledges' size
+    ``UNCOVERED_SHARE`` of the year's need (DESIGN section 3, the fund's uncovered gap). The pledges' size
     is solved for, then an unpledged contribution tops up what was received to the exact figure. Payment
     patterns: ``full`` (one payment), ``full2`` (two), ``partial`` (one of 40-70 %, the rest still owed)
     and ``none`` (nothing received yet); half of last year's pledges still owed are completed this year.
     A payment is in the pledge's currency, which the exchange rates moved since the pledge, or now and
-    then in dollars (``_PAID_IN_OTHER_CURRENCY``).
+    then in dollars (``PAID_IN_OTHER_CURRENCY``).
     """
     rng = seeder.rng("donors")
     projects = {p.key: p for p in seeder.projects}
     pledge_refs = set(seeder.session.scalars(select(Pledge.reference)))
     contribution_refs = set(seeder.session.scalars(select(Contribution.reference)))
-    pledging = [d for d in _DONORS if d[1] not in ("private", "withheld_payments")]
+    pledging = [d for d in DONORS if d[1] not in ("private", "withheld_payments")]
     pledge_rows, contribution_rows = [], []
     ceiling = None   # USD per unit of weight and per USD of need: at most twice last year's
 
@@ -102,24 +102,24 @@ def seed_pledges_and_contributions(seeder):
                       Decimal(0))
         base = in_year / 70   # USD per unit of weight, for the gifts that come without a pledge
         # Without a pledge: payments withheld from personnel, and private gifts.
-        for name, kind, _country, currency, abbreviation, weight in _DONORS:
+        for name, kind, _country, currency, abbreviation, weight in DONORS:
             if kind not in ("private", "withheld_payments"):
                 continue
             for month in range(rng.randint(1, 3), 13, rng.randint(2, 4)):
                 on = dt.date(year, month, rng.randint(1, 28))
                 if on > seeder.last:
                     break
-                share = base * weight / 4 * _percent(rng, (50, 150))
-                contribution(name, currency, _to_step(share, Decimal(50)), on,
+                share = base * weight / 4 * percent_between(rng, (50, 150))
+                contribution(name, currency, to_step(share, Decimal(50)), on,
                              lambda n, base=f"CT-{year}-{abbreviation}-U": f"{base}{n:02d}")
         plans = _pledge_plans(seeder, rng, offset, year, pledging)
         # Their size, in USD per unit of weight: per unit, what is received and what is still owed as of
         # ``to``; then the unit that leaves the uncovered share of the need wanted.
         owed = sum((plan.weight * (1 - _received_share(plan, to)) for plan in plans), Decimal(0))
         paying = sum((plan.weight * _received_share(plan, to) for plan in plans), Decimal(0))
-        uncovered = _percent(rng, _UNCOVERED_SHARE)
+        uncovered = percent_between(rng, UNCOVERED_SHARE)
         cover = max(gap - need * uncovered, gap / 10)
-        reserve = min(cover * _percent(rng, _UNALLOCATED_SHARE), allocated * Decimal("0.15"))
+        reserve = min(cover * percent_between(rng, UNALLOCATED_SHARE), allocated * Decimal("0.15"))
         received_before = _received(contribution_rows, to)
         owed_before = _outstanding(seeder, pledge_rows, contribution_rows, to)
         unit = (cover - reserve - owed_before) / owed if owed else base
@@ -132,10 +132,10 @@ def seed_pledges_and_contributions(seeder):
         ceiling = unit * 2 / need if need else None
         for plan in plans:
             rate = seeder.rate(plan.currency, plan.pledged_on)
-            amount = _nice(unit * plan.weight / rate, plan.currency)
+            amount = nice_amount(unit * plan.weight / rate, plan.currency)
             if amount <= 0:
                 continue
-            earmark = _EARMARKS.get((plan.name, offset))
+            earmark = EARMARKS.get((plan.name, offset))
             reference = free(lambda n: f"PL-{year}-{plan.abbreviation}-{n:02d}", pledge_refs)
             pledge_rows.append({"reference": reference, "donor_id": seeder.donors[plan.name].id, "amount": amount,
                                 "currency": plan.currency, "pledged_on": plan.pledged_on,
@@ -145,12 +145,12 @@ def seed_pledges_and_contributions(seeder):
                                 "usd_amount": to_usd(amount, plan.currency, rate), "usd_rate": rate,
                                 "created_at": seeder.at(rng, plan.pledged_on)})
             index = len(pledge_rows) - 1
-            first = _nice(amount * plan.first_share, plan.currency)
+            first = nice_amount(amount * plan.first_share, plan.currency)
             instalments = {"full": [(amount, plan.first_on)], "partial": [(first, plan.first_on)],
                            "full2": [(first, plan.first_on), (None, plan.second_on)], "none": []}[plan.pattern]
             if plan.late and plan.pattern in ("partial", "none"):
                 instalments.append((None, plan.late_on))
-            other = _PAID_IN_OTHER_CURRENCY.get((plan.name, offset), (plan.currency,))[0]
+            other = PAID_IN_OTHER_CURRENCY.get((plan.name, offset), (plan.currency,))[0]
             received = Decimal(0)   # in the pledge's currency
             for letter, (amount_due, on) in zip("ABC", instalments):
                 if on > seeder.last:
@@ -160,7 +160,7 @@ def seed_pledges_and_contributions(seeder):
                 reference = _numbered(f"CT{pledge_rows[index]['reference'][2:]}-{letter}")
                 if letter == "A" and other != plan.currency:
                     worth = amount_due * seeder.rate(plan.currency, on) / seeder.rate(other, on)
-                    row = contribution(plan.name, other, _nice(worth, other), on, reference, index)
+                    row = contribution(plan.name, other, nice_amount(worth, other), on, reference, index)
                 else:
                     row = contribution(plan.name, plan.currency, amount_due, on, reference, index)
                 received += _in_pledge_currency(seeder, row, pledge_rows[index])
@@ -172,9 +172,9 @@ def seed_pledges_and_contributions(seeder):
                   - _outstanding(seeder, pledge_rows, contribution_rows, to))
         top_up = min(max(top_up, allocated + in_year * Decimal("0.03") - received), allocated + reserve - received)
         if top_up > 0:
-            name, _kind, _country, currency, abbreviation, _weight = _DONORS[0]
-            on = _between(rng, min(dt.date(year, 1, 5), seeder.last), min(dt.date(year, 3, 31), seeder.last))
-            contribution(name, currency, _nice(top_up / seeder.rate(currency, on), currency), on,
+            name, _kind, _country, currency, abbreviation, _weight = DONORS[0]
+            on = day_between(rng, min(dt.date(year, 1, 5), seeder.last), min(dt.date(year, 3, 31), seeder.last))
+            contribution(name, currency, nice_amount(top_up / seeder.rate(currency, on), currency), on,
                          lambda n: f"CT-{year}-{abbreviation}-X{n:02d}")
     pledge_ids = insert_rows(seeder.session, Pledge, pledge_rows, returning=True)
     for row in contribution_rows:
@@ -192,17 +192,17 @@ def _pledge_plans(seeder, rng, offset: int, year: int, pledging: list) -> list:
     in another currency have their own pattern; the others pay in full, in one or two instalments, or in
     part.
     """
-    forced = {name for name, at in [*_EARMARKS, *_PAID_IN_OTHER_CURRENCY] if at == offset}
+    forced = {name for name, at in [*EARMARKS, *PAID_IN_OTHER_CURRENCY] if at == offset}
     open_to = [i for i, d in enumerate(pledging) if d[0] not in forced]
     nothing = set(rng.sample([i for i in open_to if pledging[i][5] < 7], 2))   # the big donors pay
     part = set(rng.sample([i for i in open_to if i not in nothing], 2))
     plans = []
     for index, (name, _kind, _country, currency, abbreviation, weight) in enumerate(pledging):
         pattern = rng.choices(["full", "full2", "partial"], weights=(55, 30, 15))[0]
-        if (name, offset) in _EARMARKS:
-            pattern = _EARMARKS[(name, offset)][2]
-        elif (name, offset) in _PAID_IN_OTHER_CURRENCY:
-            pattern = _PAID_IN_OTHER_CURRENCY[(name, offset)][1]
+        if (name, offset) in EARMARKS:
+            pattern = EARMARKS[(name, offset)][2]
+        elif (name, offset) in PAID_IN_OTHER_CURRENCY:
+            pattern = PAID_IN_OTHER_CURRENCY[(name, offset)][1]
         elif index in nothing:
             pattern = "none"
         elif index in part:
@@ -212,9 +212,9 @@ def _pledge_plans(seeder, rng, offset: int, year: int, pledging: list) -> list:
         first_on = pledged_on + dt.timedelta(days=rng.randint(14, 100))
         plans.append(SimpleNamespace(
             name=name, currency=currency, abbreviation=abbreviation, pattern=pattern, pledged_on=pledged_on,
-            weight=weight * _percent(rng, (85, 115)), first_on=first_on,
+            weight=weight * percent_between(rng, (85, 115)), first_on=first_on,
             second_on=first_on + dt.timedelta(days=rng.randint(90, 200)),
-            first_share=_percent(rng, (50, 60) if pattern == "full2" else (40, 70)),
+            first_share=percent_between(rng, (50, 60) if pattern == "full2" else (40, 70)),
             # Half the pledges still owed at the end of their year are completed in the next.
             late_on=dt.date(year + 1, 1, 1) + dt.timedelta(days=rng.randint(20, 240)),
             late=rng.random() < 0.5))

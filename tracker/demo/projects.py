@@ -7,15 +7,15 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from tracker.demo.countries import COUNTRIES
-from tracker.demo.helpers import _month_end
-from tracker.demo.story import _PARTNERS, _PROJECTS
+from tracker.demo.helpers import month_end
+from tracker.demo.story import PARTNERS, PROJECTS
 from tracker.models import Partner, Project
 
 
 def seed_partners_and_projects(seeder):
     rng = seeder.rng("projects")
     partners = {}
-    for name, kind in _PARTNERS.items():
+    for name, kind in PARTNERS.items():
         partner = seeder.session.scalars(select(Partner).where(Partner.name == name)).one_or_none()
         if partner is None:
             partner = Partner(name=name, kind=kind)
@@ -26,9 +26,9 @@ def seed_partners_and_projects(seeder):
     taken = set(seeder.session.scalars(select(Project.code)))
     seeder.projects = []
     for (key, country, partner, title, (sy, sm), (ey, em), status, share, profile,
-         places) in _PROJECTS:
+         places) in PROJECTS:
         start = dt.date(seeder.y1 + sy, sm, 1)
-        end = _month_end(dt.date(seeder.y1 + ey, em, 1))
+        end = month_end(dt.date(seeder.y1 + ey, em, 1))
         number = 1
         while f"TF-{country}-{start.year}-{number:02d}" in taken:
             number += 1

@@ -6,18 +6,18 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from tracker.demo.bulk import insert_rows
-from tracker.demo.helpers import DAY, _months
-from tracker.demo.story import _RATE_WALKS
+from tracker.demo.helpers import DAY, month_starts
+from tracker.demo.story import RATE_WALKS
 from tracker.models import ExchangeRate
 
 
 def seed_exchange_rates(seeder):
     rng = seeder.rng("rates")
-    months = list(_months(seeder.start, seeder.today))
+    months = list(month_starts(seeder.start, seeder.today))
     existing = {(currency, valid_from) for currency, valid_from in seeder.session.execute(
         select(ExchangeRate.currency, ExchangeRate.valid_from))}
     rows = []
-    for currency, (start, trend, noise, quantum) in _RATE_WALKS.items():
+    for currency, (start, trend, noise, quantum) in RATE_WALKS.items():
         step = start * noise // 1000
         deviation = 0
         for index, month in enumerate(months):
@@ -34,7 +34,7 @@ def seed_exchange_rates(seeder):
                          "created_at": seeder.at(rng, max(month - 2 * DAY, seeder.start - 2 * DAY))})
     insert_rows(seeder.session, ExchangeRate, rows)
     seeder.counts["exchange rates"] = len(rows)
-    seeder.progress(f"Exchange rates: {len(rows)} ({len(_RATE_WALKS)} currencies, {len(months)} months)")
+    seeder.progress(f"Exchange rates: {len(rows)} ({len(RATE_WALKS)} currencies, {len(months)} months)")
     # The lookup reads the table, so that rates already there are honoured.
     seeder.rates = {}
     for currency, valid_from, rate in seeder.session.execute(

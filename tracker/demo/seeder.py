@@ -22,12 +22,12 @@ from tracker.dates import add_months
 from tracker.demo.budgets import seed_budgets_and_allocations
 from tracker.demo.countries import COUNTRIES
 from tracker.demo.guard import DEMO_MARK, DemoRefused, refusal
-from tracker.demo.helpers import DAY, UTC, _AcademicYear, _Queue, _to_step
+from tracker.demo.helpers import DAY, UTC, AcademicYear, DrawQueue, to_step
 from tracker.demo.people import seed_people
 from tracker.demo.pledges import seed_donors, seed_pledges_and_contributions
 from tracker.demo.projects import seed_partners_and_projects
 from tracker.demo.rates import seed_exchange_rates
-from tracker.demo.story import _CLAIM_WEIGHTS, _EXIT_WEIGHTS, _IGA_WEIGHTS
+from tracker.demo.story import CLAIM_WEIGHTS, EXIT_WEIGHTS, IGA_WEIGHTS
 from tracker.demo.users import seed_users
 from tracker.extensions import db
 from tracker.models.base import today as _today
@@ -82,7 +82,7 @@ class Seeder:
         current_start = self.today.year if self.today.month >= start_month else self.today.year - 1
         # Every academic year that overlaps the two calendar years and has begun.
         self.academic_years = [
-            _AcademicYear(year, start_month, year == current_start)
+            AcademicYear(year, start_month, year == current_start)
             for year in range(self.y1 - 1, current_start + 1)
             if add_months(dt.date(year, start_month, 1), 12) > self.start
         ]
@@ -96,9 +96,9 @@ class Seeder:
         self.disbursement_numbers = {}
         self.used_names = set()
         queue_rng = self.rng("queues")
-        self.exit_queue = _Queue(queue_rng, _EXIT_WEIGHTS)
-        self.claim_queue = _Queue(queue_rng, _CLAIM_WEIGHTS)
-        self.iga_queue = _Queue(queue_rng, _IGA_WEIGHTS)
+        self.exit_queue = DrawQueue(queue_rng, EXIT_WEIGHTS)
+        self.claim_queue = DrawQueue(queue_rng, CLAIM_WEIGHTS)
+        self.iga_queue = DrawQueue(queue_rng, IGA_WEIGHTS)
         self.corrections_wanted = 3
 
     def rng(self, *parts) -> random.Random:
@@ -142,4 +142,4 @@ class Seeder:
 
     def local(self, usd_cents: int, currency: str, day: dt.date, step: Decimal) -> Decimal:
         """An amount in ``currency`` worth about ``usd_cents`` on ``day``, rounded to ``step``."""
-        return _to_step(Decimal(usd_cents) / 100 / self.rate(currency, day), step)
+        return to_step(Decimal(usd_cents) / 100 / self.rate(currency, day), step)

@@ -2,15 +2,15 @@
 of what happens to people and payments."""
 from __future__ import annotations
 
-_MOTHERS_PER_SCALE = 600
-_CHUNK = 500    # mothers generated and written at a time
-_DIRECT = ("school_fees", "iga", "medical", "psychosocial", "legal", "material")
+MOTHERS_PER_SCALE = 600
+CHUNK = 500    # mothers generated and written at a time
+DIRECT = ("school_fees", "iga", "medical", "psychosocial", "legal", "material")
 
 # ---------------------------------------------------------------------------
 # Partners and projects. Years are relative: 0 is the previous calendar year.
 # ---------------------------------------------------------------------------
 
-_PARTNERS = {
+PARTNERS = {
     "UNICEF": "un_entity", "UNFPA": "un_entity", "UNDP": "un_entity", "IOM": "un_entity", "UN Women": "un_entity",
     "Mama Tumaini Foundation": "ngo", "Femmes Debout pour la Dignité": "ngo",
     "Association centrafricaine Espoir des Mamans": "ngo", "Nile Women's Recovery Network": "ngo",
@@ -19,7 +19,7 @@ _PARTNERS = {
 
 # key, country, partner, title, (start year offset, month), (end year offset, month), status,
 # share of the mothers, funding profile, places
-_PROJECTS = [
+PROJECTS = [
     ("cd-nk", "CD", "UNICEF", "Education and livelihoods support for children born of SEA, North Kivu",
      (-1, 7), (2, 6), "active", 1.4, "well",
      ["Goma (Ndosho)", "Goma (Mabanga-Sud)", "Goma (Katindo)", "Kiwanja", "Rutshuru", "Sake", "Mugunga", "Kirotshe"]),
@@ -58,9 +58,9 @@ _PROJECTS = [
 ]
 #: Per funding profile, percent ranges of (m, a): direct need = direct spending × m (outreach and admin
 #: come on top), allocations = direct spending × a, so coverage is about a / (1.17 m).
-_PROFILES = {"well": ((118, 128), (114, 124)), "mid": ((150, 175), (106, 112)), "under": ((230, 280), (100, 104))}
+PROFILES = {"well": ((118, 128), (114, 124)), "mid": ((150, 175), (106, 112)), "under": ((230, 280), (100, 104))}
 #: A pipeline project's yearly need per category, in USD (times the scale).
-_PIPELINE_NEED = {"school_fees": 14000, "iga": 8000, "medical": 6000, "psychosocial": 5000, "legal": 12000,
+PIPELINE_NEED = {"school_fees": 14000, "iga": 8000, "medical": 6000, "psychosocial": 5000, "legal": 12000,
                   "material": 3000}
 
 # ---------------------------------------------------------------------------
@@ -68,7 +68,7 @@ _PIPELINE_NEED = {"school_fees": 14000, "iga": 8000, "medical": 6000, "psychosoc
 # ---------------------------------------------------------------------------
 
 # name, kind, country, currency, abbreviation, weight (share of the money)
-_DONORS = [
+DONORS = [
     ("Norway", "member_state", "NO", "NOK", "NOR", 10),
     ("Sweden", "member_state", "SE", "SEK", "SWE", 7),
     ("Japan", "member_state", "JP", "JPY", "JPN", 8),
@@ -94,7 +94,7 @@ _DONORS = [
 #: Earmarked pledges, and how each is paid: (donor, year offset) -> ("country", code) or ("project", project
 #: key), and the pattern of its payments (see pledges.seed_pledges_and_contributions). Canada earmarks for
 #: Haiti, then for a project in Ituri; Ireland's, Canada's second and the Netherlands' second are still owed.
-_EARMARKS = {
+EARMARKS = {
     ("Japan", 0): ("country", "CD", "full2"), ("Japan", 1): ("country", "CD", "full"),
     ("Sweden", 0): ("project", "cf-bg", "full"), ("Ireland", 0): ("country", "LR", "partial"),
     ("Canada", 0): ("country", "HT", "full"), ("Canada", 1): ("project", "cd-it", "partial"),
@@ -102,22 +102,22 @@ _EARMARKS = {
 }
 #: Pledges whose first instalment comes in another currency (a euro pledge paid partly in dollars), and
 #: their pattern: (donor, year offset) -> (currency, pattern). Italy's is then completed in euros.
-_PAID_IN_OTHER_CURRENCY = {("Italy", 0): ("USD", "full2"), ("Portugal", 1): ("USD", "partial")}
+PAID_IN_OTHER_CURRENCY = {("Italy", 0): ("USD", "full2"), ("Portugal", 1): ("USD", "partial")}
 #: The Fund is underfunded: for each year, as of its end (or today), what no money received or pledged covers
 #: is this share of the year's need (percent range); of what covers the rest of the gap, this share is money
 #: received and not allocated yet, and the rest is pledges still to come in.
-_UNCOVERED_SHARE = (22, 28)
-_UNALLOCATED_SHARE = (25, 35)
+UNCOVERED_SHARE = (22, 28)
+UNALLOCATED_SHARE = (25, 35)
 #: Two projects whose latest tranche is sized, at the end of last year and today, for a balance of this many
 #: percent of their monthly burn: one has approved and paid beyond its allocations, one has a month left.
-_BALANCE_STORY = {"ss-bw": (-70, -30), "cd-sk": (80, 140)}
+BALANCE_STORY = {"ss-bw": (-70, -30), "cd-sk": (80, 140)}
 
 # USD per unit in units of 1e-8: the rate on 1 January of the previous year, its trend in percent a year,
 # its monthly noise in per mille, the quantum. The donors' currencies move both ways while their pledges are
 # paid (the krone, the yen, the franc and the euro rise against the dollar; the pound, the Swedish krona and
 # the Canadian and Australian dollars fall), so that a pledge received in full in its own currency is worth
 # more or fewer dollars than when it was made; the South Sudanese pound loses a third of its value.
-_RATE_WALKS = {
+RATE_WALKS = {
     "CDF": (36200, -8, 4, 1),
     "XAF": (164000, 3, 3, 10),
     "SSP": (22000, -18, 10, 1),
@@ -134,33 +134,33 @@ _RATE_WALKS = {
     "AUD": (65000000, -5, 3, 10000),
 }
 
-_ACTIVITIES = ["tailoring", "small trade", "soap-making", "livestock", "farming", "tea shop", "hairdressing",
+ACTIVITIES = ["tailoring", "small trade", "soap-making", "livestock", "farming", "tea shop", "hairdressing",
                "bakery"]
-_EXIT_WEIGHTS = {"graduated": 45, "moved": 25, "withdrew": 20, "deceased": 10}
-_CLOSED_EXIT_WEIGHTS = {"graduated": 70, "moved": 15, "withdrew": 10, "deceased": 5}
-_IGA_WEIGHTS = {"planned": 10, "active": 45, "struggling": 15, "closed_successful": 20, "closed_failed": 10}
-_CLAIM_WEIGHTS = {"received": 8, "notified_to_member_state": 10, "dna_sample_collected": 10,
+EXIT_WEIGHTS = {"graduated": 45, "moved": 25, "withdrew": 20, "deceased": 10}
+CLOSED_EXIT_WEIGHTS = {"graduated": 70, "moved": 15, "withdrew": 10, "deceased": 5}
+IGA_WEIGHTS = {"planned": 10, "active": 45, "struggling": 15, "closed_successful": 20, "closed_failed": 10}
+CLAIM_WEIGHTS = {"received": 8, "notified_to_member_state": 10, "dna_sample_collected": 10,
                   "dna_result_received": 7, "paternity_established": 8, "not_established": 8, "withdrawn": 7,
                   "legally_recognised": 10, "support_ordered": 12, "support_paid": 20}
-_CLAIM_BASE = ("received", "notified_to_member_state", "dna_sample_collected", "dna_result_received")
-_CLAIM_AFTER = ("paternity_established", "legally_recognised", "support_ordered", "support_paid")
-_CLAIM_FINAL = ("not_established", "withdrawn", "support_paid")
+CLAIM_BASE = ("received", "notified_to_member_state", "dna_sample_collected", "dna_result_received")
+CLAIM_AFTER = ("paternity_established", "legally_recognised", "support_ordered", "support_paid")
+CLAIM_FINAL = ("not_established", "withdrawn", "support_paid")
 #: Days from the step before.
-_CLAIM_GAPS = {"notified_to_member_state": (10, 60), "dna_sample_collected": (30, 180),
+CLAIM_GAPS = {"notified_to_member_state": (10, 60), "dna_sample_collected": (30, 180),
                "dna_result_received": (20, 120), "paternity_established": (3, 45), "not_established": (3, 45),
                "withdrawn": (5, 200), "legally_recognised": (60, 240), "support_ordered": (30, 180),
                "support_paid": (30, 200)}
-_CORRECTION_REASONS = ["Date mistyped; corrected from the laboratory's report",
+CORRECTION_REASONS = ["Date mistyped; corrected from the laboratory's report",
                        "Wrong date entered; corrected from the notification letter",
                        "Date corrected after checking the case file"]
 #: Target states of a payment entered in the past, and of one entered ahead of its term.
-_PAST_STATES = {"paid": 840, "approved": 40, "submitted": 30, "draft": 20, "rejected": 35, "voided": 35}
-_AHEAD_STATES = {"paid": 50, "approved": 30, "submitted": 10, "draft": 10}
-_FOLLOW_UP_STATES = {"paid": 90, "approved": 5, "submitted": 5}
-_REJECTIONS = ["Amount does not match the school's invoice", "Duplicate of an earlier payment",
+PAST_STATES = {"paid": 840, "approved": 40, "submitted": 30, "draft": 20, "rejected": 35, "voided": 35}
+AHEAD_STATES = {"paid": 50, "approved": 30, "submitted": 10, "draft": 10}
+FOLLOW_UP_STATES = {"paid": 90, "approved": 5, "submitted": 5}
+REJECTIONS = ["Amount does not match the school's invoice", "Duplicate of an earlier payment",
                "Invoice missing; please attach it and resubmit", "Wrong payee: the provider's account has changed",
                "Beneficiary not enrolled for this term"]
-_VOIDS = ["Paid to the wrong account; reissued", "Duplicate payment recovered from the provider",
+VOIDS = ["Paid to the wrong account; reissued", "Duplicate payment recovered from the provider",
           "Provider refunded: the child changed schools", "Entered against the wrong term"]
-_INCOME_NOTES = ["Rainy season, fewer customers", "Bought new stock", "Child sick, closed for two weeks",
+INCOME_NOTES = ["Rainy season, fewer customers", "Bought new stock", "Child sick, closed for two weeks",
                  "Market closed during insecurity", "Good month: school opening", "Price of inputs went up"]
