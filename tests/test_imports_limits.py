@@ -93,6 +93,7 @@ def web(client, data: bytes, kind="claims", name="claims.xlsx"):
     started = time.monotonic()
     response = client.post(f"/imports/{kind}", data={"file": (io.BytesIO(data), name)},
                            content_type="multipart/form-data")
+    response.close()  # closes the temporary file the test client wrote a large upload to
     return response, time.monotonic() - started
 
 

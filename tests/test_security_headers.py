@@ -65,6 +65,7 @@ def test_static_files_stay_cacheable(client):
     assert response.status_code == 200
     check_headers(response, static=True)
     assert response.headers.get("ETag") or response.headers.get("Last-Modified")
+    response.close()  # a static file is sent from the open file until closed
     again = client.get("/static/css/app.css", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
 
@@ -87,6 +88,7 @@ def test_hsts_in_production_only(app, monkeypatch, tmp_path):
     production = create_app(ProductionConfig, SECRET_KEY="k" * 64, TRACKER_DATA_KEY=crypto.generate_key(),
                             SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}")
     response = production.test_client().get("/static/css/app.css", base_url="https://localhost")
+    response.close()  # a static file is sent from the open file until closed
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
 

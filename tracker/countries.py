@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from babel import Locale
+from wtforms.fields.choices import SelectChoice
 
 #: Countries with Trust Fund projects today, and their local currencies.
 PROGRAMME_COUNTRIES = {
@@ -40,9 +41,10 @@ def country_name(code: str, locale: str = "en") -> str:
     return _UN_NAMES.get((code, language)) or Locale.parse(locale).territories.get(code, code)
 
 
-def country_choices(locale: str = "en", *, programme_first: bool = True) -> list[tuple[str, str]]:
-    everyone = sorted(((c, country_name(c, locale)) for c in COUNTRY_CODES), key=lambda item: item[1])
+def country_choices(locale: str = "en", *, programme_first: bool = True) -> list[SelectChoice]:
+    """Every country as a select option, in the order of its name; the programme countries first unless not wanted."""
+    everyone = sorted((SelectChoice(c, country_name(c, locale)) for c in COUNTRY_CODES), key=lambda item: item.label)
     if not programme_first:
         return everyone
-    first = [(c, country_name(c, locale)) for c in PROGRAMME_COUNTRIES]
-    return first + [item for item in everyone if item[0] not in PROGRAMME_COUNTRIES]
+    first = [SelectChoice(c, country_name(c, locale)) for c in PROGRAMME_COUNTRIES]
+    return first + [item for item in everyone if item.value not in PROGRAMME_COUNTRIES]

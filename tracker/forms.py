@@ -4,9 +4,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from tracker.errors import Invalid
 from tracker.models.base import today
+
+#: The languages the interface and the reports are written in, each named in itself.
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("fr", "Français")]
 
 
 class ActionForm(FlaskForm):
@@ -41,4 +45,4 @@ def amount_field(label, **kwargs):
     return StringField(label, render_kw=render_kw, **kwargs)
 
 
-__all__ = ["ActionForm", "show_errors", "date_field", "amount_field", "Invalid"]
+__all__ = ["LANGUAGE_CHOICES", "ActionForm", "show_errors", "date_field", "amount_field", "Invalid"]

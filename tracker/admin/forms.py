@@ -1,13 +1,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from tracker.forms import date_field
+from tracker.forms import LANGUAGE_CHOICES, date_field
 from tracker.models import ROLES
 from tracker.vocab import ROLE_LABELS
 
-ROLE_CHOICES = [(r, ROLE_LABELS.get(r, r)) for r in ROLES]
+ROLE_CHOICES = [SelectChoice(r, ROLE_LABELS.get(r, r)) for r in ROLES]
 
 
 class AccessForm(FlaskForm):
@@ -21,7 +22,7 @@ class AccessForm(FlaskForm):
 class UserForm(AccessForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
-    locale = SelectField(_l("Language"), choices=[("en", "English"), ("fr", "Français")])
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
 
 
 class AuditFilterForm(FlaskForm):

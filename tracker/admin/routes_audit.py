@@ -14,7 +14,7 @@ from tracker.auth.permissions import permission
 from tracker.database import writes_on_get
 from tracker.exports import csv_response
 from tracker.extensions import db
-from tracker.web import page_number
+from tracker.web import SelectChoice, page_number
 from tracker.vocab import LABELS
 
 #: Rows in one export; a larger log is exported by narrowing the dates.
@@ -69,18 +69,18 @@ ENTITY_LABELS = {
 }
 
 
-def _labelled(codes, labels) -> list[tuple[str, str]]:
-    """``(code, "Label (code)")`` choices in the order of their labels in the reader's language."""
-    named = [(code, f"{labels[code]} ({code})" if code in labels else code) for code in codes]
-    return sorted(named, key=lambda choice: choice[1].casefold())
+def _labelled(codes, labels) -> list[SelectChoice]:
+    """``code`` → ``"Label (code)"`` choices in the order of their labels in the reader's language."""
+    named = [SelectChoice(code, f"{labels[code]} ({code})" if code in labels else code) for code in codes]
+    return sorted(named, key=lambda choice: choice.label.casefold())
 
 
 def _filters() -> tuple[AuditFilterForm, dict]:
     form = AuditFilterForm(request.args)
     actions, entities, users = audit_choices()
-    form.action.choices = [("", "—")] + _labelled(actions, ACTION_LABELS)
-    form.entity.choices = [("", "—")] + _labelled(entities, ENTITY_LABELS)
-    form.user.choices = [("", "—")] + [(str(i), email) for i, email in users]
+    form.action.choices = [SelectChoice("", "—")] + _labelled(actions, ACTION_LABELS)
+    form.entity.choices = [SelectChoice("", "—")] + _labelled(entities, ENTITY_LABELS)
+    form.user.choices = [SelectChoice("", "—")] + [SelectChoice(str(i), email) for i, email in users]
     form.validate()
     user = form.user.data if (form.user.data or "").isdigit() else None
     filters = {

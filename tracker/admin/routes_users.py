@@ -18,12 +18,13 @@ from tracker.extensions import db
 from tracker.formatting import _locale
 from tracker.forms import ActionForm, show_errors
 from tracker.models import Donor, User
+from tracker.web import SelectChoice
 
 
 def _choices(form: AccessForm) -> None:
     form.countries.choices = country_choices(_locale())
-    form.donor.choices = [("", _("None"))] + [
-        (str(i), name) for i, name in db.session.execute(select(Donor.id, Donor.name).order_by(Donor.name))]
+    form.donor.choices = [SelectChoice("", _("None"))] + [
+        SelectChoice(str(i), name) for i, name in db.session.execute(select(Donor.id, Donor.name).order_by(Donor.name))]
 
 
 def _donor_id(form: AccessForm) -> int | None:

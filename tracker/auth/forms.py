@@ -4,6 +4,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, Select
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from tracker.auth.services import PASSWORD_MAX
+from tracker.forms import LANGUAGE_CHOICES
 
 
 class LoginForm(FlaskForm):
@@ -38,7 +39,7 @@ class PasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=[("en", "English"), ("fr", "Français")])
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
 
 
 class EnrolForm(FlaskForm):

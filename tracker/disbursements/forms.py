@@ -1,11 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from tracker.forms import amount_field, date_field
 from tracker.models import CATEGORIES
-from tracker.vocab import label
+from tracker.web import vocab_choices
 
 
 class StartForm(FlaskForm):
@@ -16,7 +17,7 @@ class StartForm(FlaskForm):
 
     mother = StringField(_l("Mother's code"), validators=[InputRequired(), Length(max=20)],
                          render_kw={"placeholder": "CD-M-00042", "autocomplete": "off"})
-    category = SelectField(_l("Category"), choices=[(c, label(c)) for c in CATEGORIES])
+    category = SelectField(_l("Category"), choices=vocab_choices(CATEGORIES))
 
 
 class EntryForm(FlaskForm):
@@ -28,7 +29,8 @@ class EntryForm(FlaskForm):
     entered_on = date_field(_l("Date of the request"))
     top_up = BooleanField(_l("This is a top-up: a second payment for the same term"))
     top_up_reason = StringField(_l("Why a top-up"), validators=[Optional(), Length(max=500)])
-    save_as = SelectField(_l("Then"), choices=[("submit", _l("Submit for approval")), ("draft", _l("Keep as a draft"))])
+    save_as = SelectField(_l("Then"), choices=[SelectChoice("submit", _l("Submit for approval")),
+                                                SelectChoice("draft", _l("Keep as a draft"))])
 
 
 class TermForm(FlaskForm):
@@ -40,7 +42,7 @@ class TermForm(FlaskForm):
     project = SelectField(_l("Project"), validators=[InputRequired()])
     school = SelectField(_l("School"), validators=[Optional()])
     academic_year = StringField(_l("Academic year"), validators=[InputRequired()], render_kw={"maxlength": 9})
-    term = SelectField(_l("Term"), choices=[("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")])
+    term = SelectField(_l("Term"), choices=[SelectChoice(t) for t in "1234"])
 
 
 class ReasonForm(FlaskForm):

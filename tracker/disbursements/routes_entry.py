@@ -18,7 +18,7 @@ from tracker.forms import ActionForm, show_errors
 from sqlalchemy import select
 
 from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project
-from tracker.web import currency_choices, local_currency, project_choices, scoped_project
+from tracker.web import SelectChoice, currency_choices, local_currency, project_choices, scoped_project
 from tracker.dates import current_academic_year
 from tracker import validation as v
 
@@ -38,7 +38,7 @@ def new():
     start = StartForm(request.args)
     mother_code = (request.args.get("mother") or "").strip().upper()
     category = request.args.get("category") or ""
-    if not mother_code or category not in dict(start.category.choices):
+    if not mother_code or category not in {c.value for c in start.category.choices}:
         return render_template("disbursements/start.html", start=start)
     mother = db.session.scalars(
         scoped_select(Beneficiary, current_user).where(Beneficiary.code == mother_code)
@@ -55,8 +55,8 @@ def new():
     top_up = request.args.get("top_up") == "1"
     targets = _targets(mother, category, top_up)
     form = EntryForm()
-    form.target.choices = ([] if category in ("school_fees", "iga") else [("", _("No child in particular"))]) + \
-        [(t.value, t.label) for t in targets]
+    anyone = [] if category in ("school_fees", "iga") else [SelectChoice("", _("No child in particular"))]
+    form.target.choices = anyone + [SelectChoice(t.value, t.label) for t in targets]
     form.currency.choices = currency_choices(local_currency(mother.country))
     if request.method == "GET":
         form.request_key.data = uuid.uuid4().hex
@@ -130,12 +130,13 @@ def whole_term():
         except Invalid as error:
             form.academic_year.errors = [error.errors.get("academic_year", str(error))]
             year = None
-        form.school.choices = [("", _("All schools"))] + [(s, s) for s in queries.schools_of(project, year or "")]
+        schools = queries.schools_of(project, year or "")
+        form.school.choices = [SelectChoice("", _("All schools"))] + [SelectChoice(s) for s in schools]
         if year:
             rows = queries.term_rows(project, academic_year=year, term=_term(form),
                                      school=form.school.data or None)
     else:
-        form.school.choices = [("", _("All schools"))]
+        form.school.choices = [SelectChoice("", _("All schools"))]
     if request.method == "POST" and project is not None and rows:
         result = _enter_batch(project, rows, _term(form))
         if isinstance(result, dict):

@@ -2,18 +2,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from tracker.forms import amount_field, date_field
 from tracker.models import EXIT_REASONS, INCOME_PROJECT_STATUSES, PERSONNEL_CATEGORIES
-from tracker.vocab import label
+from tracker.web import vocab_choices
 
 NAME_HINT = _l("Stored encrypted; shown only when someone presses “Show personal data”.")
 KEEP_HINT = _l("Leave empty to keep the current value.")
-
-
-def _choices(values):
-    return [(v, label(v)) for v in values]
 
 
 class MotherForm(FlaskForm):
@@ -44,14 +41,17 @@ class MotherEditForm(FlaskForm):
 
 
 class ExitForm(FlaskForm):
-    reason = SelectField(_l("Reason"), choices=_choices(EXIT_REASONS), validators=[InputRequired()])
+    reason = SelectField(_l("Reason"), choices=vocab_choices(EXIT_REASONS), validators=[InputRequired()])
     exited_on = date_field(_l("Exited on"))
 
 
 class ConsentForm(FlaskForm):
-    scope = SelectField(_l("Consent"), choices=[("services", _l("To receive services")),
-                                                ("reporting", _l("To be counted in reports to donors"))])
-    action = SelectField(_l("Change"), choices=[("give", _l("Given")), ("withdraw", _l("Withdrawn"))])
+    scope = SelectField(_l("Consent"), choices=[
+        SelectChoice("services", _l("To receive services")),
+        SelectChoice("reporting", _l("To be counted in reports to donors")),
+    ])
+    action = SelectField(_l("Change"), choices=[SelectChoice("give", _l("Given")),
+                                                SelectChoice("withdraw", _l("Withdrawn"))])
     on = date_field(_l("On"))
 
 
@@ -60,7 +60,7 @@ class ChildForm(FlaskForm):
                              render_kw={"autocomplete": "off"})
     year_of_birth = StringField(_l("Year of birth"), validators=[InputRequired()],
                                 render_kw={"inputmode": "numeric", "maxlength": 4})
-    sex = SelectField(_l("Sex"), choices=[("F", _l("Girl")), ("M", _l("Boy"))])
+    sex = SelectField(_l("Sex"), choices=[SelectChoice("F", _l("Girl")), SelectChoice("M", _l("Boy"))])
 
 
 class ChildEditForm(ChildForm):
@@ -75,12 +75,12 @@ class EnrolmentForm(FlaskForm):
     grade = StringField(_l("Grade"), validators=[InputRequired(), Length(max=40)])
     fee_per_term = amount_field(_l("Fee per term"), validators=[InputRequired()])
     currency = SelectField(_l("Currency"))
-    terms = SelectField(_l("Terms in the year"), choices=[("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")], default="3")
+    terms = SelectField(_l("Terms in the year"), choices=[SelectChoice(t) for t in "1234"], default="3")
 
 
 class ClaimForm(FlaskForm):
     member_state = SelectField(_l("Member State of the personnel"))
-    personnel_category = SelectField(_l("Personnel category"), choices=_choices(PERSONNEL_CATEGORIES))
+    personnel_category = SelectField(_l("Personnel category"), choices=vocab_choices(PERSONNEL_CATEGORIES))
     received_on = date_field(_l("Claim received on"))
 
 
@@ -101,14 +101,14 @@ class IncomeProjectForm(FlaskForm):
     started_on = date_field(_l("Started on"))
     planned_grant = amount_field(_l("Planned grant"), validators=[InputRequired()])
     currency = SelectField(_l("Currency"))
-    status = SelectField(_l("Status"), choices=_choices(INCOME_PROJECT_STATUSES), default="planned")
+    status = SelectField(_l("Status"), choices=vocab_choices(INCOME_PROJECT_STATUSES), default="planned")
 
 
 class IncomeEditForm(FlaskForm):
     activity = StringField(_l("Activity"), validators=[InputRequired(), Length(max=120)],
                            render_kw={"list": "activities"})
     planned_grant = amount_field(_l("Planned grant"), validators=[InputRequired()])
-    status = SelectField(_l("Status"), choices=_choices(INCOME_PROJECT_STATUSES))
+    status = SelectField(_l("Status"), choices=vocab_choices(INCOME_PROJECT_STATUSES))
     closed_on = date_field(_l("Closed on (for a closed activity)"), validators=[Optional()], default=None)
 
 

@@ -18,9 +18,8 @@ from tracker.models import CLAIM_STEPS, Child, ClaimStep, PaternityClaim
 from tracker.models.base import today
 from tracker.registry import bp, claims
 from tracker.registry.forms import ClaimForm, CorrectStepForm, StepForm
-from tracker.web import page_number
+from tracker.web import SelectChoice, page_number, vocab_choices
 from tracker.registry.queries import claim_history, claims_page, claims_select
-from tracker.vocab import label
 
 EXPORT_HEADER = ["child_code", "member_state", "personnel_category", "status", "status_on", "waiting_days"]
 
@@ -71,7 +70,7 @@ def export_claims(fmt: str):
 def new_claim(code: str):
     child = get_scoped_or_404(Child, code=code)
     form = ClaimForm()
-    form.member_state.choices = [("", "—")] + country_choices(_locale(), programme_first=False)
+    form.member_state.choices = [SelectChoice("", "—")] + country_choices(_locale(), programme_first=False)
     if form.validate_on_submit():
         try:
             claim = claims.open_claim(child=child, member_state=form.member_state.data,
@@ -95,7 +94,7 @@ def _render_claim(claim: PaternityClaim, step_form=None, correct_forms=None):
     history = claim_history(claim)
     current = [s for s in history if not s.superseded]
     step_form = step_form or StepForm()
-    step_form.step.choices = [(s, label(s)) for s in claims.allowed_next(claim.status)]
+    step_form.step.choices = vocab_choices(claims.allowed_next(claim.status))
     corrections = {}
     for index, row in enumerate(current):
         form = (correct_forms or {}).get(row.id) or CorrectStepForm(prefix=f"c{row.id}")
@@ -103,7 +102,7 @@ def _render_claim(claim: PaternityClaim, step_form=None, correct_forms=None):
             form.occurred_on.data = row.occurred_on
         previous = current[index - 1].step if index else None
         kinds = claims.allowed_next(previous) if index == len(current) - 1 else [row.step]
-        form.new_step.choices = [(k, label(k)) for k in kinds]
+        form.new_step.choices = vocab_choices(kinds)
         if request.method == "GET" or row.id not in (correct_forms or {}):
             form.new_step.data = row.step
         corrections[row.id] = form
@@ -133,7 +132,7 @@ def claim(claim_id: int):
 def add_step(claim_id: int):
     claim_ = _claim_or_404(claim_id)
     form = StepForm()
-    form.step.choices = [(s, label(s)) for s in claims.allowed_next(claim_.status)]
+    form.step.choices = vocab_choices(claims.allowed_next(claim_.status))
     if form.validate_on_submit():
         try:
             claims.record_step(claim=claim_, step=form.step.data, occurred_on=form.occurred_on.data,
@@ -156,7 +155,7 @@ def correct_step(claim_id: int, step_id: int):
     if step is None or step.claim_id != claim_.id:
         abort(404)
     form = CorrectStepForm(prefix=f"c{step.id}")
-    form.new_step.choices = [(s, label(s)) for s in CLAIM_STEPS]
+    form.new_step.choices = vocab_choices(CLAIM_STEPS)
     if form.validate_on_submit():
         try:
             claims.correct_step(step=step, occurred_on=form.occurred_on.data, reason=form.reason.data,

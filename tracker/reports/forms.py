@@ -4,14 +4,14 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from tracker.forms import date_field
+from tracker.forms import LANGUAGE_CHOICES, date_field
 
 
 class ReportForm(FlaskForm):
     scope = SelectField(_l("Scope"), validators=[InputRequired()])
     date_from = date_field(_l("From"), default=None)
     date_to = date_field(_l("To"))
-    lang = SelectField(_l("Language"), choices=[("en", "English"), ("fr", "Français")])
+    lang = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     donor = SelectField(_l("Addressed to"), validators=[Optional()])
 
 

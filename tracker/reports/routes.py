@@ -24,9 +24,10 @@ from tracker.reports import archive, bp
 from tracker.reports.data import build_report
 from tracker.reports.forms import ReportForm, VerifyForm
 from tracker.reports.render import report_html
+from tracker.web import SelectChoice
 
 
-def _scope_choices() -> list[tuple[str, str]]:
+def _scope_choices() -> list[SelectChoice]:
     """What the user may issue a report for; reading issued ones follows the same rule
     (:func:`tracker.reports.archive.readable_reports`)."""
     projects = db.session.execute(
@@ -35,9 +36,9 @@ def _scope_choices() -> list[tuple[str, str]]:
     mine = sorted({c for _code, c in projects})
     choices = []
     if sees_whole_fund(current_user):
-        choices.append(("fund", _("The whole Fund")))
-    choices += [(f"country:{c}", country_name(c, _locale())) for c in mine]
-    choices += [(f"project:{code}", _("Project %(code)s", code=code)) for code, _c in projects]
+        choices.append(SelectChoice("fund", _("The whole Fund")))
+    choices += [SelectChoice(f"country:{c}", country_name(c, _locale())) for c in mine]
+    choices += [SelectChoice(f"project:{code}", _("Project %(code)s", code=code)) for code, _c in projects]
     return choices
 
 
@@ -49,15 +50,15 @@ def _form(*, csrf: bool = True) -> ReportForm:
     else:
         form = ReportForm()
     form.scope.choices = _scope_choices()
-    form.donor.choices = [("", _("Every donor (fund-wide)"))] + [
-        (str(i), name) for i, name in db.session.execute(select(Donor.id, Donor.name).order_by(Donor.name))]
+    form.donor.choices = [SelectChoice("", _("Every donor (fund-wide)"))] + [
+        SelectChoice(str(i), name) for i, name in db.session.execute(select(Donor.id, Donor.name).order_by(Donor.name))]
     if not form.date_from.data:
         form.date_from.data = dt.date(today().year, 1, 1)
     return form
 
 
 def _request_values(form: ReportForm):
-    if form.scope.data not in dict(form.scope.choices):
+    if form.scope.data not in {c.value for c in form.scope.choices}:
         abort(404)
     donor = db.session.get(Donor, int(form.donor.data)) if (form.donor.data or "").isdigit() else None
     return form.scope.data, form.date_from.data, form.date_to.data, form.lang.data, donor
