@@ -279,7 +279,7 @@ def measure_with_index(app, engine, client, recorder, repeat: int) -> dict:
     engine_s, engine_q, _picture = best_of(engine_call(app), repeat, recorder)
     page_s, page_q, _size = best_of(page_call(client), repeat, recorder)
     trace = recorder.traced(engine_call(app))
-    print(f"  what if (partial index on disbursements (enrolment_id, term) for paid/approved school fees):")
+    print("  what if (partial index on disbursements (enrolment_id, term) for paid/approved school fees):")
     print(f"    engine {engine_s * 1000:.1f} ms ({engine_q[0]} statements), page {page_s * 1000:.1f} ms")
     print_trace("engine with the index (traced run)", trace, top=3)
     index_buffers = buffers(engine, [(t["sql"], t["params"]) for t in trace])

@@ -255,6 +255,7 @@ def child(path: str, kind_name: str, reader: str) -> dict:
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI="sqlite://")
     data = Path(path).read_bytes()
     import openpyxl.reader.excel  # noqa: F401 (both readers' imports, before the baseline)
+
     import tracker.imports.xlsx  # noqa: F401
 
     before = peak_rss_mb()

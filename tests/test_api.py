@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tracker.api.openapi import document
-from tracker.api.tokens import create_token, token_hash
+from tracker.auth.tokens import create_token, token_hash
 from tracker.extensions import db
 from tracker.funding.engine import funding_picture
 from tracker.funding.serialise import picture_dict

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tracker.api.tokens import create_token
+from tracker.auth.tokens import create_token
 from tracker.auth import two_factor
 from tracker.extensions import db
 from tracker.models import ApiToken, AuditEvent, User

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tracker.api.tokens import create_token
+from tracker.auth.tokens import create_token
 from tracker.auth.scope import sees_whole_fund
 from tracker.extensions import db
 from tracker.models import IssuedReport, User

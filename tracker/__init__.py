@@ -17,9 +17,9 @@ from sqlalchemy.exc import OperationalError
 # openpyxl reads this when it is first imported, which is later than this package.
 os.environ.setdefault("OPENPYXL_LXML", "False")
 
-import config as config_module  # noqa: E402
-from tracker import audit, crypto, logs, security  # noqa: E402
-from tracker.extensions import babel, csrf, db, login_manager, migrate  # noqa: E402
+import config as config_module
+from tracker import audit, crypto, logs, security
+from tracker.extensions import babel, csrf, db, login_manager, migrate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -176,19 +176,19 @@ def _select_locale():
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker.auth import bp as auth_bp
-    from tracker.auth.permissions import enforce
-    from tracker.imports import bp as imports_bp
-    from tracker.main import bp as main_bp
-    from tracker.projects import bp as projects_bp
-    from tracker.admin import bp as admin_bp
-    from tracker.api import bp as api_bp
+    from tracker.admin.blueprint import bp as admin_bp
     from tracker.api.auth import authenticate as api_authenticate
-    from tracker.dashboard import bp as dashboard_bp
-    from tracker.disbursements import bp as disbursements_bp
-    from tracker.funding import bp as funding_bp
-    from tracker.registry import bp as registry_bp
-    from tracker.reports import bp as reports_bp
+    from tracker.api.blueprint import bp as api_bp
+    from tracker.auth.blueprint import bp as auth_bp
+    from tracker.auth.permissions import enforce
+    from tracker.dashboard.blueprint import bp as dashboard_bp
+    from tracker.disbursements.blueprint import bp as disbursements_bp
+    from tracker.funding.blueprint import bp as funding_bp
+    from tracker.imports.blueprint import bp as imports_bp
+    from tracker.main.blueprint import bp as main_bp
+    from tracker.projects.blueprint import bp as projects_bp
+    from tracker.registry.blueprint import bp as registry_bp
+    from tracker.reports.blueprint import bp as reports_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)

@@ -65,7 +65,8 @@ def seed_demo(seed, scale, force):
     Refused, with status 1, outside TRACKER_ENV=development or testing, and on a
     database holding users or mothers that the demo did not load, whatever the flags.
     """
-    from tracker.demo import DEMO_USERS, database_is_empty, holds_demo, refusal, seed_demo as run_seed
+    from tracker.demo import DEMO_USERS, database_is_empty, holds_demo, refusal
+    from tracker.demo import seed_demo as run_seed
 
     if scale < 1:
         fail("--scale must be 1 or more")
@@ -102,9 +103,7 @@ def data_key_rotate():
     run this, then remove the old keys.
     """
     from tracker.crypto import keyring
-    from tracker.models import Beneficiary
-
-    from tracker.models import Base
+    from tracker.models import Base, Beneficiary
     from tracker.models.base import Encrypted
 
     ring = keyring()

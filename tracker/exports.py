@@ -116,7 +116,7 @@ def _xlsx_cell(sheet, value, bold: bool = False):
         cell.number_format = "#,##0" + ("." + "0" * places if places else "")
     elif isinstance(value, dt.datetime):
         if value.tzinfo is not None:  # Excel has no time zones: write UTC
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = "yyyy-mm-dd hh:mm:ss"
     elif isinstance(value, dt.date):

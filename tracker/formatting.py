@@ -12,7 +12,8 @@ from tracker.countries import country_name
 from tracker.vocab import label, role_label
 
 
-def _locale() -> str:
+def locale_code() -> str:
+    """The reader's language (``en`` or ``fr``), for Babel's functions that take a locale."""
     return str(get_locale() or "en")
 
 
@@ -20,7 +21,7 @@ def format_money(amount: Decimal | None, currency: str = "USD") -> str:
     """``$1,250.50`` in English, ``1 250,50 $US`` in French; exact, no float."""
     if amount is None:
         return "—"
-    return format_currency(amount, currency, locale=_locale(), currency_digits=True)
+    return format_currency(amount, currency, locale=locale_code(), currency_digits=True)
 
 
 def number(value, digits: int = 0) -> str:
@@ -29,13 +30,13 @@ def number(value, digits: int = 0) -> str:
     if isinstance(value, float):
         value = Decimal(str(value))
     fmt = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=fmt, locale=_locale())
+    return format_decimal(value, format=fmt, locale=locale_code())
 
 
 def percent(ratio) -> str:
     if ratio is None:
         return "—"
-    return format_percent(ratio, locale=_locale())
+    return format_percent(ratio, locale=locale_code())
 
 
 def date(value: dt.date | None, form: str = "medium") -> str:
@@ -43,11 +44,11 @@ def date(value: dt.date | None, form: str = "medium") -> str:
         return "—"
     if isinstance(value, dt.datetime):
         value = value.date()
-    return babel_format_date(value, format=form, locale=_locale())
+    return babel_format_date(value, format=form, locale=locale_code())
 
 
 def country(code: str | None) -> str:
-    return country_name(code, _locale()) if code else ""
+    return country_name(code, locale_code()) if code else ""
 
 
 def init_app(app) -> None:

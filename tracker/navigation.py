@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, request, url_for
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tracker.auth.permissions import declared_permission
+from tracker.formatting import locale_code
 
 #: (endpoint, label); an endpoint not (yet) registered is skipped.
 NAV = (
@@ -54,5 +54,5 @@ def nav_items() -> list[NavItem]:
 def init_app(app) -> None:
     from tracker.models.base import today
 
-    app.jinja_env.globals.update(nav_items=nav_items, current_locale=lambda: str(get_locale() or "en"))
+    app.jinja_env.globals.update(nav_items=nav_items, current_locale=locale_code)
     app.context_processor(lambda: {"today_iso": today().isoformat()})

@@ -5,8 +5,8 @@ Revises:
 Create Date: 2026-11-27 10:13:31.985689
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001'

@@ -1,6 +1,5 @@
 """Administration: users, their roles, countries and second factor; the audit log."""
-from flask import Blueprint
+from tracker.admin import routes_audit, routes_users  # noqa: F401 (attaches the views to bp)
+from tracker.admin.blueprint import bp
 
-bp = Blueprint("admin", __name__)
-
-from tracker.admin import routes_audit, routes_users  # noqa: E402,F401
+__all__ = ["bp"]

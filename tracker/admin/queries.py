@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 
 from tracker.extensions import db
-from tracker.models.base import now_utc
 from tracker.models import AuditEvent, Donor, RecoveryCode, User, UserCountry
+from tracker.models.base import now_utc
 from tracker.web import Page, paginate
 
 
@@ -88,7 +88,7 @@ def audit_select(*, user_id: int | None = None, action: str | None = None, entit
 
 
 def _start_of(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(0), dt.UTC)
 
 
 def audit_page(page: int, **filters) -> Page:

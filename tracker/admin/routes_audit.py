@@ -7,15 +7,15 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 
 from tracker import audit
-from tracker.admin import bp
+from tracker.admin.blueprint import bp
 from tracker.admin.forms import AuditFilterForm
 from tracker.admin.queries import EXPORT_HEADER, audit_choices, audit_page, audit_select
 from tracker.auth.permissions import permission
 from tracker.database import writes_on_get
 from tracker.exports import csv_response
 from tracker.extensions import db
-from tracker.web import SelectChoice, page_number
 from tracker.vocab import LABELS
+from tracker.web import SelectChoice, page_number
 
 #: Rows in one export; a larger log is exported by narrowing the dates.
 EXPORT_LIMIT = 100_000

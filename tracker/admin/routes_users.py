@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from tracker.admin import bp, services
+from tracker.admin import services
+from tracker.admin.blueprint import bp
 from tracker.admin.forms import AccessForm, UserForm
 from tracker.admin.queries import recovery_codes_left, user_rows
 from tracker.auth import two_factor
@@ -15,14 +16,14 @@ from tracker.auth.services import is_locked
 from tracker.countries import country_choices
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.formatting import _locale
+from tracker.formatting import locale_code
 from tracker.forms import ActionForm, show_errors
 from tracker.models import Donor, User
 from tracker.web import SelectChoice
 
 
 def _choices(form: AccessForm) -> None:
-    form.countries.choices = country_choices(_locale())
+    form.countries.choices = country_choices(locale_code())
     form.donor.choices = [SelectChoice("", _("None"))] + [
         SelectChoice(str(i), name) for i, name in db.session.execute(select(Donor.id, Donor.name).order_by(Donor.name))]
 

@@ -11,9 +11,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from tracker import audit
-from tracker.api.tokens import revoke_all_tokens
 from tracker.auth import two_factor
-from tracker.auth.services import UserError, check_user_fields, create_user, end_sessions, initial_password, set_password
+from tracker.auth.services import (
+    UserError,
+    check_user_fields,
+    create_user,
+    end_sessions,
+    initial_password,
+    set_password,
+)
+from tracker.auth.tokens import revoke_all_tokens
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.models import Donor, User, UserCountry

@@ -12,7 +12,7 @@ from flask_limiter.util import get_remote_address
 
 from tracker import audit
 from tracker.api.problems import problem
-from tracker.api.tokens import find_token, mark_used
+from tracker.auth.tokens import find_token, mark_used
 from tracker.extensions import db
 
 CHALLENGE = 'Bearer realm="tracker API"'

@@ -14,7 +14,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from tracker import audit
-from tracker.api import bp, params
+from tracker.api import params
+from tracker.api.blueprint import bp
 from tracker.api.openapi import document
 from tracker.api.problems import ApiError
 from tracker.auth.permissions import PUBLIC, permission

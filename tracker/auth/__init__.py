@@ -1,5 +1,4 @@
-from flask import Blueprint
+from tracker.auth import routes  # noqa: F401 (attaches the views to bp)
+from tracker.auth.blueprint import bp
 
-bp = Blueprint("auth", __name__)
-
-from tracker.auth import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,9 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from tracker.auth.services import PASSWORD_MAX
+from tracker.auth.tokens import LIFETIMES
 from tracker.forms import LANGUAGE_CHOICES
 
 
@@ -52,3 +54,17 @@ class ConfirmPasswordForm(FlaskForm):
 
     password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)],
                              render_kw={"autocomplete": "current-password"})
+
+
+# --- the account page's API tokens (tracker/auth/tokens.py) ---
+
+
+class NewTokenForm(FlaskForm):
+    name = StringField(_l("Name of the token"), validators=[DataRequired(), Length(max=100)],
+                       render_kw={"autocomplete": "off", "maxlength": 100})
+    days = SelectField(_l("Expires after"), choices=[SelectChoice(str(d), _l("%(num)s days", num=d)) for d in LIFETIMES],
+                       default="90")
+
+
+class RevokeTokenForm(FlaskForm):
+    token_id = HiddenField(validators=[DataRequired()])

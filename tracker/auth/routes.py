@@ -6,11 +6,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from tracker import audit
-from tracker.auth import bp, sessions, two_factor
+from tracker.auth import sessions, two_factor
+from tracker.auth.blueprint import bp
 from tracker.auth.forms import CodeForm, LoginForm, LogoutForm
 from tracker.auth.permissions import PUBLIC, SIGNED_IN, permission
-from tracker.auth.services import (authenticate, complete_sign_in, count_failure, end_sessions,
-                                   give_back_attempt, take_attempt)
+from tracker.auth.services import (
+    authenticate,
+    complete_sign_in,
+    count_failure,
+    end_sessions,
+    give_back_attempt,
+    take_attempt,
+)
 from tracker.extensions import db
 from tracker.models import User
 from tracker.models.base import now_utc

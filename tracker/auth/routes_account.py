@@ -4,8 +4,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from tracker import audit
-from tracker.auth import bp, sessions, two_factor
-from tracker.auth.forms import ConfirmPasswordForm, EnrolForm, LanguageForm, PasswordForm
+from tracker.auth import sessions, two_factor
+from tracker.auth.blueprint import bp
+from tracker.auth.forms import (
+    ConfirmPasswordForm,
+    EnrolForm,
+    LanguageForm,
+    NewTokenForm,
+    PasswordForm,
+    RevokeTokenForm,
+)
 from tracker.auth.permissions import SIGNED_IN, permission
 from tracker.auth.services import (
     UserError,
@@ -15,6 +23,7 @@ from tracker.auth.services import (
     must_change_password,
     set_password,
 )
+from tracker.auth.tokens import create_token, revoke_token, token_state, user_tokens
 from tracker.extensions import db
 from tracker.forms import ActionForm
 
@@ -183,12 +192,9 @@ def recovery_codes():
     return render_template("auth/recovery_codes.html", codes=codes, first=False)
 
 
-# --- API tokens (tracker/api/tokens.py) ------------------------------------------------------------------------------
+# --- API tokens (tracker/auth/tokens.py) ------------------------------------------------------------------------------
 
 def _token_context(user, token_form=None) -> dict:
-    from tracker.api.forms import NewTokenForm, RevokeTokenForm
-    from tracker.api.tokens import token_state, user_tokens
-
     return {"token_form": token_form or NewTokenForm(formdata=None), "revoke_form": RevokeTokenForm(formdata=None),
             "api_tokens": [(t, token_state(t)) for t in user_tokens(user)]}
 
@@ -197,9 +203,6 @@ def _token_context(user, token_form=None) -> dict:
 @permission(SIGNED_IN)
 def create_api_token():
     """Make a token; it is shown once, on the page that answers this POST (never in a URL, flash or log)."""
-    from tracker.api.forms import NewTokenForm
-    from tracker.api.tokens import create_token
-
     form = NewTokenForm()
     if not form.validate_on_submit():
         return _account_page(token_form=form, status=422)
@@ -211,9 +214,6 @@ def create_api_token():
 @bp.route("/account/api-tokens/revoke", methods=["POST"])
 @permission(SIGNED_IN)
 def revoke_api_token():
-    from tracker.api.forms import RevokeTokenForm
-    from tracker.api.tokens import revoke_token
-
     form = RevokeTokenForm()
     value = form.token_id.data or ""
     if form.validate_on_submit() and value.isdigit() and len(value) < 12:

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker import audit
+from tracker.auth.tokens import revoke_all_tokens
 from tracker.countries import is_country
 from tracker.extensions import db
 from tracker.models import ROLES, Donor, User, UserCountry
@@ -285,8 +286,6 @@ def set_password(user: User, password: str, *, own: bool = True) -> int:
     ``own`` is false for a password an admin hands over: it must then be
     replaced at the next sign-in when ``PASSWORD_MUST_BE_OWN`` is set.
     """
-    from tracker.api.tokens import revoke_all_tokens
-
     problem = password_problem(password)
     if problem:
         raise UserError(problem)

@@ -38,7 +38,7 @@ class SessionId:
         return f"{self.user_id}.{self.token}.{self.signed_in}.{self.last_seen}"
 
     @classmethod
-    def parse(cls, value: str | None) -> "SessionId | None":
+    def parse(cls, value: str | None) -> SessionId | None:
         parts = (value or "").split(".")
         if len(parts) != 4 or not all(parts) or not (parts[0].isdigit() and parts[2].isdigit() and parts[3].isdigit()):
             return None

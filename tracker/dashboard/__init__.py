@@ -1,6 +1,5 @@
 """The managers' underfunding review."""
-from flask import Blueprint
+from tracker.dashboard import routes  # noqa: F401 (attaches the views to bp)
+from tracker.dashboard.blueprint import bp
 
-bp = Blueprint("dashboard", __name__)
-
-from tracker.dashboard import routes  # noqa: E402,F401
+__all__ = ["bp"]

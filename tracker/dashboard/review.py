@@ -8,8 +8,6 @@ from flask_babel import lazy_gettext as _l
 
 from tracker.charts import Chart
 from tracker.funding.charts import category_chart, months_chart, need_vs_allocated
-from tracker.funding.pledges import PledgePosition
-from tracker.funding.waterfall import Waterfall, waterfall
 from tracker.funding.engine import (
     FundingPicture,
     MonthAmount,
@@ -17,6 +15,8 @@ from tracker.funding.engine import (
     contributions_by_month,
     funding_picture,
 )
+from tracker.funding.pledges import PledgePosition
+from tracker.funding.waterfall import Waterfall, waterfall
 
 #: Sort keys of the project table; the first is the default (worst first: largest gap).
 SORTS = {

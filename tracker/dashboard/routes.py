@@ -7,7 +7,7 @@ from tracker import audit
 from tracker import validation as v
 from tracker.auth.permissions import permission
 from tracker.auth.scope import user_countries
-from tracker.dashboard import bp
+from tracker.dashboard.blueprint import bp
 from tracker.dashboard.review import SORTS, build_review
 from tracker.database import writes_on_get
 from tracker.errors import Invalid

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from tracker.dates import add_months
 from tracker.money import exponent
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY = dt.timedelta(days=1)
 
 

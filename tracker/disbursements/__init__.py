@@ -1,6 +1,5 @@
 """Disbursements: entry (one, a whole term, a spreadsheet), approval and payment."""
-from flask import Blueprint
+from tracker.disbursements import import_kind, routes_approvals, routes_entry, routes_list  # noqa: F401 (attaches the views to bp)
+from tracker.disbursements.blueprint import bp
 
-bp = Blueprint("disbursements", __name__)
-
-from tracker.disbursements import import_kind, routes_approvals, routes_entry, routes_list  # noqa: E402,F401
+__all__ = ["bp"]

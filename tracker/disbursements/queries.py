@@ -9,11 +9,11 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
 from tracker.auth.scope import apply_scope, scoped_select
+from tracker.disbursements.services import HOLDING
 from tracker.extensions import db
-from tracker.rates import rate_on
 from tracker.models import AuditEvent, Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
 from tracker.money import to_usd
-from tracker.disbursements.services import HOLDING
+from tracker.rates import rate_on
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from tracker.auth.permissions import permission
 from tracker.auth.scope import scoped_select
-from tracker.disbursements import bp, queries, services
+from tracker.disbursements import queries, services
+from tracker.disbursements.blueprint import bp
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm

@@ -7,20 +7,20 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy import select
 
+from tracker import validation as v
 from tracker.auth.permissions import permission
 from tracker.auth.scope import scoped_select
-from tracker.disbursements import bp, queries, services
+from tracker.dates import current_academic_year
+from tracker.disbursements import queries, services
+from tracker.disbursements.blueprint import bp
 from tracker.disbursements.forms import EntryForm, StartForm, TermForm
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm, show_errors
-from sqlalchemy import select
-
 from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project
 from tracker.web import SelectChoice, currency_choices, local_currency, project_choices, scoped_project
-from tracker.dates import current_academic_year
-from tracker import validation as v
 
 
 def _targets(mother: Beneficiary, category: str, top_up: bool):

@@ -6,10 +6,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from tracker import audit
+from tracker import validation as v
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404
 from tracker.database import writes_on_get
-from tracker.disbursements import bp, services
+from tracker.disbursements import services
+from tracker.disbursements.blueprint import bp
 from tracker.disbursements.forms import PayForm, ReasonForm
 from tracker.disbursements.queries import Row, history, list_select
 from tracker.errors import Invalid
@@ -17,7 +19,6 @@ from tracker.extensions import db
 from tracker.forms import ActionForm
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, Disbursement
 from tracker.web import page_number, paginate, project_choices
-from tracker import validation as v
 
 EXPORT_HEADER = ["reference", "project_code", "category", "mother_code", "child_code", "academic_year", "term",
                  "payee", "amount", "currency", "usd_amount", "status", "entered_on", "paid_on"]

@@ -1,12 +1,5 @@
 """Funding: donors, pledges, contributions, allocations, budgets, exchange rates and the funding engine."""
-from flask import Blueprint
+from tracker.funding import import_kinds, routes_donors, routes_pledges, routes_projects, routes_rates  # noqa: F401 (attaches the views to bp)
+from tracker.funding.blueprint import bp
 
-bp = Blueprint("funding", __name__)
-
-from tracker.funding import (  # noqa: E402,F401
-    import_kinds,
-    routes_donors,
-    routes_pledges,
-    routes_projects,
-    routes_rates,
-)
+__all__ = ["bp"]

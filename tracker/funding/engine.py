@@ -15,12 +15,13 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from flask import current_app
 from sqlalchemy import BigInteger, and_, case, exists, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import aliased
 
 from tracker.auth.scope import holds_every_project
+from tracker.dates import academic_year_of
 from tracker.extensions import db
+from tracker.funding.pledges import PledgePosition, pledge_positions
 from tracker.models import (
     CATEGORIES,
     Allocation,
@@ -34,8 +35,6 @@ from tracker.models import (
     Pledge,
     Project,
 )
-from tracker.funding.pledges import PledgePosition, pledge_positions
-from tracker.dates import academic_year_of
 from tracker.models.base import today
 
 ZERO = Decimal("0.00")
@@ -82,7 +81,7 @@ class Figures:
             return None
         return (max(self.balance, ZERO) / self.burn).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
 
-    def add(self, other: "Figures") -> None:
+    def add(self, other: Figures) -> None:
         for name in ("need", "allocated", "committed", "disbursed", "gap", "balance", "burn", "overcommitted",
                      "school_fee_forward_need", "children_at_risk"):
             setattr(self, name, getattr(self, name) + getattr(other, name))

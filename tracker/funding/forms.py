@@ -5,7 +5,6 @@ Every option is a WTForms ``SelectChoice`` (tuples are deprecated by WTForms 3.3
 """
 from __future__ import annotations
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -15,6 +14,7 @@ from wtforms.validators import InputRequired
 
 from tracker.countries import country_choices
 from tracker.extensions import db
+from tracker.formatting import locale_code
 from tracker.forms import amount_field, date_field
 from tracker.models import CATEGORIES, DONOR_KINDS, PROJECT_STATUSES, Donor
 from tracker.web import SelectChoice, vocab_choices
@@ -22,8 +22,8 @@ from tracker.web import SelectChoice, vocab_choices
 
 def countries_choices(only=None, *, blank=None) -> list[SelectChoice]:
     """Every country (or those in ``only``), named in the reader's language; ``blank`` labels an empty first option."""
-    everyone = country_choices(str(get_locale() or "en"))
-    chosen = [SelectChoice(code, name) for code, name in everyone if only is None or code in only]
+    everyone = country_choices(locale_code())
+    chosen = [choice for choice in everyone if only is None or choice.value in only]
     return ([SelectChoice("", blank)] if blank else []) + chosen
 
 

@@ -26,7 +26,7 @@ def usd_value(amount: Decimal, currency: str, day: dt.date, *, field: str = "cur
     return to_usd(amount, currency, rate), rate
 
 
-def add_rate(*, currency: str, valid_from, usd_per_unit) -> "ExchangeRate":
+def add_rate(*, currency: str, valid_from, usd_per_unit) -> ExchangeRate:
     """Record USD per unit of a currency from a date. Values already frozen on records never change."""
     from tracker import validation as v
     from tracker.money import MoneyError, parse_rate

@@ -16,7 +16,8 @@ from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import show_errors
-from tracker.funding import bp, services
+from tracker.funding import services
+from tracker.funding.blueprint import bp
 from tracker.funding.forms import DonorForm, countries_choices
 from tracker.funding.pages import donor_or_404, export_list, form_page
 from tracker.funding.queries import (

@@ -19,7 +19,8 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.formatting import format_money
 from tracker.forms import show_errors
-from tracker.funding import bp, services
+from tracker.funding import services
+from tracker.funding.blueprint import bp
 from tracker.funding.forms import ContributionForm, PledgeForm, countries_choices, donor_choices
 from tracker.funding.pages import donor_or_404, export_list, form_page, int_arg
 from tracker.funding.queries import (

@@ -18,7 +18,8 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.formatting import format_money
 from tracker.forms import show_errors
-from tracker.funding import bp, services
+from tracker.funding import services
+from tracker.funding.blueprint import bp
 from tracker.funding.forms import AllocationForm, BudgetLineForm, ProjectForm, countries_choices
 from tracker.funding.pages import export_list, form_page
 from tracker.funding.queries import ALLOCATION_EXPORT, AllocationRow, allocations_select, project_page

@@ -9,7 +9,7 @@ from tracker.auth.permissions import permission
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import show_errors
-from tracker.funding import bp
+from tracker.funding.blueprint import bp
 from tracker.funding.forms import RateForm
 from tracker.funding.rates import add_rate
 from tracker.models import ExchangeRate

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from tracker import validation as v
 from tracker.errors import Invalid
-from tracker.formatting import format_money
 from tracker.extensions import db
+from tracker.formatting import format_money
 from tracker.funding.rates import usd_value
 from tracker.models import (
     CATEGORIES,

@@ -5,8 +5,7 @@ A kind registers itself with :func:`tracker.imports.kinds.register`; the
 its files (:mod:`tracker.imports.reading`) and apply them all-or-nothing
 (:func:`tracker.imports.running.run_import`).
 """
-from flask import Blueprint
+from tracker.imports import routes  # noqa: F401 (attaches the views to bp)
+from tracker.imports.blueprint import bp
 
-bp = Blueprint("imports", __name__)
-
-from tracker.imports import routes  # noqa: E402,F401
+__all__ = ["bp"]

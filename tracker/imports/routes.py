@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from tracker.auth.permissions import SIGNED_IN, permission
 from tracker.exports import csv_response, xlsx_response
-from tracker.imports import bp
+from tracker.imports.blueprint import bp
 from tracker.imports.forms import ConfirmForm, UploadForm
 from tracker.imports.kinds import KINDS, FileProblem, Kind, history_refusal
 from tracker.imports.pending import UploadGone, UploadNotYours, discard_upload, store_upload, take_upload

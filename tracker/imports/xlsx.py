@@ -270,7 +270,7 @@ def _sheet(reader: Parts, name: str, strings: list[str], date_styles: set[int], 
     variables rather than attributes or dictionaries.
     """
     ready: list[tuple[int, dict[int, str]]] = []
-    ROW = C = V = T = IS = RPH = None  # noqa: N806 (the tags, namespaced, once the root is seen)
+    ROW = C = V = T = IS = RPH = None
     row_number, column, cells = 0, 0, {}
     kind, style, value, inline = "n", None, None, None
     text: list[str] = []

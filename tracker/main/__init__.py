@@ -1,5 +1,4 @@
-from flask import Blueprint
+from tracker.main import routes  # noqa: F401 (attaches the views to bp)
+from tracker.main.blueprint import bp
 
-bp = Blueprint("main", __name__)
-
-from tracker.main import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -5,7 +5,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.auth.permissions import PUBLIC, SIGNED_IN, permission
 from tracker.extensions import db
-from tracker.main import bp
+from tracker.main.blueprint import bp
 from tracker.main.queries import reports_for_donor, scope_summary
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,9 +23,9 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     action: Mapped[str] = mapped_column(String(40), index=True)
-    entity: Mapped[Optional[str]] = mapped_column(String(40))
-    entity_id: Mapped[Optional[str]] = mapped_column(String(60))
-    changes: Mapped[Optional[dict]] = mapped_column(JSON)
-    ip: Mapped[Optional[str]] = mapped_column(String(45))
+    entity: Mapped[str | None] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(60))
+    changes: Mapped[dict | None] = mapped_column(JSON)
+    ip: Mapped[str | None] = mapped_column(String(45))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Optional
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -62,10 +61,10 @@ class Disbursement(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     category: Mapped[str] = mapped_column(String(20))
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiaries.id"), index=True)
-    child_id: Mapped[Optional[int]] = mapped_column(ForeignKey("children.id"), index=True)
-    enrolment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("enrolments.id"))
-    term: Mapped[Optional[int]] = mapped_column(Integer)
-    income_project_id: Mapped[Optional[int]] = mapped_column(ForeignKey("income_projects.id"), index=True)
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id"), index=True)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id"))
+    term: Mapped[int | None] = mapped_column(Integer)
+    income_project_id: Mapped[int | None] = mapped_column(ForeignKey("income_projects.id"), index=True)
     #: The school, supplier or service provider paid (never the beneficiary in cash).
     payee: Mapped[str] = mapped_column(String(200))
     amount: Mapped[Decimal] = mapped_column(Money(2))
@@ -73,34 +72,34 @@ class Disbursement(Base):
     entered_on: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="draft")
     #: USD at the rate in force on ``entered_on``, frozen at approval with the rate.
-    usd_amount: Mapped[Optional[Decimal]] = mapped_column(Money(2))
-    usd_rate: Mapped[Optional[Decimal]] = mapped_column(Money(8))
+    usd_amount: Mapped[Decimal | None] = mapped_column(Money(2))
+    usd_rate: Mapped[Decimal | None] = mapped_column(Money(8))
     #: A second payment for the same child, term and category, allowed with a reason.
     top_up: Mapped[bool] = mapped_column(Boolean, default=False)
-    top_up_reason: Mapped[Optional[str]] = mapped_column(Text)
+    top_up_reason: Mapped[str | None] = mapped_column(Text)
     #: Loaded by ``flask import disbursements --history`` as already paid.
     imported_history: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Disbursements entered together (a whole term) share a batch key.
-    batch_key: Mapped[Optional[str]] = mapped_column(String(40), index=True)
+    batch_key: Mapped[str | None] = mapped_column(String(40), index=True)
     #: Key of the form submission that created it, so a retried request creates nothing new.
-    request_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
-    paid_on: Mapped[Optional[dt.date]] = mapped_column(Date, index=True)
-    payment_reference: Mapped[Optional[str]] = mapped_column(String(80))
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    paid_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    payment_reference: Mapped[str | None] = mapped_column(String(80))
 
     entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
-    submitted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    submitted_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    approved_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    approved_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    rejected_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    rejected_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    rejection_reason: Mapped[Optional[str]] = mapped_column(Text)
-    paid_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    paid_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    voided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    voided_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    void_reason: Mapped[Optional[str]] = mapped_column(Text)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rejected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
     version_id: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version_id}

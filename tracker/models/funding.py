@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Optional
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -36,7 +35,7 @@ class Donor(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
-    country: Mapped[Optional[str]] = mapped_column(String(2))
+    country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
@@ -54,8 +53,8 @@ class Pledge(Base):
     currency: Mapped[str] = mapped_column(String(3))
     pledged_on: Mapped[dt.date] = mapped_column(Date)
     #: Earmarks: at most one of them is usually set.
-    project_id: Mapped[Optional[int]] = mapped_column(ForeignKey("projects.id"))
-    country: Mapped[Optional[str]] = mapped_column(String(2))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    country: Mapped[str | None] = mapped_column(String(2))
     #: USD at the rate in force on ``pledged_on``, frozen with the rate.
     usd_amount: Mapped[Decimal] = mapped_column(Money(2))
     usd_rate: Mapped[Decimal] = mapped_column(Money(8))
@@ -75,7 +74,7 @@ class Contribution(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(60), unique=True)
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
-    pledge_id: Mapped[Optional[int]] = mapped_column(ForeignKey("pledges.id"), index=True)
+    pledge_id: Mapped[int | None] = mapped_column(ForeignKey("pledges.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money(2))
     currency: Mapped[str] = mapped_column(String(3))
     received_on: Mapped[dt.date] = mapped_column(Date)
@@ -102,9 +101,9 @@ class Allocation(Base):
     #: The partner's or the Fund's own reference of the allocation, when it has one: it tells two
     #: allocations of the same amount to the same project on the same day apart, and makes a
     #: re-imported row the allocation it names. Unique when given (many allocations have none).
-    reference: Mapped[Optional[str]] = mapped_column(String(60), unique=True, index=True)
-    note: Mapped[Optional[str]] = mapped_column(Text)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    reference: Mapped[str | None] = mapped_column(String(60), unique=True, index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     project = relationship("Project")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Optional
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -42,7 +41,7 @@ class Project(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     title: Mapped[str] = mapped_column(String(300))
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
     country: Mapped[str] = mapped_column(String(2), index=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
     start_date: Mapped[dt.date] = mapped_column(Date)
@@ -51,7 +50,7 @@ class Project(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     partner: Mapped[Partner] = relationship()
-    budget_lines: Mapped[list["BudgetLine"]] = relationship(
+    budget_lines: Mapped[list[BudgetLine]] = relationship(
         back_populates="project", order_by="(BudgetLine.year, BudgetLine.category)"
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Optional
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -69,24 +68,24 @@ class Beneficiary(Base):
     full_name: Mapped[str] = mapped_column(Encrypted, info=PERSONAL)
     #: Keyed hash of the normalised name, to find her by exact name without decrypting.
     name_hash: Mapped[str] = mapped_column(String(64), index=True, info=SECRET)
-    phone: Mapped[Optional[str]] = mapped_column(Encrypted, info=PERSONAL)
-    village: Mapped[Optional[str]] = mapped_column(Encrypted, info=PERSONAL)
+    phone: Mapped[str | None] = mapped_column(Encrypted, info=PERSONAL)
+    village: Mapped[str | None] = mapped_column(Encrypted, info=PERSONAL)
     year_of_birth: Mapped[int] = mapped_column(Integer)
     enrolled_on: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="active")
-    exit_reason: Mapped[Optional[str]] = mapped_column(String(20))
-    exited_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    exit_reason: Mapped[str | None] = mapped_column(String(20))
+    exited_on: Mapped[dt.date | None] = mapped_column(Date)
     #: Consent to receive services, and to be counted in what donors see.
-    consent_services_on: Mapped[Optional[dt.date]] = mapped_column(Date)
-    consent_services_withdrawn_on: Mapped[Optional[dt.date]] = mapped_column(Date)
-    consent_reporting_on: Mapped[Optional[dt.date]] = mapped_column(Date)
-    consent_reporting_withdrawn_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    consent_services_on: Mapped[dt.date | None] = mapped_column(Date)
+    consent_services_withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
+    consent_reporting_on: Mapped[dt.date | None] = mapped_column(Date)
+    consent_reporting_withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
     #: Last child number used under her code (``CD-C-00042-<n>``), never reused.
     children_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     project = relationship("Project")
-    children: Mapped[list["Child"]] = relationship(back_populates="mother", order_by="Child.number")
+    children: Mapped[list[Child]] = relationship(back_populates="mother", order_by="Child.number")
 
     @property
     def has_reporting_consent(self) -> bool:
@@ -117,7 +116,7 @@ class Child(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     mother: Mapped[Beneficiary] = relationship(back_populates="children")
-    enrolments: Mapped[list["Enrolment"]] = relationship(back_populates="child", order_by="Enrolment.academic_year")
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="child", order_by="Enrolment.academic_year")
 
 
 class Enrolment(Base):
@@ -168,7 +167,7 @@ class PaternityClaim(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     child = relationship("Child")
-    steps: Mapped[list["ClaimStep"]] = relationship(back_populates="claim", order_by="ClaimStep.id")
+    steps: Mapped[list[ClaimStep]] = relationship(back_populates="claim", order_by="ClaimStep.id")
 
 
 class ClaimStep(Base):
@@ -186,11 +185,11 @@ class ClaimStep(Base):
     step: Mapped[str] = mapped_column(String(30))
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
-    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: Set when a later correction replaced this step; the row stays as history.
-    superseded_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    superseded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("claim_steps.id"))
-    correction_reason: Mapped[Optional[str]] = mapped_column(Text)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("claim_steps.id"))
+    correction_reason: Mapped[str | None] = mapped_column(Text)
 
     claim: Mapped[PaternityClaim] = relationship(back_populates="steps")
 
@@ -214,11 +213,11 @@ class IncomeProject(Base):
     planned_grant: Mapped[Decimal] = mapped_column(Money(2))
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20), default="planned")
-    closed_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     beneficiary = relationship("Beneficiary")
-    reports: Mapped[list["IncomeReport"]] = relationship(back_populates="income_project", order_by="IncomeReport.month")
+    reports: Mapped[list[IncomeReport]] = relationship(back_populates="income_project", order_by="IncomeReport.month")
 
 
 class IncomeReport(Base):
@@ -240,7 +239,7 @@ class IncomeReport(Base):
     revenue: Mapped[Decimal] = mapped_column(Money(2))
     costs: Mapped[Decimal] = mapped_column(Money(2))
     currency: Mapped[str] = mapped_column(String(3))
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     income_project: Mapped[IncomeProject] = relationship(back_populates="reports")

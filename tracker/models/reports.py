@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,14 +30,14 @@ class IssuedReport(Base):
     period_to: Mapped[dt.date] = mapped_column(Date)
     as_of: Mapped[dt.date] = mapped_column(Date)
     lang: Mapped[str] = mapped_column(String(2))
-    donor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("donors.id"), index=True)
+    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id"), index=True)
     issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
     status: Mapped[str] = mapped_column(String(10), default="rendering")
-    sha256: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
-    pdf: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
-    pages: Mapped[Optional[int]] = mapped_column(Integer)
-    size: Mapped[Optional[int]] = mapped_column(Integer)
-    error: Mapped[Optional[str]] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    size: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
 
     donor = relationship("Donor")

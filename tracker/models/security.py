@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,7 +18,7 @@ class RecoveryCode(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(255), info=SECRET)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
-    used_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):
@@ -35,8 +34,8 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(12))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, info=SECRET)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
-    expires_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    last_used_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user = relationship("User")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
@@ -64,23 +63,23 @@ class User(UserMixin, Base):
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255), info=SECRET)
     role: Mapped[str] = mapped_column(String(10))
-    donor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("donors.id"))
+    donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(5), default="en")
     #: Part of every session cookie; replacing it ends all of the user's sessions.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token, info=SECRET)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
-    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    totp_secret: Mapped[Optional[str]] = mapped_column(Encrypted, info=SECRET)
-    totp_enabled_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    totp_secret: Mapped[str | None] = mapped_column(Encrypted, info=SECRET)
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: The last TOTP time step accepted, so one code is never accepted twice.
-    totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
-    password_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     donor = relationship("Donor")
-    country_links: Mapped[list["UserCountry"]] = relationship(
+    country_links: Mapped[list[UserCountry]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
 

@@ -1,5 +1,4 @@
-from flask import Blueprint
+from tracker.projects import routes  # noqa: F401 (attaches the views to bp)
+from tracker.projects.blueprint import bp
 
-bp = Blueprint("projects", __name__)
-
-from tracker.projects import routes  # noqa: E402,F401
+__all__ = ["bp"]

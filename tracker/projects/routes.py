@@ -7,7 +7,7 @@ from tracker.funding.engine import funding_picture
 from tracker.funding.queries import project_page
 from tracker.funding.waterfall import waterfall
 from tracker.models import PROJECT_STATUSES, Project
-from tracker.projects import bp
+from tracker.projects.blueprint import bp
 from tracker.projects.queries import project_rows
 
 

@@ -1,12 +1,5 @@
 """Registry: mothers, children, enrolments, paternity claims and income projects."""
-from flask import Blueprint
+from tracker.registry import import_kinds, routes_children, routes_claims, routes_income, routes_mothers  # noqa: F401 (attaches the views to bp)
+from tracker.registry.blueprint import bp
 
-bp = Blueprint("registry", __name__)
-
-from tracker.registry import (  # noqa: E402,F401
-    import_kinds,
-    routes_children,
-    routes_claims,
-    routes_income,
-    routes_mothers,
-)
+__all__ = ["bp"]

@@ -11,7 +11,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from tracker import validation as v
-from tracker.auth.scope import scoped_select
 from tracker.crypto import keyring
 from tracker.errors import Invalid
 from tracker.extensions import db

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -18,7 +17,6 @@ from tracker.crypto import keyring
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.models import EXIT_REASONS, SEXES, Beneficiary, Child, CodeSequence, Disbursement, Enrolment, Project
-
 from tracker.registry.codes import child_code, mother_code, next_number, take_child_number
 
 #: A mother is at least this old when her child is born.

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import and_, func, select
 
 from tracker.auth.scope import scoped_select
@@ -24,9 +23,9 @@ from tracker.models import (
     Project,
 )
 from tracker.models.base import today
-from tracker.web import Page, paginate
 from tracker.registry.claims import FINAL_STEPS, RANK
 from tracker.registry.income_queries import IncomeRow, income_rows
+from tracker.web import Page, paginate
 
 CODE_LIKE = re.compile(r"^[A-Z]{2}-[MC](-\d*)*$", re.IGNORECASE)
 #: What a term of an enrolment looks like from its school-fee payments, strongest first.

@@ -13,10 +13,11 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm, show_errors
 from tracker.models import Beneficiary, Child, Enrolment
-from tracker.registry import bp, people
+from tracker.registry import people
+from tracker.registry.blueprint import bp
 from tracker.registry.forms import ChildEditForm, ChildForm, EnrolmentForm
-from tracker.web import currency_choices, local_currency
 from tracker.registry.queries import child_page
+from tracker.web import currency_choices, local_currency
 
 
 def _child_or_404(code: str) -> Child:

@@ -12,14 +12,15 @@ from tracker.countries import country_choices
 from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
+from tracker.formatting import locale_code
 from tracker.forms import show_errors
-from tracker.formatting import _locale
 from tracker.models import CLAIM_STEPS, Child, ClaimStep, PaternityClaim
 from tracker.models.base import today
-from tracker.registry import bp, claims
+from tracker.registry import claims
+from tracker.registry.blueprint import bp
 from tracker.registry.forms import ClaimForm, CorrectStepForm, StepForm
-from tracker.web import SelectChoice, page_number, vocab_choices
 from tracker.registry.queries import claim_history, claims_page, claims_select
+from tracker.web import SelectChoice, page_number, vocab_choices
 
 EXPORT_HEADER = ["child_code", "member_state", "personnel_category", "status", "status_on", "waiting_days"]
 
@@ -70,7 +71,7 @@ def export_claims(fmt: str):
 def new_claim(code: str):
     child = get_scoped_or_404(Child, code=code)
     form = ClaimForm()
-    form.member_state.choices = [SelectChoice("", "—")] + country_choices(_locale(), programme_first=False)
+    form.member_state.choices = [SelectChoice("", "—")] + country_choices(locale_code(), programme_first=False)
     if form.validate_on_submit():
         try:
             claim = claims.open_claim(child=child, member_state=form.member_state.data,

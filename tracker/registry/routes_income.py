@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from tracker import audit
 from tracker.auth.permissions import permission
@@ -12,14 +13,13 @@ from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import show_errors
-from sqlalchemy import select
-
 from tracker.models import INCOME_PROJECT_STATUSES, Beneficiary, Disbursement, IncomeProject, IncomeReport
-from tracker.registry import bp, income
+from tracker.registry import income
+from tracker.registry.blueprint import bp
 from tracker.registry.forms import IncomeEditForm, IncomeProjectForm, IncomeReportForm
-from tracker.web import currency_choices, local_currency, page_number
 from tracker.registry.income_queries import income_outcomes, income_page, income_select, income_summary
 from tracker.registry.queries import payment_rows
+from tracker.web import currency_choices, local_currency, page_number
 
 EXPORT_HEADER = ["reference", "mother_code", "activity", "status", "started_on", "planned_grant", "currency"]
 

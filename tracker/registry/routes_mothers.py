@@ -13,10 +13,11 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm, show_errors
 from tracker.models import BENEFICIARY_STATUSES, Beneficiary
-from tracker.registry import bp, people
+from tracker.registry import people
+from tracker.registry.blueprint import bp
 from tracker.registry.forms import ConsentForm, ExitForm, MotherEditForm, MotherForm, PersonalExportForm
-from tracker.web import page_number, project_choices, scoped_project
 from tracker.registry.queries import CODE_LIKE, filter_mothers, mother_page, mothers_page, mothers_select
+from tracker.web import page_number, project_choices, scoped_project
 
 CONSENT_FILTERS = ("reporting", "no_reporting", "no_services")
 EXPORT_HEADER = ["code", "project_code", "year_of_birth", "enrolled_on", "status", "children",

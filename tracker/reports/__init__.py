@@ -1,6 +1,5 @@
 """Donor funding-gap reports: preview, issue, archive, download and public verification."""
-from flask import Blueprint
+from tracker.reports import routes  # noqa: F401 (attaches the views to bp)
+from tracker.reports.blueprint import bp
 
-bp = Blueprint("reports", __name__)
-
-from tracker.reports import routes  # noqa: E402,F401
+__all__ = ["bp"]

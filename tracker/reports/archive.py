@@ -93,7 +93,7 @@ def render_issued(report_id: int, verify_url: str) -> None:
         report.size = len(rendered.pdf)
         report.status = "issued"
         db.session.commit()
-    except Exception as error:  # noqa: BLE001 - recorded on the report, never shown with data
+    except Exception as error:
         db.session.rollback()
         log.exception("rendering report %s failed", number)
         report = db.session.get(IssuedReport, report_id)

@@ -17,8 +17,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
 from tracker.countries import country_name
-from tracker.funding.charts import category_chart, months_chart, need_vs_allocated
 from tracker.extensions import db
+from tracker.formatting import locale_code
+from tracker.funding.charts import category_chart, months_chart, need_vs_allocated
 from tracker.funding.engine import (
     Figures,
     FundingPicture,
@@ -36,8 +37,8 @@ from tracker.models import (
     Donor,
     Enrolment,
     IncomeProject,
-    PaternityClaim,
     Partner,
+    PaternityClaim,
     Project,
 )
 from tracker.reports.suppression import SuppressedTable, UnprotectableTableError, suppress
@@ -275,7 +276,7 @@ def _addressee(donor: Donor, picture: FundingPicture) -> Addressee:
             earmark = p.project_code
             project_codes.add(p.project_code)
         elif p.country:
-            earmark = country_name(p.country, picture_lang())
+            earmark = country_name(p.country, locale_code())
             countries.add(p.country)
         else:
             earmark = str(_l("Not earmarked"))
@@ -296,9 +297,3 @@ def _addressee(donor: Donor, picture: FundingPicture) -> Addressee:
             .group_by(Disbursement.category).order_by(Disbursement.category)
         )]
     return Addressee(clip(donor.name), lines, received, spending)
-
-
-def picture_lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "en")

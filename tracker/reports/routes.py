@@ -15,12 +15,12 @@ from tracker.countries import country_name
 from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
+from tracker.formatting import locale_code
 from tracker.forms import show_errors
-from tracker.formatting import _locale
 from tracker.models import Donor, IssuedReport, Project
 from tracker.models.base import today
-
-from tracker.reports import archive, bp
+from tracker.reports import archive
+from tracker.reports.blueprint import bp
 from tracker.reports.data import build_report
 from tracker.reports.forms import ReportForm, VerifyForm
 from tracker.reports.render import report_html
@@ -37,7 +37,7 @@ def _scope_choices() -> list[SelectChoice]:
     choices = []
     if sees_whole_fund(current_user):
         choices.append(SelectChoice("fund", _("The whole Fund")))
-    choices += [SelectChoice(f"country:{c}", country_name(c, _locale())) for c in mine]
+    choices += [SelectChoice(f"country:{c}", country_name(c, locale_code())) for c in mine]
     choices += [SelectChoice(f"project:{code}", _("Project %(code)s", code=code)) for code, _c in projects]
     return choices
 
@@ -165,7 +165,7 @@ def _scope_label(scope: str) -> str:
     if kind == "fund":
         return _("The whole Fund")
     if kind == "country":
-        return country_name(value, _locale())
+        return country_name(value, locale_code())
     return _("Project %(code)s", code=value)
 
 
