@@ -392,10 +392,10 @@ def print_table(results: list[dict]) -> None:
             f"{r['engine_ms'] / r['hand_ms']:.1f}", f"{r['page_ms'] / r['hand_ms']:.1f}",
         ))
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
-    print("\n| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |")
+    print("\n| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
     for line in lines:
-        print("| " + " | ".join(v.rjust(w) for v, w in zip(line, widths)) + " |")
+        print("| " + " | ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)) + " |")
 
 
 def _queries(counts: list[int]) -> str:

@@ -70,13 +70,13 @@ def disbursement_rows(rows: int, seed: int = 1):
     for number in range(1, rows + 1):
         country = rng.choice(("CD", "CF"))
         mother = rng.randrange(1, 20_000)
-        yield ["TF-DSB-2026-%06d" % number, f"TF-{country}-2025-0{rng.randrange(1, 9)}", rng.choice(categories),
+        yield [f"TF-DSB-2026-{number:06d}", f"TF-{country}-2025-0{rng.randrange(1, 9)}", rng.choice(categories),
                f"{country}-M-{mother:05d}", f"{country}-C-{mother * 3 + rng.randrange(3):06d}", "2025-2026",
                rng.randrange(1, 4), f"{country}-IGA-{rng.randrange(1, 5000):05d}",
                f"École primaire {rng.choice(last)} {rng.choice(first)} de {rng.choice(towns)}",
                round(rng.uniform(5000, 250000), 2), "CDF" if country == "CD" else "XAF",
                dt.date(2025, 9, 1) + dt.timedelta(days=rng.randrange(300)),
-               dt.date(2025, 9, 1) + dt.timedelta(days=rng.randrange(300)), "VIR-%08d" % rng.randrange(10**8)]
+               dt.date(2025, 9, 1) + dt.timedelta(days=rng.randrange(300)), f"VIR-{rng.randrange(10**8):08d}"]
 
 
 def disbursements_openpyxl(rows: int) -> bytes:
@@ -299,8 +299,7 @@ def measure(path: Path, kind: str, reader: str, timeout: float | None, memory_mb
         command += ["--memory-mb", str(memory_mb)]
     started = time.perf_counter()
     try:
-        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              timeout=timeout)
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"outcome": f"killed after {timeout:.0f} s", "wall": time.perf_counter() - started, "cpu": None,
                 "rss_before_mb": None, "rss_peak_mb": None}

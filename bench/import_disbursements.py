@@ -355,7 +355,8 @@ def run_one(database: str, args) -> dict:
         out["setup_s"] = time.perf_counter() - t0
         out["people"] = people["counts"]
         out["file_kb"] = len(data) / 1024
-        out["categories"] = {c: sum(1 for r in rows if r["category"] == c) for c in sorted({r["category"] for r in rows})}
+        out["categories"] = {c: sum(1 for r in rows if r["category"] == c)
+                             for c in sorted({r["category"] for r in rows})}
 
         kind = get_kind("disbursements")
         staff = db.session.get(User, people["staff_id"])

@@ -175,7 +175,8 @@ def table(rows: list[dict]) -> str:
     out = []
     for line in lines:
         cells = line.split("  ")
-        out.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
+        out.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(cells, widths, strict=True))))
     return "\n".join(out)
 
 

@@ -103,10 +103,10 @@ def _unknown_old_values(session: Session, obj) -> dict:
         return {}
     mapper = state.mapper
     columns = [mapper.column_attrs[k].columns[0] for k in keys]
-    condition = [col == value for col, value in zip(mapper.primary_key, state.identity)]
+    condition = [col == value for col, value in zip(mapper.primary_key, state.identity, strict=True)]
     with session.no_autoflush:
         row = session.execute(select(*columns).where(*condition)).one_or_none()
-    return dict(zip(keys, row)) if row is not None else {}
+    return dict(zip(keys, row, strict=True)) if row is not None else {}
 
 
 def _before_flush(session: Session, flush_context, instances) -> None:
@@ -163,7 +163,8 @@ def _after_flush(session: Session, flush_context) -> None:
                 continue
             if action == "update" and not session.is_modified(obj, include_collections=False):
                 continue
-            changes = _changes(obj, created=(action == "create"), olds=olds.get(id(obj))) if action != "delete" else None
+            changes = (_changes(obj, created=(action == "create"), olds=olds.get(id(obj)))
+                       if action != "delete" else None)
             if action == "update":
                 if not changes or set(changes) <= _QUIET_FIELDS:
                     continue

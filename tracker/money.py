@@ -85,7 +85,8 @@ def parse_amount(text, currency: str | None = None, *, allow_zero: bool = False)
         if raw.startswith("-") and _PLAIN_DECIMAL(raw[1:]):
             raise MoneyError(_l("the amount must be greater than zero"))
         if not _PLAIN_DECIMAL(raw):
-            raise MoneyError(_l("%(value)s is not a plain amount like 1250.50 (digits, one dot, no commas)", value=repr(raw[:40])))
+            raise MoneyError(_l("%(value)s is not a plain amount like 1250.50 (digits, one dot, no commas)",
+                                value=repr(raw[:40])))
         try:
             value = Decimal(raw)
         except InvalidOperation:
@@ -93,7 +94,8 @@ def parse_amount(text, currency: str | None = None, *, allow_zero: bool = False)
     if not value.is_finite():
         raise MoneyError(_l("the amount must be a finite number"))
     if value < 0 or (value == 0 and not allow_zero):
-        raise MoneyError(_l("the amount must be greater than zero") if not allow_zero else _l("the amount must not be negative"))
+        raise MoneyError(_l("the amount must be greater than zero") if not allow_zero
+                         else _l("the amount must not be negative"))
     if value >= MAX_AMOUNT:
         raise MoneyError(_l("the amount is too large"))
     places = exponent(currency) if currency else AMOUNT_SCALE

@@ -62,8 +62,8 @@ class ConfirmPasswordForm(FlaskForm):
 class NewTokenForm(FlaskForm):
     name = StringField(_l("Name of the token"), validators=[DataRequired(), Length(max=100)],
                        render_kw={"autocomplete": "off", "maxlength": 100})
-    days = SelectField(_l("Expires after"), choices=[SelectChoice(str(d), _l("%(num)s days", num=d)) for d in LIFETIMES],
-                       default="90")
+    days = SelectField(_l("Expires after"),
+                       choices=[SelectChoice(str(d), _l("%(num)s days", num=d)) for d in LIFETIMES], default="90")
 
 
 class RevokeTokenForm(FlaskForm):

@@ -47,7 +47,7 @@ def seed_claims(seeder, rng, p, mothers):
             weights = (65, 20, 15)
             category = rng.choices(("military", "police", "civilian"), weights=weights)[0]
             steps = []
-            for step, day in zip(path, dates):
+            for step, day in zip(path, dates, strict=True):
                 steps.append({"step": step, "occurred_on": day,
                               "recorded_at": seeder.at(rng, min(day + dt.timedelta(days=rng.randint(0, 6)),
                                                                 seeder.last), p.country),
@@ -78,7 +78,7 @@ def seed_claims(seeder, rng, p, mothers):
             rows.append({"child_id": c.id, "member_state": rng.choice(data["member_states"]),
                          "personnel_category": category, "status": path[-1], "status_on": dates[-1],
                          "created_at": steps[0]["recorded_at"]})
-    for claim, claim_id in zip(claims, insert_rows(seeder.session, PaternityClaim, rows, returning=True)):
+    for claim, claim_id in zip(claims, insert_rows(seeder.session, PaternityClaim, rows, returning=True), strict=True):
         claim.id = claim_id
     seeder.counts["paternity claims"] += len(rows)
     step_rows = []

@@ -53,7 +53,7 @@ def seed_income_projects(seeder, rng, p, mothers):
                      "started_on": started, "planned_grant": grant, "currency": currency, "status": status,
                      "closed_on": closed, "created_at": seeder.at(rng, min(started - dt.timedelta(days=10),
                                                                            seeder.last), p.country)})
-    for iga, iga_id in zip(projects, insert_rows(seeder.session, IncomeProject, rows, returning=True)):
+    for iga, iga_id in zip(projects, insert_rows(seeder.session, IncomeProject, rows, returning=True), strict=True):
         iga.id = iga_id
     seeder.counts["income projects"] += len(rows)
     # Monthly reports, from the month after the start to the last complete month (or the closing month).

@@ -41,7 +41,7 @@ def seed_people(seeder):
     first_number = dict(next_number)
     # Enrolment dates first, so that codes are handed out per country in the order women were enrolled.
     arrivals = defaultdict(list)
-    for index, (p, count) in enumerate(zip(active, counts)):
+    for index, (p, count) in enumerate(zip(active, counts, strict=True)):
         p.enrol_from = max(p.start, seeder.start)
         p.enrol_to = min(p.end - dt.timedelta(days=150), seeder.last - dt.timedelta(days=10))
         p.plan = []
@@ -55,7 +55,7 @@ def seed_people(seeder):
         for enrolled, _index, _k, p in items:
             p.plan.append((next_number[country], enrolled))
             next_number[country] += 1
-    for p, count in zip(active, counts):
+    for p, count in zip(active, counts, strict=True):
         brng = seeder.rng("batches", p.key)
         p.batch_dates = {(ay.label, term): ay.terms[term - 1] + dt.timedelta(days=brng.randint(5, 25))
                          for ay in seeder.academic_years for term in (1, 2, 3)}
@@ -154,7 +154,7 @@ def _chunk(seeder, p, chunk: int, plan: list):
             "consent_reporting_on": reporting_on, "consent_reporting_withdrawn_on": reporting_withdrawn,
             "children_seq": len(m.children), "created_at": seeder.at(rng, enrolled, country),
         })
-    for m, mother_id in zip(mothers, insert_rows(seeder.session, Beneficiary, rows, returning=True)):
+    for m, mother_id in zip(mothers, insert_rows(seeder.session, Beneficiary, rows, returning=True), strict=True):
         m.id = mother_id
     seeder.counts["mothers"] += len(rows)
 
@@ -163,7 +163,7 @@ def _chunk(seeder, p, chunk: int, plan: list):
              "year_of_birth": c.yob, "sex": c.sex, "created_at": seeder.at(rng, m.enrolled, country)}
             for m in mothers for c in m.children]
     children = [c for m in mothers for c in m.children]
-    for c, child_id in zip(children, insert_rows(seeder.session, Child, rows, returning=True)):
+    for c, child_id in zip(children, insert_rows(seeder.session, Child, rows, returning=True), strict=True):
         c.id = child_id
     seeder.counts["children"] += len(rows)
 
@@ -210,6 +210,6 @@ def _enrolments(seeder, rng, p, mothers):
                              "created_at": seeder.at(rng, created, p.country)})
                 targets.append(e)
                 c.enrolments.append(e)
-    for e, enrolment_id in zip(targets, insert_rows(seeder.session, Enrolment, rows, returning=True)):
+    for e, enrolment_id in zip(targets, insert_rows(seeder.session, Enrolment, rows, returning=True), strict=True):
         e.id = enrolment_id
     seeder.counts["enrolments"] += len(rows)

@@ -31,7 +31,7 @@ def _received_share(plan, to: dt.date) -> Decimal:
 
 def seed_donors(seeder):
     seeder.donors = {}
-    for name, kind, country, currency, abbreviation, weight in DONORS:
+    for name, kind, country, _currency, _abbreviation, _weight in DONORS:
         donor = seeder.session.scalars(select(Donor).where(Donor.name == name)).one_or_none()
         if donor is None:
             donor = Donor(name=name, kind=kind, country=country,
@@ -136,7 +136,7 @@ def seed_pledges_and_contributions(seeder):
             if amount <= 0:
                 continue
             earmark = EARMARKS.get((plan.name, offset))
-            reference = free(lambda n: f"PL-{year}-{plan.abbreviation}-{n:02d}", pledge_refs)
+            reference = free(lambda n, year=year, plan=plan: f"PL-{year}-{plan.abbreviation}-{n:02d}", pledge_refs)
             pledge_rows.append({"reference": reference, "donor_id": seeder.donors[plan.name].id, "amount": amount,
                                 "currency": plan.currency, "pledged_on": plan.pledged_on,
                                 "project_id": projects[earmark[1]].id if earmark and earmark[0] == "project"
@@ -152,7 +152,7 @@ def seed_pledges_and_contributions(seeder):
                 instalments.append((None, plan.late_on))
             other = PAID_IN_OTHER_CURRENCY.get((plan.name, offset), (plan.currency,))[0]
             received = Decimal(0)   # in the pledge's currency
-            for letter, (amount_due, on) in zip("ABC", instalments):
+            for letter, (amount_due, on) in zip("ABC", instalments, strict=False):
                 if on > seeder.last:
                     break
                 if amount_due is None:   # the rest
@@ -175,7 +175,7 @@ def seed_pledges_and_contributions(seeder):
             name, _kind, _country, currency, abbreviation, _weight = DONORS[0]
             on = day_between(rng, min(dt.date(year, 1, 5), seeder.last), min(dt.date(year, 3, 31), seeder.last))
             contribution(name, currency, nice_amount(top_up / seeder.rate(currency, on), currency), on,
-                         lambda n: f"CT-{year}-{abbreviation}-X{n:02d}")
+                         lambda n, year=year, abbreviation=abbreviation: f"CT-{year}-{abbreviation}-X{n:02d}")
     pledge_ids = insert_rows(seeder.session, Pledge, pledge_rows, returning=True)
     for row in contribution_rows:
         index = row.pop("pledge_index")

@@ -41,7 +41,8 @@ PROJECTS = [
     ("ss-jm", "SS", "UNICEF", "Integrated support to survivors of SEA and children born of SEA, Juba and Malakal",
      (-1, 9), (2, 8), "active", 0.9, "mid",
      ["Juba (Gudele)", "Juba (Munuki)", "Juba (Jebel)", "Juba (Kator)", "Malakal", "Malakal (PoC site)"]),
-    ("ss-bw", "SS", "Nile Women's Recovery Network", "Livelihood and education support for SEA survivors, Bentiu and Wau",
+    ("ss-bw", "SS", "Nile Women's Recovery Network",
+     "Livelihood and education support for SEA survivors, Bentiu and Wau",
      (0, 7), (3, 6), "active", 0.5, "under", ["Bentiu", "Rubkona", "Wau", "Jur River", "Bentiu (IDP camp)"]),
     ("ht-pp", "HT", "UN Women",
      "Legal, psychosocial and education support for mothers of children born of SEA, Port-au-Prince",
@@ -53,7 +54,8 @@ PROJECTS = [
     ("lr-mo", "LR", "UNFPA", "Education and livelihood support for children born of SEA, Montserrado",
      (-1, 1), (2, 12), "active", 0.8, "mid",
      ["Monrovia (West Point)", "Monrovia (New Kru Town)", "Paynesville", "Logan Town", "Clara Town", "Duala"]),
-    ("lr-bn", "LR", "Mano River Survivors' Aid", "Legacy support for survivors of SEA and their children, Bong and Nimba",
+    ("lr-bn", "LR", "Mano River Survivors' Aid",
+     "Legacy support for survivors of SEA and their children, Bong and Nimba",
      (-3, 1), (0, 12), "closed", 0.5, "mid", ["Gbarnga", "Ganta", "Sanniquellie", "Totota", "Palala"]),
 ]
 #: Per funding profile, percent ranges of (m, a): direct need = direct spending × m (outreach and admin

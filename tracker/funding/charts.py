@@ -33,7 +33,8 @@ def category_chart(picture: FundingPicture) -> Chart:
     rows = [(label(c), [need, spent]) for c, (need, spent) in picture.by_category.items() if need or spent]
     return bar_rows(
         str(_l("Need and spending by category")),
-        str(_l("For each category, the need of the period beside what was paid; the difference is what is not yet met.")),
+        str(_l("For each category, the need of the period beside what was paid; "
+               "the difference is what is not yet met.")),
         rows, [(str(_l("Need")), "s1"), (str(_l("Paid")), "s2")], _usd, label_width=230,
     )
 

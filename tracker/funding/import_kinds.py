@@ -39,7 +39,8 @@ register(Kind(
     columns=(
         Column("currency", help=_l("ISO 4217 code, such as CDF.")),
         Column("valid_from", help=_l("YYYY-MM-DD: the rate is in force from this day until the next one.")),
-        Column("usd_per_unit", help=_l("US dollars for one unit of the currency, such as 0.00035 (8 decimals at most).")),
+        Column("usd_per_unit",
+               help=_l("US dollars for one unit of the currency, such as 0.00035 (8 decimals at most).")),
     ),
     example_rows=({"currency": "CDF", "valid_from": "2025-09-01", "usd_per_unit": "0.00035"},),
 ))

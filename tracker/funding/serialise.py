@@ -56,7 +56,8 @@ def picture_dict(p: FundingPicture) -> dict:
         "currency": "USD",
         "fund": {k: amount_text(getattr(p.fund, k)) for k in FUND_KEYS},
         "totals": figures_dict(p.totals, TOTAL_KEYS),
-        "by_category": {c: {"need": amount_text(n), "disbursed": amount_text(d)} for c, (n, d) in p.by_category.items()},
+        "by_category": {c: {"need": amount_text(n), "disbursed": amount_text(d)}
+                        for c, (n, d) in p.by_category.items()},
         "projects": [figures_dict(pr, PROJECT_KEYS) for pr in p.projects],
     }
 

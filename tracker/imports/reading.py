@@ -82,7 +82,7 @@ class ParsedFile:
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
         for row_number, values in self.cells:
-            yield row_number, dict(zip(self.columns, values))
+            yield row_number, dict(zip(self.columns, values, strict=True))
 
     def __len__(self) -> int:
         return len(self.cells)

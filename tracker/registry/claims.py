@@ -62,7 +62,8 @@ def current_steps(claim: PaternityClaim) -> list[ClaimStep]:
     return steps
 
 
-def open_claim(*, child: Child, member_state: str, personnel_category: str, received_on, user_id=None) -> PaternityClaim:
+def open_claim(*, child: Child, member_state: str, personnel_category: str, received_on,
+               user_id=None) -> PaternityClaim:
     """Open a child's paternity claim with its first step, ``received``."""
     member_state = (member_state or "").strip().upper()
     if not is_country(member_state):
@@ -120,7 +121,8 @@ def correct_step(*, step: ClaimStep, occurred_on, reason: str, new_step: str | N
             raise Invalid(_l("cannot follow %(current)s", current=label(previous.step) if previous else "—"),
                           "new_step")
     if previous and occurred < previous.occurred_on:
-        raise Invalid(_l("is before the previous step (%(date)s)", date=previous.occurred_on.isoformat()), "occurred_on")
+        raise Invalid(_l("is before the previous step (%(date)s)", date=previous.occurred_on.isoformat()),
+                      "occurred_on")
     if following and occurred > following.occurred_on:
         raise Invalid(_l("is after the next step (%(date)s)", date=following.occurred_on.isoformat()), "occurred_on")
     if kind == step.step and occurred == step.occurred_on:

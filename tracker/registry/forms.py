@@ -113,7 +113,8 @@ class IncomeEditForm(FlaskForm):
 
 
 class IncomeReportForm(FlaskForm):
-    month = StringField(_l("Month"), validators=[InputRequired()], render_kw={"type": "month", "placeholder": "2025-03"})
+    month = StringField(_l("Month"), validators=[InputRequired()],
+                        render_kw={"type": "month", "placeholder": "2025-03"})
     revenue = amount_field(_l("Revenue"), validators=[InputRequired()])
     costs = amount_field(_l("Costs"), validators=[InputRequired()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])

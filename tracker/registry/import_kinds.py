@@ -72,7 +72,8 @@ def apply_beneficiary(values: dict[str, str], ctx: RowContext) -> str:
             consent_reporting_on=v.boolean_or_date(values["consent_reporting"], "consent_reporting", enrolled),
         )
     except Invalid as error:
-        raise _remap(error, {"consent_services_on": "consent_services", "consent_reporting_on": "consent_reporting"})
+        raise _remap(error, {"consent_services_on": "consent_services",
+                             "consent_reporting_on": "consent_reporting"}) from error
     return "created"
 
 
@@ -94,9 +95,9 @@ register(Kind(
         Column("consent_services", help=_l("yes or no (or the date consent was given).")),
         Column("consent_reporting", help=_l("yes or no: may she be counted in reports to donors?")),
     ),
-    example_rows=({"code": "", "project_code": "TF-CD-2025-01", "full_name": "Example Name", "phone": "+243 810 000 000",
-                   "village": "Example village", "year_of_birth": "1996", "enrolled_on": "2025-02-03",
-                   "consent_services": "yes", "consent_reporting": "no"},),
+    example_rows=({"code": "", "project_code": "TF-CD-2025-01", "full_name": "Example Name",
+                   "phone": "+243 810 000 000", "village": "Example village", "year_of_birth": "1996",
+                   "enrolled_on": "2025-02-03", "consent_services": "yes", "consent_reporting": "no"},),
 ))
 
 
@@ -231,7 +232,7 @@ def apply_claim(values: dict[str, str], ctx: RowContext) -> str:
                                              personnel_category=values["personnel_category"], received_on=on,
                                              user_id=user_id)
         except Invalid as error:
-            raise _remap(error, {"received_on": column})
+            raise _remap(error, {"received_on": column}) from error
         recorded = [("received", on)]
         outcome = "created"
     else:
@@ -248,7 +249,7 @@ def apply_claim(values: dict[str, str], ctx: RowContext) -> str:
         try:
             claim_service.record_step(claim=claim, step=step, occurred_on=on, user_id=user_id)
         except Invalid as error:
-            raise _remap(error, {"occurred_on": column, "step": "status"})
+            raise _remap(error, {"occurred_on": column, "step": "status"}) from error
         outcome = "created" if outcome == "created" else "updated"
     return outcome
 
@@ -290,7 +291,8 @@ def apply_income_project(values: dict[str, str], ctx: RowContext) -> str:
     if existing.beneficiary_id != mother.id:
         raise Invalid(_l("%(ref)s belongs to another mother", ref=reference), "reference")
     currency = v.currency(values["currency"])
-    if currency != existing.currency or v.date(values["started_on"], "started_on", not_future=False) != existing.started_on:
+    if (currency != existing.currency
+            or v.date(values["started_on"], "started_on", not_future=False) != existing.started_on):
         raise Invalid(_l("differs from the recorded %(ref)s", ref=reference), "started_on")
     activity = v.text(values["activity"], "activity", max_length=120)
     grant = v.amount(values["planned_grant"], "planned_grant", currency)

@@ -107,7 +107,8 @@ def update_beneficiary(*, beneficiary: Beneficiary, year_of_birth, full_name: st
     year = v.year_of_birth(year_of_birth)
     if beneficiary.enrolled_on.year - year < MIN_MOTHER_AGE:
         raise Invalid(_l("she would be under %(n)d years old at enrolment", n=MIN_MOTHER_AGE), "year_of_birth")
-    youngest_child_year = db.session.scalar(select(func.min(Child.year_of_birth)).where(Child.mother_id == beneficiary.id))
+    youngest_child_year = db.session.scalar(
+        select(func.min(Child.year_of_birth)).where(Child.mother_id == beneficiary.id))
     if youngest_child_year is not None and youngest_child_year - year < MIN_MOTHER_AGE:
         raise Invalid(_l("is too late for her children's years of birth"), "year_of_birth")
     if project is not None and project.id != beneficiary.project_id:
