@@ -1,4 +1,4 @@
-"""Fixtures: an app per test on a schema built once by the migrations.
+"""Fixtures: an app per test module on a schema built once by the migrations.
 
 The suite runs on SQLite (a file in a temporary folder) and, with
 ``TRACKER_TEST_DATABASE_URL=postgresql+psycopg://...``, on PostgreSQL.
@@ -85,18 +85,52 @@ def _empty_tables():
             if used:
                 conn.execute(text(f"TRUNCATE {', '.join(used)} RESTART IDENTITY CASCADE"))
         else:
+            # Deleted rows are zeroed, not left in free pages (nor, below, in the write-ahead log): tests/test_crypto.py
+            # reads the whole file for personal data, whatever tests ran on the same file before it.
+            conn.execute(text("PRAGMA secure_delete=ON"))
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
+    if _db.engine.dialect.name == "sqlite":
+        raw = _db.engine.raw_connection()
+        try:
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+
+
+@pytest.fixture(scope="module")
+def _module_app(_schema, database_url):
+    """One app per test module: building an app costs more than most tests do."""
+    from sqlalchemy import event
+
+    app = _make_app(database_url)
+    with app.app_context():
+        if _db.engine.dialect.name == "sqlite":
+            # No fsync per commit: the suite commits thousands of times; durability is not under test.
+            event.listen(_db.engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
 
 
 @pytest.fixture
-def app(_schema, database_url):
-    app = _make_app(database_url)
+def app(_module_app):
+    """The module's app, for each test on empty tables and with its settings as they were built.
+
+    A test may change ``app.config``: the settings are put back after it. A test that needs another
+    app (CSRF on, rate limits, a throwaway route) builds it with ``make_app``.
+    """
+    app = _module_app
+    settings = dict(app.config)
+    endpoints = set(app.view_functions)
     yield app
     with app.app_context():
         _db.session.remove()
         _empty_tables()
         _db.engine.dispose()
+    app.config.clear()
+    app.config.update(settings)
+    assert set(app.view_functions) == endpoints, "a test added a route to the shared app: use make_app()"
 
 
 @pytest.fixture
@@ -209,7 +243,7 @@ def sign_in(app):
     return sign
 
 
-# --- security (tests/test_security_*.py, tests/test_access_matrix.py) -------------------------------------------------
+# --- time (tests/security/, tests/api/) --------------------------------------------------------------------------------
 
 
 class Clock:
@@ -240,40 +274,6 @@ def clock(monkeypatch):
         if (name == "tracker" or name.startswith("tracker.")) and getattr(module, "now_utc", None) is original:
             monkeypatch.setattr(module, "now_utc", fake)
     return fake
-
-
-@pytest.fixture
-def strict_app(make_app):
-    """The app with the second factor required of admins and managers, as outside the tests.
-
-    CSRF stays off (as in the rest of the suite) so that tests can post forms plainly.
-    """
-    return make_app(TWO_FACTOR_REQUIRED_ROLES=("admin", "manager"))
-
-
-@pytest.fixture(scope="module")
-def _shared_app(_schema, database_url):
-    """One app per test module, for modules with many tests: building an app per test costs more than they do."""
-    from sqlalchemy import event
-
-    app = _make_app(database_url)
-    with app.app_context():
-        if _db.engine.dialect.name == "sqlite":
-            # No fsync per commit: these modules commit hundreds of times; durability is not under test.
-            event.listen(_db.engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-    yield app
-    with app.app_context():
-        _db.engine.dispose()
-
-
-@pytest.fixture
-def module_app(_shared_app):
-    """The module's app on empty tables for each test. A module opts in with ``app = module_app`` fixture."""
-    yield _shared_app
-    with _shared_app.app_context():
-        _db.session.remove()
-        _empty_tables()
-        _db.engine.dispose()
 
 
 # --- real-browser tests (tests/browser/) ------------------------------------------------------------------------------

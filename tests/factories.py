@@ -28,9 +28,15 @@ _PASSWORD_HASH = None
 
 
 def _password_hash():
+    """A cheap hash of :data:`PASSWORD` for every user made here.
+
+    Each sign-in checks the user's hash, and the suite signs in thousands of times: production's scrypt
+    costs about 0.1 s of CPU a check. Hashes the app makes itself (a new user, a changed password) are
+    still scrypt, and tests/security/test_cli_users.py checks that they are.
+    """
     global _PASSWORD_HASH
     if _PASSWORD_HASH is None:
-        _PASSWORD_HASH = generate_password_hash(PASSWORD)
+        _PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     return _PASSWORD_HASH
 
 

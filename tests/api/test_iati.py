@@ -1,7 +1,7 @@
 """The IATI 2.03 activity export (``flask export iati``, ``/review/iati.xml``).
 
 The export of the demo data is validated against the official 2.03 schema
-(``tests/data/iati-2.03/``, loaded with the network off), its figures are
+(``tests/api/data/iati-2.03/``, loaded with the network off), its figures are
 compared with the funding engine's and with sums worked out here from the raw
 rows, and every code, name and payee of the demo is looked for in it. A small
 dataset built by hand checks the figures again with the arithmetic in the

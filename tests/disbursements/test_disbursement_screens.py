@@ -37,12 +37,6 @@ def _quick_sign_in(monkeypatch):
     monkeypatch.setattr(factories, "_PASSWORD_HASH", QUICK_HASH)
 
 
-@pytest.fixture
-def app(module_app):
-    """One app for this module (conftest.module_app), on empty tables for each test."""
-    return module_app
-
-
 @dataclass(frozen=True)
 class World:
     """References by what they are; ids of the people."""

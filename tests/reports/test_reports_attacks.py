@@ -32,7 +32,7 @@ from tracker.reports.render import render_report, report_html
 #: Longest a report may take, however hostile its data.
 BOUND_SECONDS = 60
 PERIOD = dict(date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 12, 31))
-CONFIG_PY = Path(__file__).resolve().parent.parent / "config.py"
+CONFIG_PY = Path(__file__).resolve().parents[2] / "config.py"
 
 
 class Listener:

@@ -15,7 +15,7 @@ from tracker.auth import two_factor
 from tracker.extensions import db
 from tracker.models import AuditEvent, RecoveryCode, User
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def make_user(app, **kwargs) -> int:

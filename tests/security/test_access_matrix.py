@@ -16,22 +16,19 @@ accepted without a CSRF token.
 """
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 from sqlalchemy import func, select
 
 from tests import factories
 from tracker.extensions import csrf, db
-from tracker.models import AuditEvent, IssuedReport
+from tracker.models import AuditEvent
 
 OK, LOGIN, DENY, HIDE = "ok", "login", 403, 404
 #: The API (tracker/api) never reads the session: a browser's cookie, whoever's, gets 401 there.
-#: tests/test_api.py holds the same sweep with each role's token, inside and outside the user's countries.
+#: tests/api/test_api.py holds the same sweep with each role's token, inside and outside the user's countries.
 TOKEN = 401
 ROLES = ("anonymous", "donor", "staff", "manager", "admin")
 #: Methods Flask answers by itself for every route.
@@ -206,52 +203,7 @@ POST_DATA = {
 # fmt: on
 
 
-# --- the records behind the URLs -----------------------------------------------------------------------------------
-
-
-def _country_records(country: str, number: int) -> dict:
-    """A project of ``country`` with a mother, her child, an enrolment, a claim with a step, an income
-    project and a disbursement."""
-    project = factories.ProjectFactory(code=f"TF-{country}-2025-01", country=country)
-    mother = factories.BeneficiaryFactory(project=project, number=number)
-    child = factories.ChildFactory(mother=mother)
-    enrolment = factories.EnrolmentFactory(child=child)
-    claim = factories.PaternityClaimFactory(child=child)
-    income = factories.IncomeProjectFactory(beneficiary=mother, reference=f"IGA-{country}-0001")
-    disbursement = factories.DisbursementFactory(beneficiary=mother, reference=f"D-{country}-2025-0001")
-    return {"project": project.code, "mother": mother.code, "child": child.code, "enrolment": enrolment.id,
-            "claim": claim.id, "step": claim.steps[0].id, "income": income.reference,
-            "disbursement": disbursement.reference}
-
-
-def _report(number: str, donor, issuer_id: int, scope: str) -> str:
-    pdf = f"%PDF-1.7 stand-in {number}".encode()
-    db.session.add(IssuedReport(number=number, scope=scope, period_from=dt.date(2025, 1, 1),
-                                period_to=dt.date(2025, 12, 31), as_of=dt.date(2026, 1, 15), lang="en",
-                                donor=donor, issued_by_id=issuer_id, status="issued", pdf=pdf,
-                                sha256=hashlib.sha256(pdf).hexdigest(), pages=1, size=len(pdf)))
-    db.session.commit()
-    return number
-
-
-@pytest.fixture
-def world(app):
-    """Records in CD (the users' country) and in LR (nobody's but the admin's), two donors and their reports."""
-    with app.app_context():
-        inside = _country_records("CD", 1)
-        outside = _country_records("LR", 2)
-        ours = factories.DonorFactory(name="Kingdom of Norway")
-        theirs = factories.DonorFactory(name="Republic of Elsewhere")
-        target = factories.UserFactory(role="staff", email="target@example.org", countries=["CD"])
-        inside["report"] = _report("TF-2025-0001", ours, target.id, "country:CD")
-        outside["report"] = _report("TF-2025-0002", theirs, target.id, "country:LR")
-        for side in (inside, outside):
-            side["donor"] = ours.id
-            side["user"] = target.id
-        world = {"inside": inside, "outside": outside, "donor_id": ours.id}
-        db.session.remove()
-        return world
-
+# The records behind the URLs (``world``) and a client per role (``clients``): tests/security/conftest.py.
 
 #: Which record a ``<code>`` or ``<reference>`` names, by the first segment of the URL.
 _BY_PREFIX = {"projects": "project", "mothers": "mother", "children": "child", "income": "income",
@@ -292,17 +244,6 @@ def routes(app):
         for method in sorted(rule.methods - AUTOMATIC_METHODS):
             out.append((rule.endpoint, method, rule))
     return sorted(out, key=lambda item: (item[0] == "auth.logout", item[0], item[1]))
-
-
-@pytest.fixture
-def clients(app, world, sign_in):
-    return {
-        "anonymous": app.test_client(),
-        "donor": sign_in(role="donor", email="donor@example.org", donor_id=world["donor_id"]),
-        "staff": sign_in(role="staff", email="staff@example.org", countries=["CD"]),
-        "manager": sign_in(role="manager", email="manager@example.org", countries=["CD"]),
-        "admin": sign_in(role="admin", email="admin@example.org"),
-    }
 
 
 def answer(client, method, url, endpoint=None):
@@ -400,7 +341,7 @@ def test_no_get_changes_anything_as_any_role(app, world, clients):
 
 def test_no_view_or_blueprint_is_exempt_from_csrf(app):
     assert csrf._exempt_views == set() and csrf._exempt_blueprints == set()
-    source = Path(__file__).resolve().parent.parent / "tracker"
+    source = Path(__file__).resolve().parents[2] / "tracker"
     assert [p for p in source.rglob("*.py") if "csrf.exempt" in p.read_text(encoding="utf-8")] == []
 
 

@@ -4,7 +4,7 @@ A manager reads the reports of her countries and of the projects in them, and
 the whole Fund's only when her countries hold every project, the rule that
 decides whether the issuing form offers "The whole Fund". Any other report is a
 404 on the report page, its PDF and the API, and is missing from both lists.
-Admins read every report; donors are covered by tests/test_reports_donor_access.py.
+Admins read every report; donors are covered by tests/security/test_reports_donor_access.py.
 """
 from __future__ import annotations
 

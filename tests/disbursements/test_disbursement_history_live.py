@@ -17,16 +17,12 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tests.test_disbursement_import import (  # noqa: F401 - app, cli, rq and people are fixtures
+from tests.disbursements.test_disbursement_import import (
     HISTORY,
-    app,
-    cli,
     count,
     csv_bytes,
     fees_line,
     line,
-    people,
-    rq,
     run,
     stored,
 )

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tests.test_permissions import fetch, records, url_values  # noqa: F401 - records is a fixture
+from tests.security.test_permissions import fetch, url_values
 from tracker.extensions import db
 from tracker.models import Donor
 
@@ -60,15 +60,15 @@ def reports(app, donor_client):
         return out
 
 
-def _url(rule, records, number: str) -> str:  # noqa: F811
-    """``rule`` built with tests/test_permissions.py's sample values, and ``number`` for a report."""
+def _url(rule, records, number: str) -> str:
+    """``rule`` built with tests/security/test_permissions.py's sample values, and ``number`` for a report."""
     values = url_values(rule, records)
     if "number" in rule.arguments:
         values["number"] = number
     return rule.build(values, append_unknown=False)[1]
 
 
-def test_a_donor_reaches_only_reports_verification_home_and_account(app, records, reports, donor_client):  # noqa: F811
+def test_a_donor_reaches_only_reports_verification_home_and_account(app, records, reports, donor_client):
     own = reports["own"][0]
     answers = {}
     for rule in app.url_map.iter_rules():
@@ -88,7 +88,7 @@ def test_a_donor_reaches_only_reports_verification_home_and_account(app, records
         elif url.startswith(OWN_ACCOUNT_PREFIX):
             expected = {200, 302, 400, 422}
         elif endpoint.startswith("api."):
-            # The API ignores the session cookie (401 without a token; tests/test_api.py tries donors' tokens);
+            # The API ignores the session cookie (401 without a token; tests/api/test_api.py tries donors' tokens);
             # its description is public.
             expected = {200} if endpoint == "api.openapi" else {401}
         else:
@@ -111,7 +111,7 @@ def test_a_donor_reaches_only_reports_verification_home_and_account(app, records
     assert donor_client.get("/reports/").status_code == 200
 
 
-def test_a_donor_gets_404_not_403_anywhere(app, records, reports, donor_client):  # noqa: F811
+def test_a_donor_gets_404_not_403_anywhere(app, records, reports, donor_client):
     """No route answers a donor 403: a 403 would tell her that something exists behind the URL."""
     forbidden = []
     for rule in app.url_map.iter_rules():

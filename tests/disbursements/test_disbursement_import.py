@@ -19,13 +19,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from tests import factories
 
 from tracker.extensions import db as _db
 from tracker.imports.kinds import get_kind
 from tracker.imports.reading import parse_upload
 from tracker.imports.running import run_import
-from tracker.models import AuditEvent, Disbursement, User
+from tracker.models import AuditEvent, Disbursement
 
 COLUMNS = ["reference", "project_code", "category", "mother_code", "child_code", "academic_year", "term",
            "income_project_reference", "payee", "amount", "currency", "entered_on", "paid_on", "payment_reference"]
@@ -33,43 +32,7 @@ CD = "TF-CD-2025-01"
 MOTHER, CHILD = "CD-M-00001", "CD-C-00001-1"
 
 
-@pytest.fixture
-def app(module_app):
-    """One app for this module (conftest.module_app), on empty tables for each test."""
-    return module_app
-
-
-@pytest.fixture
-def rq(app):
-    with app.test_request_context():
-        yield _db
-        _db.session.remove()
-
-
-@pytest.fixture
-def people(rq) -> dict[str, User]:
-    """Admin, CD staff, CD manager; a CD project with a mother, her child enrolled for 2025-2026 (3 terms), her
-    tailoring activity; a CF project and mother; CDF rates from 1 January (0.00035) and 1 October 2025 (0.0004)."""
-    with factories.one_commit():
-        users = {
-            "admin": factories.UserFactory(role="admin", email="admin@example.org"),
-            "staff": factories.UserFactory(role="staff", email="staff@example.org", countries=["CD"]),
-            "manager": factories.UserFactory(role="manager", email="manager@example.org", countries=["CD"]),
-        }
-        project = factories.ProjectFactory(code=CD, country="CD")
-        mother = factories.BeneficiaryFactory(project=project, number=1)
-        child = factories.ChildFactory(mother=mother, number=1)
-        factories.EnrolmentFactory(child=child, academic_year="2025-2026", terms=3)
-        factories.IncomeProjectFactory(beneficiary=mother, reference="IGA-CD-0001")
-        other = factories.BeneficiaryFactory(project=project, number=2)
-        factories.ChildFactory(mother=other, number=1)
-        cf = factories.ProjectFactory(code="TF-CF-2025-01", country="CF")
-        factories.BeneficiaryFactory(project=cf, number=1)
-        factories.ExchangeRateFactory(currency="CDF", valid_from=dt.date(2025, 1, 1),
-                                      usd_per_unit=Decimal("0.00035000"))
-        factories.ExchangeRateFactory(currency="CDF", valid_from=dt.date(2025, 10, 1),
-                                      usd_per_unit=Decimal("0.00040000"))
-    return users
+# ``rq`` (a request context) and ``people`` (who and what the files name): tests/disbursements/conftest.py.
 
 
 def line(reference, category="medical", *, project=CD, mother=MOTHER, child="", year="", term="", income="",
@@ -304,16 +267,7 @@ def test_history_rows_hold_their_term_like_any_payment(people):
 
 # --- the command ------------------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def cli(app, people, tmp_path):
-    runner = app.test_cli_runner()
-
-    def invoke(rows, *options):
-        path = tmp_path / "disbursements.csv"
-        path.write_bytes(csv_bytes(*rows))
-        return runner.invoke(args=["import", "disbursements", str(path), *options])
-
-    return invoke
+# ``cli`` (the command on a file of rows): tests/disbursements/conftest.py.
 
 
 def test_command_imports_a_good_file_attributed_to_the_first_administrator(app, cli, people):

@@ -5,8 +5,6 @@ without anyone remembering to add it here. A route whose URL takes an
 argument needs a sample value in :func:`url_values`; the test says so when
 one is missing.
 """
-import datetime as dt
-from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,7 +14,7 @@ from tests import factories
 from tracker.auth.permissions import PUBLIC, SIGNED_IN, permission
 from tracker.models.users import ALL_PERMISSIONS, ROLE_PERMISSIONS
 from tracker.extensions import db
-from tracker.models import IssuedReport, AuditEvent, ClaimStep, IncomeProject, PaternityClaim
+from tracker.models import AuditEvent
 
 #: Permissions a donor may hold: nothing here shows a record.
 DONOR_MAY = {PUBLIC, SIGNED_IN, "reports.read"}
@@ -40,45 +38,7 @@ def _permission_of(app, rule) -> str:
     return getattr(app.view_functions[rule.endpoint], "permission")
 
 
-@pytest.fixture
-def records(app):
-    """A project of CD with a mother, her child, an enrolment, a claim, an income project and a
-    disbursement: something real behind every URL."""
-    with app.app_context():
-        enrolment = factories.EnrolmentFactory(child__mother__project__code="TF-CD-2025-01")
-        child = enrolment.child
-        mother = child.mother
-        claim = PaternityClaim(child=child, member_state="ZA", personnel_category="military",
-                               status="received", status_on=dt.date(2025, 3, 1))
-        step = ClaimStep(claim=claim, step="received", occurred_on=dt.date(2025, 3, 1))
-        income = IncomeProject(reference="IGA-CD-0001", beneficiary=mother, activity="tailoring",
-                               started_on=dt.date(2025, 4, 1), planned_grant=Decimal("150000.00"),
-                               currency="CDF", status="active")
-        db.session.add_all([claim, step, income])
-        db.session.commit()
-        disbursement = factories.DisbursementFactory(beneficiary=mother, reference="D-CD-2025-0001")
-        donor = factories.DonorFactory(name="Permission Sweep Donor")
-        report = IssuedReport(number="TF-2025-0001", scope="fund", period_from=dt.date(2025, 1, 1),
-                              period_to=dt.date(2025, 12, 31), as_of=dt.date(2025, 12, 31), lang="en",
-                              issued_by_id=factories.UserFactory(role="manager", countries=["CD"]).id,
-                              status="issued", sha256="0" * 64, pdf=b"%PDF-1.7 sweep", pages=1, size=14)
-        db.session.add(report)
-        db.session.commit()
-        out = {
-            "donor_id": donor.id,
-            "report_number": report.number,
-            "project_code": mother.project.code,
-            "mother_code": mother.code,
-            "child_code": child.code,
-            "enrolment_id": enrolment.id,
-            "claim_id": claim.id,
-            "step_id": step.id,
-            "income_reference": income.reference,
-            "disbursement_reference": disbursement.reference,
-        }
-        db.session.remove()
-        return out
-
+# The records behind the URLs (``records``): tests/security/conftest.py.
 
 #: Which record a ``<code>`` names, by the first segment of the URL.
 CODE_BY_PREFIX = {"projects": "project_code", "mothers": "mother_code", "children": "child_code"}
@@ -106,7 +66,7 @@ def url_values(rule, records) -> dict:
     for argument in rule.arguments:
         value = by_argument.get(argument)
         assert value is not None, (
-            f"tests/test_permissions.py: give {rule.rule} a sample value for <{argument}> in url_values()"
+            f"tests/security/test_permissions.py: give {rule.rule} a sample value for <{argument}> in url_values()"
         )
         values[argument] = value
     return values
@@ -128,7 +88,7 @@ def routes(app, *, methods=None):
     """(rule, method) for every route other than ``static`` and the API's.
 
     The API (``api.*``) answers a session cookie with 401 whoever holds it
-    (tests/test_access_matrix.py); tests/test_api.py sweeps it with each role's token.
+    (tests/security/test_access_matrix.py); tests/api/test_api.py sweeps it with each role's token.
     """
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.endpoint.startswith("api."):

@@ -33,19 +33,6 @@ ENTERED = dt.date(2025, 9, 15)
 TABLE = Disbursement.__table__
 
 
-@pytest.fixture
-def app(module_app):
-    """One app for this module (conftest.module_app), on empty tables for each test."""
-    return module_app
-
-
-@pytest.fixture
-def rq(app):
-    with app.test_request_context():
-        yield _db
-        _db.session.remove()
-
-
 @dataclass
 class World:
     staff: User

@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.live import LiveServer
-from tests.test_api import build_world
+from tests.api.test_api import build_world
 
 ROLES = ("donor", "staff", "manager", "admin")
 #: Examples per operation and role: valid requests, then invalid ones (25 in all).
@@ -27,11 +27,6 @@ CONFIG = schemathesis.Config.from_dict({
 DONOR_DENIED = {403, 404, 400, 401, 405, 406, 422, 429}
 #: Operations whose permission a donor does not hold: the description says who may read them.
 RECORD_OPERATIONS = {"listProjects", "listChildrenAtRisk", "listDisbursements"}
-
-
-@pytest.fixture
-def app(module_app):
-    return module_app
 
 
 @pytest.fixture

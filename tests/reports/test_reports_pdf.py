@@ -128,7 +128,7 @@ def issue(app, client, **form) -> str:
     """POST /reports/new as a manager and wait for the PDF; the report's number.
 
     Inline (``REPORTS_RENDER_INLINE``) on PostgreSQL. On SQLite inline rendering fails with "database is
-    locked" (tests/test_reports_archive.py, test_inline_rendering_works_on_sqlite), so there the report
+    locked" (tests/reports/test_reports_archive.py, test_inline_rendering_works_on_sqlite), so there the report
     is rendered in its worker thread, which the helper joins.
     """
     app.config["REPORTS_RENDER_INLINE"] = not ON_SQLITE

@@ -8,12 +8,12 @@ import pytest
 
 from config import DevelopmentConfig, TestingConfig
 from tests import factories
-from tests.test_access_matrix import ROLES, build, clients, routes, world  # noqa: F401  (fixtures)
+from tests.security.test_access_matrix import ROLES, build, routes
 from tracker import create_app
 from tracker.auth.permissions import PUBLIC, permission
 from tracker.security import CONTENT_SECURITY_POLICY
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 
 
@@ -42,7 +42,7 @@ def test_the_policy_is_strict():
     assert "script-src" not in parts  # default-src 'self': no inline script, none from elsewhere
 
 
-def test_every_route_answers_with_the_headers_for_every_role(app, world, clients):  # noqa: F811
+def test_every_route_answers_with_the_headers_for_every_role(app, world, clients):
     seen = 0
     for endpoint, method, rule in routes(app):
         for role in ROLES:

@@ -26,11 +26,6 @@ PROBLEM = "application/problem+json"
 FROM, TO = "2025-01-01", "2025-06-30"
 
 
-@pytest.fixture
-def app(module_app):
-    return module_app
-
-
 def _report(number, donor=None, status="issued", scope="fund"):
     return factories.IssuedReportFactory(number=number, donor=donor, status=status, scope=scope)
 
@@ -42,7 +37,7 @@ def world(app):
 
 def build_world(app) -> dict:
     """Two projects (CD, LR), people and payments in both, a pledge, five reports, a user of each role,
-    and a token for each (tests/test_api_fuzz.py uses it too)."""
+    and a token for each (tests/api/test_api_fuzz.py uses it too)."""
     with app.app_context():
         with factories.one_commit():
             cd = factories.ProjectFactory(code="TF-CD-2025-01", country="CD")

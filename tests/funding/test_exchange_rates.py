@@ -36,12 +36,6 @@ def _quick_sign_in(monkeypatch):
 
 
 @pytest.fixture
-def app(module_app):
-    """One app for this module (conftest.module_app), on empty tables for each test."""
-    return module_app
-
-
-@pytest.fixture
 def rq(app):
     with app.test_request_context():
         yield _db
