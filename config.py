@@ -186,7 +186,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     SERVER_NAME = "localhost"
     # The suite signs managers and admins in with a password only, and signs in
-    # often from one address; tests/test_security_*.py turn these back on.
+    # often from one address; tests/security/ turns these back on.
     TWO_FACTOR_REQUIRED_ROLES = ()
     PASSWORD_MUST_BE_OWN = False
     RATELIMIT_ENABLED = False

@@ -3,7 +3,6 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-
 from sqlalchemy import select, text
 
 from tests import factories

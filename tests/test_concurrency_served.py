@@ -84,7 +84,7 @@ def together(actions) -> list:
         try:
             barrier.wait(timeout=20)
             results[i] = act()
-        except BaseException as error:  # noqa: BLE001 - handed to the test
+        except BaseException as error:
             results[i] = error
 
     threads = [threading.Thread(target=run, args=(i, act)) for i, act in enumerate(actions)]

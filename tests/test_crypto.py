@@ -114,7 +114,7 @@ def test_value_written_under_the_second_key_is_read(db, mother):
 
 
 def test_rotation_re_encrypts_under_the_first_key(db, mother, runner):
-    token = Fernet(SECOND_KEY.encode()).encrypt("Katana".encode()).decode()
+    token = Fernet(SECOND_KEY.encode()).encrypt(b"Katana").decode()
     db.session.execute(text("update beneficiaries set village = :token"), {"token": token})
     db.session.commit()
 
@@ -124,7 +124,7 @@ def test_rotation_re_encrypts_under_the_first_key(db, mother, runner):
     db.session.expire_all()
     full_name, village = db.session.execute(text("select full_name, village from beneficiaries")).one()
     first_only = Fernet(FIRST_KEY.encode())
-    assert first_only.decrypt(village.encode()) == "Katana".encode()
+    assert first_only.decrypt(village.encode()) == b"Katana"
     assert first_only.decrypt(full_name.encode()) == NAME.encode()
     with pytest.raises(InvalidToken):
         Fernet(SECOND_KEY.encode()).decrypt(village.encode())

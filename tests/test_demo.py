@@ -52,6 +52,7 @@ from tracker.models.base import now_utc, today
 from tracker.money import exponent
 from tracker.registry.codes import mother_code, next_number
 
+
 @pytest.fixture(autouse=True)
 def quick_password_hashes(monkeypatch):
     """scrypt is slow by design; the demo's eighteen users do not need it in tests."""

@@ -53,7 +53,7 @@ def test_csv_neutralises_the_header_too(rctx):
 
 def test_csv_writes_decimals_and_dates_as_exact_text(rctx):
     rows = [[Decimal("1250.50"), Decimal("0.10"), Decimal("-3.00"), dt.date(2025, 1, 31), None, 7, True,
-             dt.datetime(2025, 1, 31, 8, 30, tzinfo=dt.timezone.utc)]]
+             dt.datetime(2025, 1, 31, 8, 30, tzinfo=dt.UTC)]]
 
     response = csv_response("money.csv", list("abcdefgh"), rows)
 

@@ -25,7 +25,7 @@ TEMPLATES = ROOT / "templates"
 PACKAGE = ROOT / "tracker"
 FRENCH_PO = PACKAGE / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
 
-# --- (a) the French catalogue ------------------------------------------------------------------------------------------
+# --- (a) the French catalogue -----------------------------------------------------------------------------------------
 
 PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdifr]|%[sdifr]")
 
@@ -70,8 +70,8 @@ def test_french_header(french):
 
 def test_french_catalogue_has_every_message(extracted, french):
     missing = [m.id for m in extracted if m.id and french.get(m.id, context=m.context) is None]
-    assert not missing, f"{len(missing)} messages are not in {FRENCH_PO.name} (run `make extract-messages`):\n" + "\n".join(
-        repr(i) for i in missing)
+    assert not missing, (f"{len(missing)} messages are not in {FRENCH_PO.name} (run `make extract-messages`):\n"
+                         + "\n".join(repr(i) for i in missing))
 
 
 def test_french_catalogue_is_translated(french):
@@ -113,7 +113,7 @@ def test_french_catalogue_has_no_obsolete_leftovers_of_fuzzy_matching(french):
     assert not [m.id for m in french if m.fuzzy and m.id]
 
 
-# --- (b) strings people read are marked ----------------------------------------------------------------------------------
+# --- (b) strings people read are marked -------------------------------------------------------------------------------
 
 #: Text that may stand in a template as is: codes, symbols and names that read the same in every language.
 TEMPLATE_ALLOWED = {
@@ -300,7 +300,7 @@ FIELD_CONSTRUCTORS = {
 }
 #: WTForms validators: ``message=`` is shown next to the field.
 VALIDATORS = {"DataRequired", "InputRequired", "Length", "NumberRange", "Regexp", "Email", "EqualTo", "AnyOf",
-              "NoneOf", "Optional", "URL", "Optional", "FileRequired", "FileAllowed", "FileSize"}
+              "NoneOf", "Optional", "URL", "FileRequired", "FileAllowed", "FileSize"}
 VISIBLE_RENDER_KW = {"title", "placeholder", "aria-label", "alt"}
 
 
@@ -414,7 +414,7 @@ def test_the_python_scan_catches_plain_strings():
     assert [line for line, _what in _python_offenders(sample)] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
 
 
-# --- (c) formats follow the reader's language -----------------------------------------------------------------------------
+# --- (c) formats follow the reader's language -------------------------------------------------------------------------
 
 def test_french_and_english_formats(app):
     from flask_babel import force_locale

@@ -155,7 +155,7 @@ def shared_strings_bomb(megabytes: int = 390, length: int = MB - 16) -> bytes:
         yield b"</sst>"
 
     header = row(1, CLAIM_HEADER, shared={})
-    return workbook(sheet([header, f'<row r="2"><c r="A2" t="s"><v>0</v></c></row>']), strings=strings())
+    return workbook(sheet([header, '<row r="2"><c r="A2" t="s"><v>0</v></c></row>']), strings=strings())
 
 
 def many_shared_strings(count: int = 1_000_001) -> bytes:
@@ -203,7 +203,7 @@ def entity_expansion() -> bytes:
     """A sheet declaring entities that expand to gigabytes ("billion laughs")."""
     entities = '<!ENTITY a0 "ha">' + "".join(f'<!ENTITY a{n} "{f"&a{n - 1};" * 10}">' for n in range(1, 10))
     prologue = f"<!DOCTYPE worksheet [{entities}]>"
-    return workbook(sheet([row(1, CLAIM_HEADER), f'<row r="2"><c r="A2" t="inlineStr"><is><t>&a9;</t></is></c></row>'],
+    return workbook(sheet([row(1, CLAIM_HEADER), '<row r="2"><c r="A2" t="inlineStr"><is><t>&a9;</t></is></c></row>'],
                           prologue=prologue))
 
 

@@ -146,7 +146,7 @@ def test_every_api_route_has_a_row_in_the_token_matrix(app):
 
 def test_the_token_matrix_holds(app, world, client):
     wrong = []
-    for endpoint, (inside, outside, want_in, want_out) in API_MATRIX.items():
+    for _endpoint, (inside, outside, want_in, want_out) in API_MATRIX.items():
         for i, role in enumerate(ROLES):
             for url, want in ((inside, want_in), (outside, want_out)):
                 if url is None:
@@ -549,7 +549,7 @@ def test_a_donor_token_never_reaches_a_persons_code(app, world, client):
     person = [world["mother"], world["child"], world["lr_mother"], "D-CD-0001", "Kavumu", "Amina", "EP Mapendo"]
     token = world["tokens"]["donor"]
     checked = 0
-    for endpoint, (inside, outside, _want_in, _want_out) in API_MATRIX.items():
+    for _endpoint, (inside, outside, _want_in, _want_out) in API_MATRIX.items():
         for url in filter(None, (inside, outside, inside.split("?")[0])):
             response = get(client, url, token)
             if response.status_code in (403, 404):
@@ -583,8 +583,8 @@ def test_openapi_is_3_1_and_loads_in_schemathesis(app, client):
     doc = response.get_json()
     assert doc == json.loads(json.dumps(document()))
     assert doc["openapi"].startswith("3.1.")
-    assert doc["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]["bearer"]["description"]}
+    bearer = doc["components"]["securitySchemes"]["bearer"]
+    assert bearer == {"type": "http", "scheme": "bearer", "description": bearer["description"]}
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             assert operation["operationId"] and operation["responses"]["200"], f"{method} {path}"

@@ -13,8 +13,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
-from tests.live import LiveServer
 from tests.api.test_api import build_world
+from tests.live import LiveServer
 
 ROLES = ("donor", "staff", "manager", "admin")
 #: Examples per operation and role: valid requests, then invalid ones (25 in all).

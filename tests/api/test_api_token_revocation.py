@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tracker.auth.tokens import create_token
 from tracker.auth import two_factor
+from tracker.auth.tokens import create_token
 from tracker.extensions import db
 from tracker.models import ApiToken, AuditEvent, User
 
@@ -29,11 +29,11 @@ def owner(app):
         factories.ProjectFactory(code="TF-CD-2025-01", country="CD")
         user = factories.UserFactory(email=EMAIL, role="staff", countries=["CD"])
         two_factor.start_enrolment(user)
-        user.totp_enabled_at = dt.datetime.now(dt.timezone.utc)
+        user.totp_enabled_at = dt.datetime.now(dt.UTC)
         main = create_token(user=user, name="nightly export", days=365)
         spare = create_token(user=user, name="spare", days=30)
         expired = create_token(user=user, name="old", days=30)
-        db.session.get(ApiToken, expired.id).expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+        db.session.get(ApiToken, expired.id).expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
         other = factories.UserFactory(email="someone.else@example.org", role="staff", countries=["CD"])
         bystander = create_token(user=other, name="theirs", days=365)
         db.session.commit()

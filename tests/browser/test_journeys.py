@@ -61,7 +61,7 @@ def world(live_server):
                                         countries=["CD"])
         totp = pyotp.random_base32()
         manager.totp_secret = totp
-        manager.totp_enabled_at = dt.datetime.now(dt.timezone.utc)
+        manager.totp_enabled_at = dt.datetime.now(dt.UTC)
         db.session.commit()
         ids = {"existing_child": child.code, "year": year, "totp": totp}
         db.session.remove()

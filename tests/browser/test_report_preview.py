@@ -39,7 +39,7 @@ def manager(live_server):
                                      countries=["CD"])
         totp = pyotp.random_base32()
         user.totp_secret = totp
-        user.totp_enabled_at = dt.datetime.now(dt.timezone.utc)
+        user.totp_enabled_at = dt.datetime.now(dt.UTC)
         db.session.commit()
         db.session.remove()
     return totp

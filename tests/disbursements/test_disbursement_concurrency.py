@@ -99,7 +99,7 @@ def _race(app, disbursement_id: int | None, acts) -> list[tuple[int, str, str]]:
             except Invalid as error:
                 _db.session.rollback()
                 outcome = ("refused", str(error))
-            except BaseException as error:  # noqa: BLE001 - reported to the test, never swallowed
+            except BaseException as error:
                 _db.session.rollback()
                 barrier.abort()
                 outcome = ("error", repr(error))

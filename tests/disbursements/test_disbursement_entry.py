@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import DataError
 from werkzeug.security import generate_password_hash
 
 from tests import factories

@@ -19,7 +19,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-
 from tracker.extensions import db as _db
 from tracker.imports.kinds import get_kind
 from tracker.imports.reading import parse_upload

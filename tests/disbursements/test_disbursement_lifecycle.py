@@ -20,7 +20,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tests import factories
-
 from tracker.disbursements import services
 from tracker.disbursements.services import Conflict
 from tracker.errors import Invalid

@@ -283,7 +283,7 @@ def test_category_table_and_export_agree_with_the_json(views, manager):
     assert [r["category"] for r in rows] == list(CATEGORIES)
     table = page.table("Category")[1:]
     assert len(table) == len(CATEGORIES)
-    for (label, need, paid, _unmet), category in zip(table, CATEGORIES):
+    for (_label, need, paid, _unmet), category in zip(table, CATEGORIES):
         assert money(need) == Decimal(out["by_category"][category]["need"]), category
         assert money(paid) == Decimal(out["by_category"][category]["disbursed"]), category
 
@@ -394,7 +394,8 @@ def test_a_period_ending_before_it_starts_shows_a_message(manager):
     response = manager.get("/review/?from=not-a-date")
     assert response.status_code == 200
     assert "not-a-date is not a date" in response.get_data(as_text=True)
-    assert manager.get("/review/export/projects.csv?from=2025-06-01&to=2025-01-01").status_code == 302  # refused, with a message
+    # Refused, with a message:
+    assert manager.get("/review/export/projects.csv?from=2025-06-01&to=2025-01-01").status_code == 302
 
 
 def test_a_period_ending_before_it_starts_by_the_default_end_shows_a_message(manager):

@@ -96,7 +96,7 @@ def test_pledge_usd_is_frozen_at_the_rate_of_its_date(donor, jpy):
 
 
 def test_a_rate_added_later_does_not_change_a_frozen_pledge(donor, jpy):
-    pledge = services.record_pledge(donor=donor, reference="PL-JP-1", amount="1000000", currency="JPY",
+    services.record_pledge(donor=donor, reference="PL-JP-1", amount="1000000", currency="JPY",
                                     pledged_on=dt.date(2025, 3, 1))
     _db.session.commit()
     # a correction that would have been in force on the pledge's date, had it been known then

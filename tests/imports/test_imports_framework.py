@@ -470,7 +470,7 @@ def test_header_problems_name_the_columns(app):
 
 
 def test_a_row_of_data_in_place_of_the_header_is_not_echoed(app):
-    message = problem(app, "Marie Ngoyi,CD-M-00042\n".encode())
+    message = problem(app, b"Marie Ngoyi,CD-M-00042\n")
 
     assert "none of them was found" in message
     assert "Marie" not in message

@@ -427,7 +427,7 @@ def donors_workbook() -> bytes:
 
 @pytest.mark.parametrize("name, data", [
     ("donors.xlsx", donors_workbook()),
-    ("donors.csv", "name,kind,country\nKingdom of Norway,member_state,NO\nFondation Alpha,private,\n".encode()),
+    ("donors.csv", b"name,kind,country\nKingdom of Norway,member_state,NO\nFondation Alpha,private,\n"),
 ], ids=["xlsx", "csv"])
 def test_a_normal_file_is_previewed_then_imported_reading_it_once(app, manager_client, upload_dir, monkeypatch,
                                                                   name, data):
@@ -455,7 +455,7 @@ def test_a_normal_file_is_previewed_then_imported_reading_it_once(app, manager_c
 
 
 def test_confirmation_imports_the_rows_previewed_without_reading_the_file_again(app, manager_client, upload_dir):
-    data = "name,kind\nKingdom of Norway,member_state\n".encode()
+    data = b"name,kind\nKingdom of Norway,member_state\n"
     token = _token(web(manager_client, data, kind="donors", name="donors.csv")[0])
     # Were the file read again, these limits would refuse it now.
     app.config.update(IMPORT_PARSE_SECONDS=0, IMPORT_MAX_UNPACKED_BYTES=0)

@@ -57,7 +57,8 @@ def errors_of(excinfo) -> dict[str, str]:
 
 
 def test_mother_codes_are_numbered_per_country(cd_project, cf_project):
-    codes = [register(cd_project, "A One").code, register(cd_project, "B Two").code, register(cf_project, "C Three").code]
+    codes = [register(cd_project, "A One").code, register(cd_project, "B Two").code,
+             register(cf_project, "C Three").code]
     assert codes == ["CD-M-00001", "CD-M-00002", "CF-M-00001"]
 
 

@@ -54,7 +54,7 @@ class Listener:
         while not self._stop.is_set():
             try:
                 conn, address = self.sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             conn.settimeout(0.5)
             try:
@@ -241,7 +241,7 @@ def _refused_urls(port: int) -> list[str]:
     return [
         f"http://127.0.0.1:{port}/",
         f"https://127.0.0.1:{port}/static/css/report.css",
-        f"http://report.invalid/static/css/report.css",
+        "http://report.invalid/static/css/report.css",
         "https://example.org/static/css/report.css",
         "https://report.invalid.example.org/static/css/report.css",
         f"https://report.invalid@127.0.0.1:{port}/static/css/report.css",

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tracker.auth.tokens import create_token
 from tracker.auth.scope import sees_whole_fund
+from tracker.auth.tokens import create_token
 from tracker.extensions import db
 from tracker.models import IssuedReport, User
 from tracker.reports.archive import readable_report, readable_reports

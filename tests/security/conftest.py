@@ -26,7 +26,7 @@ def strict_app(make_app):
     return make_app(TWO_FACTOR_REQUIRED_ROLES=("admin", "manager"))
 
 
-# --- the access matrix's records, and a client per role --------------------------------------------------------------- -----------------------------------------------------------------------------------
+# --- the access matrix's records, and a client per role ---------------------------------------------------------------
 
 
 def _country_records(country: str, number: int) -> dict:

@@ -320,7 +320,7 @@ def test_no_get_changes_anything_as_any_role(app, world, clients):
         last = db.session.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
         db.session.remove()
     swept = 0
-    for endpoint, method, rule in routes(app):
+    for _endpoint, method, rule in routes(app):
         if method != "GET":
             continue
         for role in ROLES:

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tracker.auth.permissions import PUBLIC, SIGNED_IN, permission
-from tracker.models.users import ALL_PERMISSIONS, ROLE_PERMISSIONS
 from tracker.extensions import db
 from tracker.models import AuditEvent
+from tracker.models.users import ALL_PERMISSIONS, ROLE_PERMISSIONS
 
 #: Permissions a donor may hold: nothing here shows a record.
 DONOR_MAY = {PUBLIC, SIGNED_IN, "reports.read"}
@@ -35,7 +35,7 @@ def undeclared_endpoints(app) -> list[str]:
 
 
 def _permission_of(app, rule) -> str:
-    return getattr(app.view_functions[rule.endpoint], "permission")
+    return app.view_functions[rule.endpoint].permission
 
 
 # The records behind the URLs (``records``): tests/security/conftest.py.
@@ -202,7 +202,7 @@ def test_donor_reaches_no_record_page(app, records, donor_client):
 def test_sample_urls_name_records_that_exist(app, records, sign_in):
     """Control for the donor sweep: the same URLs do lead somewhere for a role allowed there."""
     clients = {}
-    for rule, method in routes(app, methods={"GET"}):
+    for rule, _method in routes(app, methods={"GET"}):
         needed = _permission_of(app, rule)
         if needed in DONOR_MAY:
             continue

@@ -139,10 +139,10 @@ def logged(app):
         anna = factories.UserFactory(email="anna@example.org", role="staff", countries=["CD"]).id
         ben = factories.UserFactory(email="ben@example.org", role="manager", countries=["CD"]).id
         rows = [
-            (dt.datetime(2025, 3, 1, 9, tzinfo=dt.timezone.utc), anna, "show_personal", "beneficiaries", "CD-M-00001"),
-            (dt.datetime(2025, 3, 1, 23, 59, tzinfo=dt.timezone.utc), anna, "export", "beneficiaries", None),
-            (dt.datetime(2025, 3, 2, 0, 1, tzinfo=dt.timezone.utc), ben, "approve", "disbursements", "D-CD-2025-0001"),
-            (dt.datetime(2025, 3, 3, 8, tzinfo=dt.timezone.utc), ben, "show_personal", "children", "=HYPERLINK(1)"),
+            (dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC), anna, "show_personal", "beneficiaries", "CD-M-00001"),
+            (dt.datetime(2025, 3, 1, 23, 59, tzinfo=dt.UTC), anna, "export", "beneficiaries", None),
+            (dt.datetime(2025, 3, 2, 0, 1, tzinfo=dt.UTC), ben, "approve", "disbursements", "D-CD-2025-0001"),
+            (dt.datetime(2025, 3, 3, 8, tzinfo=dt.UTC), ben, "show_personal", "children", "=HYPERLINK(1)"),
         ]
         for at, who, action, entity, entity_id in rows:
             db.session.add(AuditEvent(at=at, user_id=who, action=action, entity=entity, entity_id=entity_id,

@@ -144,7 +144,7 @@ def test_an_admin_removing_the_second_factor_ends_every_session(app, staff, sign
     with app.app_context():
         user = db.session.get(User, staff)
         two_factor.start_enrolment(user)
-        user.totp_enabled_at = dt.datetime.now(dt.timezone.utc)
+        user.totp_enabled_at = dt.datetime.now(dt.UTC)
         db.session.commit()
         secret = user.totp_secret
         db.session.remove()
@@ -210,7 +210,7 @@ def test_the_remember_me_cookie_lasts_at_most_12_hours_and_is_httponly_and_lax(a
     response = client.post("/login", data={"email": EMAIL, "password": factories.PASSWORD, "remember": "y"})
     header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("remember_token="))
     expires = parsedate_to_datetime(header.split("Expires=")[1].split(";")[0])
-    assert expires - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(hours=12, minutes=1)
+    assert expires - dt.datetime.now(dt.UTC) <= dt.timedelta(hours=12, minutes=1)
     assert "HttpOnly" in header and "SameSite=Lax" in header
     assert app.config["REMEMBER_COOKIE_DURATION"] <= dt.timedelta(hours=12)
 
@@ -232,7 +232,7 @@ def test_production_cookies_are_secure_host_only_httponly_and_lax(monkeypatch, t
     with production.app_context():
         db.create_all()
         factories.UserFactory(email=EMAIL, role="staff", countries=["CD"], password_changed_at=dt.datetime.now(
-            dt.timezone.utc))
+            dt.UTC))
         db.session.remove()
     client = production.test_client()
     response = client.post("/login", data={"email": EMAIL, "password": factories.PASSWORD, "remember": "y",

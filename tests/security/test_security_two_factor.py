@@ -28,7 +28,7 @@ def enrol(app, user_id) -> str:
     with app.app_context():
         user = db.session.get(User, user_id)
         two_factor.start_enrolment(user)
-        user.totp_enabled_at = dt.datetime.now(dt.timezone.utc)
+        user.totp_enabled_at = dt.datetime.now(dt.UTC)
         secret = user.totp_secret
         db.session.commit()
         db.session.remove()

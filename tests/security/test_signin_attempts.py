@@ -122,7 +122,7 @@ def enrolled(app, user_id) -> str:
     with app.app_context():
         user = _db.session.get(User, user_id)
         two_factor.start_enrolment(user)
-        user.totp_enabled_at = dt.datetime.now(dt.timezone.utc)
+        user.totp_enabled_at = dt.datetime.now(dt.UTC)
         secret = user.totp_secret
         _db.session.commit()
         _db.session.remove()

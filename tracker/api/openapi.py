@@ -1,6 +1,6 @@
-"""The OpenAPI 3.1 description of the API, written by hand (tests/test_api.py checks it against the routes).
+"""The OpenAPI 3.1 description of the API, written by hand (tests/api/test_api.py checks it against the routes).
 
-Keep it exact: tests/test_api_fuzz.py generates requests from it and checks
+Keep it exact: tests/api/test_api_fuzz.py generates requests from it and checks
 every answer against it.
 """
 from __future__ import annotations
