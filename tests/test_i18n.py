@@ -367,6 +367,9 @@ def _python_offenders(tree: ast.AST) -> list[tuple[int, str]]:
                 found += [(n, "Column(help=)") for n in _unmarked(kwargs["help"])]
             elif name == "Kind" and "label" in kwargs:
                 found += [(n, "Kind(label=)") for n in _unmarked(kwargs["label"])]
+            elif name == "SelectChoice":  # an option of a select: SelectChoice(value, label)
+                label = node.args[1] if len(node.args) > 1 else kwargs.get("label")
+                found += [(n, "SelectChoice() label") for n in _unmarked(label)]
             elif name in FIELD_CONSTRUCTORS:
                 label = node.args[0] if node.args else kwargs.get("label")
                 found += [(n, f"{name}() label") for n in _unmarked(label)]
@@ -410,8 +413,10 @@ def test_the_python_scan_catches_plain_strings():
         "flash(_('Saved'))\n"
         "raise Invalid(_l('Too big'), 'amount')\n"
         "y = StringField(_l('Name'), render_kw={'placeholder': '2025-2026'})\n"
+        "LANGUAGES = [SelectChoice('en', 'English'), SelectChoice('fr', label='French')]\n"
+        "blank = [SelectChoice('', _('Choose…')), SelectChoice('', '—'), SelectChoice(code, name)]\n"
     )
-    assert [line for line, _what in _python_offenders(sample)] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert [line for line, _what in _python_offenders(sample)] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 13]
 
 
 # --- (c) formats follow the reader's language -------------------------------------------------------------------------

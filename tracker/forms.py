@@ -9,8 +9,10 @@ from wtforms.fields.choices import SelectChoice
 from tracker.errors import Invalid
 from tracker.models.base import today
 
-#: The languages the interface and the reports are written in, each named in itself.
-LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("fr", "Français")]
+#: The languages the interface and the reports are written in, each named in itself: never translated, so
+#: that a reader finds their own language whatever the page is in.
+AUTONYMS = {"en": "English", "fr": "Français"}
+LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in AUTONYMS.items()]
 
 
 class ActionForm(FlaskForm):
