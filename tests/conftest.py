@@ -147,6 +147,14 @@ def db(ctx):
 
 
 @pytest.fixture
+def rq(app):
+    """A request context, for tests that call services directly (they format messages in the request's locale)."""
+    with app.test_request_context():
+        yield _db
+        _db.session.remove()
+
+
+@pytest.fixture
 def dialect(db):
     return db.engine.dialect.name
 

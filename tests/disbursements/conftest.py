@@ -7,15 +7,7 @@ from decimal import Decimal
 import pytest
 
 from tests import factories
-from tracker.extensions import db as _db
 from tracker.models import User
-
-
-@pytest.fixture
-def rq(app):
-    with app.test_request_context():
-        yield _db
-        _db.session.remove()
 
 
 @pytest.fixture

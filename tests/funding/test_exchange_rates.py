@@ -35,13 +35,6 @@ def _quick_sign_in(monkeypatch):
     monkeypatch.setattr(factories, "_PASSWORD_HASH", QUICK_HASH)
 
 
-@pytest.fixture
-def rq(app):
-    with app.test_request_context():
-        yield _db
-        _db.session.remove()
-
-
 def rates(app) -> list[tuple[str, dt.date, Decimal]]:
     with app.app_context():
         return [tuple(r) for r in _db.session.execute(

@@ -38,13 +38,6 @@ CD, CF, SS = "TF-CD-2025-01", "TF-CF-2025-01", "TF-SS-2025-01"
 
 
 @pytest.fixture
-def rq(app):
-    with app.test_request_context():
-        yield _db
-        _db.session.remove()
-
-
-@pytest.fixture
 def manager(rq):
     """A manager of CD and CF; projects TF-CD-2025-01, TF-CF-2025-01 (2025–2026) and TF-SS-2025-01 exist."""
     for code, country in ((CD, "CD"), (CF, "CF"), (SS, "SS")):

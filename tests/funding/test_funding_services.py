@@ -20,13 +20,6 @@ from tracker.models import Allocation, BudgetLine, Contribution, Donor, Partner,
 
 
 @pytest.fixture
-def rq(app):
-    with app.test_request_context():
-        yield _db
-        _db.session.remove()
-
-
-@pytest.fixture
 def donor(rq):
     return factories.DonorFactory(name="Japan")
 

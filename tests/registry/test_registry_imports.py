@@ -47,13 +47,6 @@ INCOME_COLUMNS = ["reference", "mother_code", "activity", "started_on", "planned
 REPORT_COLUMNS = ["income_project_reference", "month", "revenue", "costs", "currency"]
 
 
-@pytest.fixture
-def rq(app):
-    with app.test_request_context():
-        yield _db
-        _db.session.remove()
-
-
 def csv_file(header: list[str], *rows: list[str]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -25,14 +25,6 @@ from tracker.registry.queries import term_states
 
 
 @pytest.fixture
-def rq(app):
-    """A request context (services format their messages with the request's locale)."""
-    with app.test_request_context():
-        yield _db
-        _db.session.remove()
-
-
-@pytest.fixture
 def cd_project(rq):
     return factories.ProjectFactory(code="TF-CD-2025-01", country="CD")
 
