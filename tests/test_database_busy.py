@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 
 import pytest
@@ -234,7 +235,11 @@ def test_a_get_view_marked_as_writing_begins_as_a_writer(sqlite_app, begins):
     assert begins == ["BEGIN IMMEDIATE"]
 
 
-def test_opening_a_mothers_page_is_audited_and_so_begins_as_a_writer(sqlite_app, begins):
+@pytest.mark.parametrize("log_level", [logging.WARNING, logging.DEBUG])
+def test_opening_a_mothers_page_is_audited_and_so_begins_as_a_writer(sqlite_app, begins, log_level, monkeypatch):
+    # At DEBUG a line per request names the user (tracker/security.py): it must not reload them after the commit.
+    monkeypatch.setattr(sqlite_app.logger, "level", log_level)
+    sqlite_app.logger.manager._clear_cache()
     with sqlite_app.app_context():
         factories.UserFactory(email=EMAIL, role="staff", countries=["CD"])
         code = factories.BeneficiaryFactory(project=factories.ProjectFactory(country="CD")).code

@@ -22,6 +22,7 @@ from flask.helpers import get_debug_flag
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from sqlalchemy import inspect as sa_inspect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -137,7 +138,10 @@ def log_request(response):
     """A DEBUG line per request: the route's pattern (never the values in the URL: someone may type a
     name into it), the answer and who asked (an id)."""
     if current_app.logger.isEnabledFor(logging.DEBUG):
-        user = current_user.id if current_user and current_user.is_authenticated else "-"
+        # The user's id from the identity map, never from a column: the view may have committed, and reading an
+        # expired attribute would open a new transaction (on SQLite, as a writer) just to write this line.
+        state = sa_inspect(current_user._get_current_object(), raiseerr=False)
+        user = state.identity[0] if state is not None and state.identity else "-"
         rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
         current_app.logger.debug("%s %s %s user=%s", request.method, rule, response.status_code, user)
     return response
