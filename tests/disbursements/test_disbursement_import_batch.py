@@ -88,3 +88,49 @@ def test_history_in_batches_is_the_history_row_by_row(rq, people, app):
     for a, b in zip(states[0][1], states[1][1], strict=True):
         assert a == b
     assert [e[0] for e in states[1][1]] == ["create", "create", "import"]
+
+
+def test_a_batch_the_database_refuses_is_applied_row_by_row(rq, people, monkeypatch):
+    """A refused batch (here refused once, as a race would) falls back to a savepoint per row: same result."""
+    from sqlalchemy.exc import IntegrityError
+
+    from tracker.disbursements import import_batch
+
+    real, calls = import_batch._insert, []
+
+    def refuse_once(session, rows, ctx):
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise IntegrityError("INSERT", {}, Exception("refused for the test"))
+        return real(session, rows, ctx)
+
+    good = csv_bytes(*GOOD, fees_line("PAY-0004", term="2"))
+    row_by_row = _run(good, batch=False, user=people["staff"])
+    expected = _state(0)[0]
+    _db.session.execute(delete(Disbursement))
+    _db.session.commit()
+    monkeypatch.setattr(import_batch, "_insert", refuse_once)
+    in_batches = _run(good, batch=True, user=people["staff"])
+    assert calls == [4]  # one batch, refused; its four rows then went in one by one
+    assert (in_batches.created, in_batches.errors) == (row_by_row.created, row_by_row.errors) == (4, [])
+    assert _state(0)[0] == expected
+
+
+def test_the_row_the_database_refuses_in_a_batch_is_named(rq, people, monkeypatch):
+    """Someone enters PAY-0002 for another mother after the batch looked its references up and before it writes:
+    the database refuses the batch, and the fallback names row 3 (PAY-0002) as row by row would."""
+    from tests import factories
+    from tracker.disbursements import import_batch
+
+    good = csv_bytes(*GOOD, fees_line("PAY-0004", term="2"))
+    real = import_batch._look_up
+
+    def then_another_user(rows, ctx, known):
+        real(rows, ctx, known)
+        factories.DisbursementFactory(reference="PAY-0002")  # another mother, in another project
+        _db.session.flush()
+
+    monkeypatch.setattr(import_batch, "_look_up", then_another_user)
+    result = _run(good, batch=True, user=people["staff"])
+    assert [str(e) for e in result.errors] == ["row 3: reference: PAY-0002 exists already with other details"]
+    assert result.committed is False  # all-or-nothing: the three good rows are not saved either
