@@ -152,6 +152,39 @@ def _changes(obj, *, created: bool, olds: dict | None = None):
     return out
 
 
+def creation_changes(model, values: dict) -> dict:
+    """The ``changes`` of the ``create`` event the flush would record for a ``model`` row of ``values``
+    (every column but the empty ones and ``__audit_exclude__``), for rows written in bulk
+    (:func:`insert_events`)."""
+    excluded = set(getattr(model, "__audit_exclude__", ()))
+    out = {}
+    for column_attr in inspect(model).column_attrs:
+        key = column_attr.key
+        new = values.get(key)
+        if key in excluded or new is None:
+            continue
+        info = column_attr.columns[0].info
+        out[key] = "(personal)" if info.get("personal") else "(secret)" if info.get("secret") \
+            else [None, _plain(new)]
+    return out
+
+
+def insert_events(session: Session, rows: list[dict], *, insert=None) -> None:
+    """Write many events at once, in order: dicts of ``action``, ``entity``, ``entity_id``, ``changes`` and
+    ``user_id`` (``None``: the actor, as for the events a flush records). ``insert(session, model, rows)``
+    writes them when given (a bulk writer), else one executemany."""
+    if not rows:
+        return
+    actor_id, ip = _actor()
+    at = now_utc()
+    for row in rows:
+        row.update(at=at, user_id=row["user_id"] if row.get("user_id") is not None else actor_id, ip=ip)
+    if insert is not None:
+        insert(session, AuditEvent, rows)
+    else:
+        session.connection().execute(AuditEvent.__table__.insert(), rows)
+
+
 def _after_flush(session: Session, flush_context) -> None:
     olds = session.info.pop("audit_old", {})
     if has_app_context() and g.get("audit_suspended"):

@@ -13,59 +13,21 @@ carries how many paid rows it added and their USD total.
 """
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from tracker import validation as v
 from tracker.disbursements import services
+from tracker.disbursements.import_batch import apply_batch
+from tracker.disbursements.import_rules import history_audit, history_refusal, import_user, live_since
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.rates import usd_value
 from tracker.imports.kinds import Column, Kind, RowContext, register
-from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
+from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project
 from tracker.models.base import now_utc
-
-
-def _import_user(ctx: RowContext) -> User:
-    if ctx.user is not None:
-        return ctx.user
-    # On the command line without --as, entries are attributed to the first administrator.
-    cached = ctx.cache.get("_admin")
-    if cached is None:
-        cached = db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))
-                                    .order_by(User.id)).first()
-        if cached is None:
-            raise Invalid(_l("no administrator exists to attribute the import to; use --as EMAIL"), "")
-        ctx.cache["_admin"] = cached
-    return cached
-
-
-def live_since() -> dt.date | None:
-    """The go-live date (``TRACKER_LIVE_SINCE``): payments paid up to it may be loaded as history."""
-    value = current_app.config.get("TRACKER_LIVE_SINCE")
-    if not value:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
-
-
-def history_refusal() -> str | None:
-    if live_since() is None:
-        return str(_l("history cannot be imported: the go-live date is not set (TRACKER_LIVE_SINCE=YYYY-MM-DD, "
-                      "the day payments started going through approval here); nothing was imported"))
-    return None
-
-
-def history_audit(cache: dict) -> dict:
-    """The paid rows this history import added and their USD total (rows already imported add nothing)."""
-    return {"paid_rows": cache.get("_history_rows", 0),
-            "usd_total": str(cache.get("_history_usd", Decimal(0)).quantize(Decimal("0.01"))),
-            "live_since": live_since().isoformat()}
 
 
 def apply_disbursement(values: dict[str, str], ctx: RowContext) -> str:
@@ -95,7 +57,7 @@ def apply_disbursement(values: dict[str, str], ctx: RowContext) -> str:
     if values.get("income_project_reference"):
         income_project = ctx.find(IncomeProject, "income_project_reference", "reference",
                                  values["income_project_reference"])
-    user = _import_user(ctx)
+    user = import_user(ctx)
     history = ctx.history
     paid_on = v.date(values.get("paid_on", ""), "paid_on", required=history)
     payment_reference = v.text(values.get("payment_reference", ""), "payment_reference", required=history,
@@ -150,6 +112,7 @@ register(Kind(
     history_refusal=history_refusal,
     history_audit=history_audit,
     apply_row=apply_disbursement,
+    apply_batch=apply_batch,
     columns=(
         Column("reference", help=_l("Your unique reference for the payment.")),
         Column("project_code"),

@@ -13,7 +13,10 @@ commits once.
 """
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -157,20 +160,27 @@ def holding_disbursement(enrolment_id: int, term: int, *, exclude_id: int | None
     return db.session.scalar(stmt.limit(1))
 
 
-def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: str, amount, currency: str,
-          user: User, entered_on=None, child: Child | None = None, enrolment: Enrolment | None = None,
-          term=None, income_project: IncomeProject | None = None, top_up: bool = False,
-          top_up_reason: str | None = None, submit_now: bool = True, request_key: str | None = None,
-          reference: str | None = None, batch_key: str | None = None, past: bool = False) -> Disbursement:
-    """Enter a disbursement (and submit it for approval unless kept as a draft).
+@dataclass(frozen=True)
+class Entry:
+    """The values of a disbursement entry once :func:`check_entry` accepted them."""
+    category: str
+    currency: str
+    amount: Decimal
+    payee: str
+    entered_on: dt.date
+    term: int | None
+    top_up_reason: str | None
 
-    The same ``request_key`` (one per form shown) never creates two: a double
-    click or a retried request returns the disbursement made the first time.
+
+def check_entry(*, project: Project, category: str, beneficiary: Beneficiary, payee: str, amount, currency: str,
+                entered_on=None, child: Child | None = None, enrolment: Enrolment | None = None, term=None,
+                income_project: IncomeProject | None = None, top_up: bool = False, top_up_reason: str | None = None,
+                past: bool = False, holder: Callable[[int, int], str | None] | None = None) -> Entry:
+    """Every rule of an entry but its reference (:func:`enter`); raises :class:`Invalid` on the first broken.
+
+    ``holder(enrolment_id, term)`` names the disbursement already holding a term of school fees
+    (:func:`holding_disbursement` unless a batch import knows them already).
     """
-    if request_key:
-        existing = db.session.scalars(select(Disbursement).where(Disbursement.request_key == request_key)).first()
-        if existing is not None:
-            return existing
     category = v.choice(category, "category", CATEGORIES)
     currency = v.currency(currency)
     amount = v.amount(amount, "amount", currency)
@@ -197,12 +207,12 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
         if term > enrolment.terms:
             raise Invalid(_l("the enrolment for %(year)s has %(n)d terms", year=enrolment.academic_year,
                              n=enrolment.terms), "term")
-        holder = holding_disbursement(enrolment.id, term)
-        if holder and not top_up:
+        held_by = (holding_disbursement if holder is None else holder)(enrolment.id, term)
+        if held_by and not top_up:
             raise Invalid(_l("term %(term)d of %(child)s is already asked for or paid (%(ref)s); mark this one as a "
                              "top-up with a reason if it is really a second payment",
-                             term=term, child=child.code, ref=holder), "term")
-        if top_up and not holder:
+                             term=term, child=child.code, ref=held_by), "term")
+        if top_up and not held_by:
             raise Invalid(_l("term %(term)d of %(child)s has no payment to top up", term=term, child=child.code),
                           "term")
     else:
@@ -218,6 +228,29 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
     elif income_project is not None:
         raise Invalid(_l("only income-activity grants name an income activity"), "income_project_reference")
     top_up_reason = v.text(top_up_reason, "top_up_reason", required=bool(top_up), max_length=500)
+    return Entry(category=category, currency=currency, amount=amount, payee=payee, entered_on=entered_on,
+                 term=term, top_up_reason=top_up_reason)
+
+
+def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: str, amount, currency: str,
+          user: User, entered_on=None, child: Child | None = None, enrolment: Enrolment | None = None,
+          term=None, income_project: IncomeProject | None = None, top_up: bool = False,
+          top_up_reason: str | None = None, submit_now: bool = True, request_key: str | None = None,
+          reference: str | None = None, batch_key: str | None = None, past: bool = False) -> Disbursement:
+    """Enter a disbursement (and submit it for approval unless kept as a draft).
+
+    The same ``request_key`` (one per form shown) never creates two: a double
+    click or a retried request returns the disbursement made the first time.
+    """
+    if request_key:
+        existing = db.session.scalars(select(Disbursement).where(Disbursement.request_key == request_key)).first()
+        if existing is not None:
+            return existing
+    checked = check_entry(project=project, category=category, beneficiary=beneficiary, payee=payee, amount=amount,
+                          currency=currency, entered_on=entered_on, child=child, enrolment=enrolment, term=term,
+                          income_project=income_project, top_up=top_up, top_up_reason=top_up_reason, past=past)
+    category, currency, amount, payee = checked.category, checked.currency, checked.amount, checked.payee
+    entered_on, term, top_up_reason = checked.entered_on, checked.term, checked.top_up_reason
     if reference:
         reference = v.text(reference, "reference", max_length=60)
         if db.session.scalar(select(Disbursement.id).where(Disbursement.reference == reference)) is not None:

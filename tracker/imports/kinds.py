@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -97,6 +98,13 @@ class Kind:
     #: (the row's own check reports the problem); columns without a reader compare as typed, spaces around
     #: them aside.
     compare_as: Mapping[str, Callable[[str], Any]] = field(default_factory=dict)
+    #: ``apply_batch(rows, ctx, one) -> [(outcome, [RowError])]``, optional: applies a few hundred rows
+    #: ``[(row_number, values)]`` at once, with the rules and results of ``apply_row`` row by row (lookups in a
+    #: few queries, inserts in bulk); ``one(row_number, values)`` applies a row alone in a savepoint, for the
+    #: rows of a batch the database refused. Kinds without it run row by row.
+    apply_batch: Callable[[list[tuple[int, dict[str, str]]], RowContext,
+                           Callable[[int, dict[str, str]], tuple[str, list[RowError]]]],
+                          list[tuple[str, list[RowError]]]] | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -122,6 +130,12 @@ class RowError:
         if self.column:
             return f"row {self.row}: {self.column}: {self.message}"
         return f"row {self.row}: {self.message}"
+
+
+def row_errors(row_number: int, error: Invalid) -> list[RowError]:
+    """The row errors of a refused row, one per column named (else one for the whole row)."""
+    return ([RowError(row_number, column, message) for column, message in error.errors.items()]
+            or [RowError(row_number, "", _("the row was refused"))])
 
 
 class FileProblem(ValueError):

@@ -19,7 +19,7 @@ from tracker import audit
 from tracker.database import refresh_planner_statistics
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.imports.kinds import Kind, RowContext, RowError, history_refusal
+from tracker.imports.kinds import Kind, RowContext, RowError, history_refusal, row_errors
 
 if TYPE_CHECKING:
     from tracker.models import User
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 OUTCOMES = ("created", "updated", "unchanged")
 #: How often (in rows) ``progress`` is called.
 PROGRESS_EVERY = 100
+#: Rows given at once to a kind that applies rows in batches (``Kind.apply_batch``).
+BATCH_ROWS = 500
 
 
 @dataclass
@@ -93,18 +95,40 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
     done = 0
     try:
         _begin_for_real(session)
-        for row_number, values in rows:
-            done += 1
-            full = {name: values.get(name, "") for name in kind.column_names}
+        batch: list[tuple[int, dict[str, str]]] = []
+
+        def one(row_number: int, values: dict[str, str]) -> tuple[str, list[RowError]]:
             ctx = RowContext(user=user, history=history, row_number=row_number, cache=cache)
-            repeat = earlier.check(row_number, full)
-            outcome, row_errors = ("", [repeat]) if repeat else _apply_one(session, kind, full, ctx)
+            return _apply_one(session, kind, values, ctx)
+
+        def count(outcome: str, row_errors: list[RowError]) -> None:
             if row_errors:
                 errors.extend(row_errors)
             else:
                 setattr(result, outcome, getattr(result, outcome) + 1)
+
+        def apply_batch() -> None:
+            ctx = RowContext(user=user, history=history, row_number=0, cache=cache)
+            for outcome, row_errors in kind.apply_batch(batch, ctx, one):
+                count(outcome, row_errors)
+            batch.clear()
+
+        for row_number, values in rows:
+            done += 1
+            full = {name: values.get(name, "") for name in kind.column_names}
+            repeat = earlier.check(row_number, full)
+            if repeat:
+                count("", [repeat])
+            elif kind.apply_batch is not None:
+                batch.append((row_number, full))
+                if len(batch) >= BATCH_ROWS:
+                    apply_batch()
+            else:
+                count(*one(row_number, full))
             if progress is not None and done % PROGRESS_EVERY == 0:
                 progress(done, total)
+        if batch:
+            apply_batch()
         result.total = done + len(skipped)
         if progress is not None and done % PROGRESS_EVERY:
             progress(done, total)
@@ -187,8 +211,7 @@ def _apply_one(session, kind: Kind, values: dict[str, str], ctx: RowContext) -> 
         session.flush()
     except Invalid as error:
         savepoint.rollback()
-        return "", ([RowError(ctx.row_number, column, message) for column, message in error.errors.items()]
-                    or [RowError(ctx.row_number, "", _("the row was refused"))])
+        return "", row_errors(ctx.row_number, error)
     except (IntegrityError, DataError) as error:
         savepoint.rollback()
         column, message = database_problem(error, kind)

@@ -1,0 +1,272 @@
+"""The ``disbursements`` import in batches (``Kind.apply_batch``): the rules of
+:func:`~tracker.disbursements.import_kind.apply_disbursement`, row by row in Python, with what the rows name
+looked up a batch at a time and the rows and their audit events written in bulk.
+
+Per batch: one ``IN`` query for the references already imported, one per kind of code not met yet (projects,
+mothers, children, income activities, in the importer's countries), one for the enrolments of new children and
+one for the terms their enrolments already hold (then kept up to date in memory as rows are accepted); with
+``--history``, one for the payment references. The accepted rows are written in one savepoint (``COPY`` on
+PostgreSQL, an executemany elsewhere) with the same ``create`` and ``submit`` events as row by row. When the
+database refuses the batch (someone entered the same term a moment ago), the savepoint is rolled back and its
+rows are applied one by one (``one``) to name the row refused.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
+
+from tracker import audit
+from tracker import validation as v
+from tracker.auth.scope import scoped_select
+from tracker.demo.bulk import insert_rows
+from tracker.disbursements import services
+from tracker.disbursements.import_rules import history_refusal, import_user, live_since
+from tracker.errors import Invalid
+from tracker.extensions import db
+from tracker.funding.rates import usd_value
+from tracker.imports.kinds import RowContext, row_errors
+from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project
+from tracker.models.base import now_utc
+
+_CODES = ((Project, "project_code", "code"), (Beneficiary, "mother_code", "code"), (Child, "child_code", "code"),
+          (IncomeProject, "income_project_reference", "reference"))
+_CHUNK = 500  # values per IN list
+_MISSING = object()
+try:  # COPY goes through the driver: its errors are not wrapped by SQLAlchemy
+    from psycopg.errors import DataError as _PgDataError
+    from psycopg.errors import IntegrityError as _PgIntegrityError
+    _REFUSED: tuple = (IntegrityError, DataError, _PgIntegrityError, _PgDataError)
+except ImportError:  # pragma: no cover
+    _REFUSED = (IntegrityError, DataError)
+
+
+class _Known:
+    """What the file's rows name, looked up a batch at a time; kept in the import's scratch space."""
+
+    def __init__(self):
+        self.existing: dict[str, tuple[int, int]] = {}         # reference -> (project_id, beneficiary_id)
+        self.enrolments: dict[tuple[int, str], Enrolment] = {}  # (child_id, academic_year)
+        self.children_loaded: set[int] = set()
+        self.held: dict[tuple[int, int], str] = {}              # (enrolment_id, term) -> reference
+        self.enrolments_loaded: set[int] = set()
+        self.payments: dict[tuple[int, str], str] = {}          # (project_id, payment_reference) -> reference
+
+    def existing_of(self, reference: str):
+        found = self.existing.get(reference, _MISSING)
+        if found is _MISSING:
+            found = db.session.execute(select(Disbursement.project_id, Disbursement.beneficiary_id)
+                                       .where(Disbursement.reference == reference)).one_or_none()
+            self.existing[reference] = found
+        return found
+
+    def enrolment(self, child_id: int, year: str) -> Enrolment | None:
+        if child_id not in self.children_loaded:
+            self.load_enrolments([child_id])
+        return self.enrolments.get((child_id, year))
+
+    def holder(self, enrolment_id: int, term: int) -> str | None:
+        if enrolment_id not in self.enrolments_loaded:
+            self.load_held([enrolment_id])
+        return self.held.get((enrolment_id, term))
+
+    def load_enrolments(self, child_ids) -> None:
+        ids = sorted(set(child_ids) - self.children_loaded)
+        for part in _parts(ids):
+            for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.child_id.in_(part))):
+                self.enrolments[(enrolment.child_id, enrolment.academic_year)] = enrolment
+        self.children_loaded.update(ids)
+        self.load_held([e.id for e in self.enrolments.values()])
+
+    def load_held(self, enrolment_ids) -> None:
+        ids = sorted(set(enrolment_ids) - self.enrolments_loaded)
+        for part in _parts(ids):
+            for reference, enrolment_id, term in db.session.execute(
+                    select(Disbursement.reference, Disbursement.enrolment_id, Disbursement.term).where(
+                        Disbursement.enrolment_id.in_(part), Disbursement.category == "school_fees",
+                        Disbursement.status.in_(services.HOLDING)).order_by(Disbursement.id)):
+                self.held.setdefault((enrolment_id, term), reference)
+        self.enrolments_loaded.update(ids)
+
+
+def _parts(values: list):
+    for first in range(0, len(values), _CHUNK):
+        yield values[first:first + _CHUNK]
+
+
+def _look_up(rows, ctx: RowContext, known: _Known) -> None:
+    """Fill the scratch space with what this batch names, in a few queries (the row checks then find it there)."""
+    references = sorted({values["reference"].strip() for _, values in rows} - set(known.existing))
+    for part in _parts(references):
+        found = {r: (p, b) for r, p, b in db.session.execute(
+            select(Disbursement.reference, Disbursement.project_id, Disbursement.beneficiary_id)
+            .where(Disbursement.reference.in_(part)))}
+        for reference in part:
+            known.existing[reference] = found.get(reference)
+    for model, column, attr in _CODES:
+        wanted = sorted({values[column].strip() for _, values in rows if values[column].strip()}
+                        - {key[1] for key in ctx.cache if isinstance(key, tuple) and key[0] == model.__name__})
+        for part in _parts(wanted):
+            stmt = select(model) if ctx.user is None else scoped_select(model, ctx.user)
+            found = {getattr(o, attr): o for o in db.session.scalars(stmt.where(getattr(model, attr).in_(part)))}
+            for value in part:
+                ctx.cache[(model.__name__, value)] = found.get(value)
+    children = [ctx.cache.get(("Child", values["child_code"].strip())) for _, values in rows]
+    known.load_enrolments([c.id for c in children if c is not None])
+    if ctx.history:
+        payments = sorted({values["payment_reference"].strip() for _, values in rows} - {""})
+        for part in _parts(payments):
+            for reference, project_id, payment in db.session.execute(
+                    select(Disbursement.reference, Disbursement.project_id, Disbursement.payment_reference)
+                    .where(Disbursement.payment_reference.in_(part)).order_by(Disbursement.id)):
+                known.payments.setdefault((project_id, payment), reference)
+
+
+def _check(values: dict[str, str], ctx: RowContext, known: _Known):
+    """The row's new disbursement (a dict of columns), or ``None`` when it is imported already; raises
+    :class:`Invalid` as :func:`~tracker.disbursements.import_kind.apply_disbursement` does, in the same order."""
+    reference = v.text(values["reference"], "reference", max_length=60)
+    seen = ctx.cache.setdefault("_seen", set())
+    if reference in seen:
+        raise Invalid(_l("%(ref)s appears twice in this file", ref=reference), "reference")
+    seen.add(reference)
+    found = known.existing_of(reference)
+    project = ctx.find(Project, "project_code", "code", values["project_code"])
+    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
+    if found is not None:
+        if found[0] != project.id or found[1] != mother.id:
+            raise Invalid(_l("%(ref)s exists already with other details", ref=reference), "reference")
+        return None
+    child = ctx.find(Child, "child_code", "code", values["child_code"]) if values.get("child_code") else None
+    enrolment = None
+    if values.get("academic_year"):
+        if child is None:
+            raise Invalid(_l("an academic year needs the child"), "child_code")
+        year = v.academic_year(values["academic_year"])
+        enrolment = known.enrolment(child.id, year)
+        if enrolment is None:
+            raise Invalid(_l("%(child)s is not enrolled for %(year)s", child=child.code, year=year), "academic_year")
+    income_project = None
+    if values.get("income_project_reference"):
+        income_project = ctx.find(IncomeProject, "income_project_reference", "reference",
+                                 values["income_project_reference"])
+    user = import_user(ctx)
+    history = ctx.history
+    paid_on = v.date(values.get("paid_on", ""), "paid_on", required=history)
+    payment_reference = v.text(values.get("payment_reference", ""), "payment_reference", required=history,
+                               max_length=80)
+    if not history and (paid_on or payment_reference):
+        raise Invalid(_l("only past payments (--history) are imported as paid; leave it empty"),
+                      "paid_on" if paid_on else "payment_reference")
+    if history:
+        since = live_since()
+        if since is None:
+            raise Invalid(history_refusal(), "paid_on")
+        if paid_on > since:
+            raise Invalid(_l("after the go-live date %(day)s; record it through approval", day=since.isoformat()),
+                          "paid_on")
+    entry = services.check_entry(
+        project=project, category=values["category"], beneficiary=mother, child=child, enrolment=enrolment,
+        term=values.get("term") or None, income_project=income_project, payee=values["payee"],
+        amount=values["amount"], currency=values["currency"], entered_on=values["entered_on"], past=history,
+        holder=known.holder)
+    moment = now_utc()
+    row = dict(reference=reference, project_id=project.id, category=entry.category, beneficiary_id=mother.id,
+               child_id=child.id if child else None, enrolment_id=enrolment.id if enrolment else None,
+               term=entry.term, income_project_id=income_project.id if income_project else None, payee=entry.payee,
+               amount=entry.amount, currency=entry.currency, entered_on=entry.entered_on,
+               status="draft" if history else "submitted", usd_amount=None, usd_rate=None, top_up=False,
+               top_up_reason=None, imported_history=False, batch_key=None, request_key=None, paid_on=None,
+               payment_reference=None, entered_by_id=user.id, entered_at=moment,
+               submitted_by_id=None if history else user.id, submitted_at=None if history else moment,
+               approved_by_id=None, approved_at=None, rejected_by_id=None, rejected_at=None, rejection_reason=None,
+               paid_by_id=None, paid_at=None, voided_by_id=None, voided_at=None, void_reason=None, version_id=1)
+    if history:
+        if paid_on < entry.entered_on:
+            raise Invalid(_l("is before entered_on"), "paid_on")
+        taken = known.payments.get((project.id, payment_reference))
+        if taken is not None:
+            raise Invalid(_l("%(pay)s is already the payment reference of %(ref)s", pay=payment_reference, ref=taken),
+                          "payment_reference")
+        usd, rate = usd_value(entry.amount, entry.currency, entry.entered_on)
+        # As row by row: the ``create`` event shows the draft; the row is then marked paid (no event).
+        row["_paid"] = dict(status="paid", imported_history=True, usd_amount=usd, usd_rate=rate, paid_on=paid_on,
+                            payment_reference=payment_reference, paid_by_id=user.id, paid_at=now_utc(),
+                            version_id=2)
+    return row
+
+
+def _insert(session, rows: list[dict], ctx: RowContext) -> None:
+    """Write the accepted rows and their events, in the order row by row would."""
+    paid = [row.get("_paid") for row in rows]
+    final = [{key: value for key, value in row.items() if key != "_paid"} | (extra or {})
+             for row, extra in zip(rows, paid, strict=True)]
+    ids = insert_rows(session, Disbursement, final, returning=True)
+    events = []
+    for row, new_id, extra in zip(rows, ids, paid, strict=True):
+        row["id"] = new_id
+        events.append({"action": "create", "entity": "disbursements", "entity_id": row["reference"],
+                       "changes": audit.creation_changes(Disbursement, row), "user_id": None})
+        if extra is None:
+            events.append({"action": "submit", "entity": "disbursements", "entity_id": row["reference"],
+                           "changes": {"status": ["draft", "submitted"]}, "user_id": row["submitted_by_id"]})
+    audit.insert_events(session, events)
+
+
+def apply_batch(rows, ctx: RowContext, one):
+    """``Kind.apply_batch`` of the disbursements import: ``[(outcome, [RowError])]`` for ``rows``."""
+    known = ctx.cache.setdefault("_batch_known", _Known())
+    _look_up(rows, ctx, known)
+    results: list[tuple[str, list]] = []
+    accepted: list[tuple[int, int, dict]] = []   # (index in rows, row number, new row)
+    for index, (row_number, values) in enumerate(rows):
+        try:
+            row = _check(values, ctx, known)
+        except Invalid as error:
+            results.append(("", row_errors(row_number, error)))
+            continue
+        if row is None:
+            results.append(("unchanged", []))
+            continue
+        results.append(("created", []))
+        accepted.append((index, row_number, row))
+        if row["category"] == "school_fees":
+            known.held.setdefault((row["enrolment_id"], row["term"]), row["reference"])
+        if "_paid" in row:
+            known.payments.setdefault((row["project_id"], row["_paid"]["payment_reference"]), row["reference"])
+    if not accepted:
+        return results
+    session = db.session
+    usd = [row["_paid"]["usd_amount"] for _, _, row in accepted if "_paid" in row]
+    try:
+        with session.begin_nested():
+            _insert(session, [row for _, _, row in accepted], ctx)
+    except _REFUSED:
+        _one_by_one(rows, accepted, results, ctx, known, one)
+        return results
+    if usd:
+        ctx.cache["_history_rows"] = ctx.cache.get("_history_rows", 0) + len(usd)
+        ctx.cache["_history_usd"] = ctx.cache.get("_history_usd", Decimal(0)) + sum(usd, Decimal(0))
+    return results
+
+
+def _one_by_one(rows, accepted, results, ctx: RowContext, known: _Known, one) -> None:
+    """The database refused the batch: apply its accepted rows alone, each in a savepoint, as row by row."""
+    seen = ctx.cache["_seen"]
+    for _, _, row in accepted:
+        seen.discard(row["reference"])
+        if known.held.get((row["enrolment_id"], row["term"])) == row["reference"]:
+            del known.held[(row["enrolment_id"], row["term"])]
+        paid = row.get("_paid")
+        if paid and known.payments.get((row["project_id"], paid["payment_reference"])) == row["reference"]:
+            del known.payments[(row["project_id"], paid["payment_reference"])]
+    for index, row_number, row in accepted:
+        outcome, errors = one(row_number, rows[index][1])
+        results[index] = (outcome, errors)
+        if outcome == "created":   # one() counted its history figures itself
+            if row["category"] == "school_fees":
+                known.held.setdefault((row["enrolment_id"], row["term"]), row["reference"])
+            if row.get("_paid"):
+                known.payments.setdefault((row["project_id"], row["_paid"]["payment_reference"]), row["reference"])
