@@ -46,6 +46,9 @@ FROM_ENVIRONMENT = {
     "SQLITE_BUSY_TIMEOUT": ("SQLITE_BUSY_TIMEOUT", _number(float, "a number of seconds")),
     "LOG_LEVEL": ("LOG_LEVEL", _text),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", _text),
+    "REDIS_URL": ("REDIS_URL", _text),
+    "JOBS_QUEUE": ("JOBS_QUEUE", _text),
+    "JOBS_STALE_AFTER": ("JOBS_STALE_AFTER", _number(float, "a number of seconds")),
     "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", _text),
     "API_RATE_LIMIT": ("API_RATE_LIMIT", _text),
     "TRACKER_LIVE_SINCE": ("TRACKER_LIVE_SINCE", _iso_date),
@@ -111,6 +114,16 @@ class Config:
     TWO_FACTOR_REQUIRED_ROLES = ("admin", "manager")
     #: A password set by someone else (an admin's initial password) must be replaced at sign-in.
     PASSWORD_MUST_BE_OWN = True
+    #: Jobs (tracker/jobs): on RQ when REDIS_URL (redis://...) is set, in a thread of the web worker otherwise.
+    REDIS_URL = None
+    #: The RQ queue the workers listen to (`rq worker --url $REDIS_URL tracker`).
+    JOBS_QUEUE = "tracker"
+    #: A running job's worker touches its heartbeat this often (seconds)...
+    JOBS_HEARTBEAT_SECONDS = 10.0
+    #: ...and a running job whose heartbeat is older than this is taken for interrupted: run again once, then failed.
+    JOBS_STALE_AFTER = 120.0
+    #: Look for interrupted jobs (and queued ones left behind) when the app serves its first request.
+    JOBS_RECOVER_ON_START = True
     #: Per-IP limits of the sign-in forms (Flask-Limiter); storage in memory unless
     #: RATELIMIT_STORAGE_URI (redis://...) is set, which several workers need to share counts.
     RATELIMIT_ENABLED = True
@@ -192,6 +205,8 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     # Fixed, whatever the environment: the history-import tests load payments of 2025.
     TRACKER_LIVE_SINCE = dt.date(2025, 12, 31)
+    # The job tests (tests/jobs) recover interrupted jobs themselves, at the moment they choose.
+    JOBS_RECOVER_ON_START = False
 
 
 class ProductionConfig(Config):

@@ -185,6 +185,8 @@ def register_blueprints(app: Flask) -> None:
     from tracker.disbursements.blueprint import bp as disbursements_bp
     from tracker.funding.blueprint import bp as funding_bp
     from tracker.imports.blueprint import bp as imports_bp
+    from tracker.jobs import bp as jobs_bp
+    from tracker.jobs.queue import recover_on_start
     from tracker.main.blueprint import bp as main_bp
     from tracker.projects.blueprint import bp as projects_bp
     from tracker.registry.blueprint import bp as registry_bp
@@ -199,9 +201,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(funding_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp)
     app.extensions["tracker.bearer_auth"] = {api_bp.name: api_authenticate}
+    if app.config.get("JOBS_RECOVER_ON_START"):
+        recover_on_start(app)  # before the permission check, which answers (a redirect) before any other hook
     app.before_request(enforce)
 
 

@@ -136,6 +136,7 @@ def data_key_rotate():
 def init_app(app) -> None:
     from tracker.iati.commands import export_cli
     from tracker.imports.commands import import_command
+    from tracker.jobs.commands import jobs_cli
     from tracker.reports.commands import report_cli
 
     app.cli.add_command(report_cli)
@@ -144,3 +145,4 @@ def init_app(app) -> None:
     app.cli.add_command(data_key_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(import_command)
+    app.cli.add_command(jobs_cli)

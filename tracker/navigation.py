@@ -27,6 +27,7 @@ NAV = (
     ("admin.users", _l("Users")),
     ("admin.audit_log", _l("Audit log")),
     ("imports.index", _l("Import")),
+    ("jobs.index", _l("Jobs")),
 )
 
 

@@ -2,7 +2,7 @@
 
 DESIGN section 4 and tracker/reports/archive.py: issuing records the report
 at once and renders its PDF once (inline with ``REPORTS_RENDER_INLINE``, else
-in a worker thread); every download serves the stored bytes; anyone can check
+as a job, by the in-process worker); every download serves the stored bytes; anyone can check
 a copy against the archive by its SHA-256, and learns which report it is and
 nothing else.
 """
@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tracker.extensions import db
+from tracker.jobs.queue import backend
 from tracker.models import AuditEvent, BudgetLine, IssuedReport, Project
 from tracker.models.base import today
 
@@ -35,22 +36,20 @@ def issue(app, client, **changes) -> str:
     """POST /reports/new and wait for the PDF; the report's number.
 
     Inline (``REPORTS_RENDER_INLINE``) on PostgreSQL. On SQLite inline rendering fails with "database is
-    locked" (test_inline_rendering_works_on_sqlite below), so there the report is rendered in its worker
-    thread, which the helper joins.
+    locked" (test_inline_rendering_works_on_sqlite below), so there the report is rendered as a job by the
+    in-process worker, which the helper waits for.
     """
     app.config["REPORTS_RENDER_INLINE"] = not ON_SQLITE
     response = client.post("/reports/new", data={**FORM, **changes})
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     number = response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
-    _join(number)
+    _join(app)
     return number
 
 
-def _join(number: str):
-    for thread in threading.enumerate():
-        if thread.name == f"render-{number}":
-            thread.join(120)
-            assert not thread.is_alive()
+def _join(app):
+    """Wait for the in-process job worker (tracker/jobs/queue.py) to have run every queued job."""
+    assert backend(app).join(120)
 
 
 def drop_pool(app):
@@ -175,7 +174,7 @@ def test_others_can_write_while_a_report_renders(app, data, manager_client, monk
             factories.DonorFactory(name="Written while a report renders")
             db.session.remove()
     finally:
-        _join(number)
+        _join(app)
         drop_pool(app)
     assert stored(app, number).status == "issued"
 

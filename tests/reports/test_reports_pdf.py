@@ -14,7 +14,6 @@ import datetime as dt
 import io
 import os
 import re
-import threading
 import zlib
 from decimal import Decimal as D
 
@@ -27,6 +26,7 @@ from tests import factories
 from tests.conftest import PASSWORD, _empty_tables, _make_app
 from tracker.extensions import db
 from tracker.funding.engine import funding_picture
+from tracker.jobs.queue import backend
 from tracker.models import Beneficiary, Child, Donor, IssuedReport, Partner, Project
 
 PERIOD = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
@@ -129,15 +129,13 @@ def issue(app, client, **form) -> str:
 
     Inline (``REPORTS_RENDER_INLINE``) on PostgreSQL. On SQLite inline rendering fails with "database is
     locked" (tests/reports/test_reports_archive.py, test_inline_rendering_works_on_sqlite), so there the report
-    is rendered in its worker thread, which the helper joins.
+    is rendered as a job by the in-process worker, which the helper waits for.
     """
     app.config["REPORTS_RENDER_INLINE"] = not ON_SQLITE
     response = client.post("/reports/new", data=form)
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     number = response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
-    for thread in threading.enumerate():
-        if thread.name == f"render-{number}":
-            thread.join(120)
+    assert backend(app).join(120)
     return number
 
 

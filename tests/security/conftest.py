@@ -14,7 +14,7 @@ import pytest
 
 from tests import factories
 from tracker.extensions import db
-from tracker.models import ClaimStep, IncomeProject, IssuedReport, PaternityClaim
+from tracker.models import ClaimStep, IncomeProject, IssuedReport, Job, PaternityClaim
 
 
 @pytest.fixture
@@ -54,6 +54,15 @@ def _report(number: str, donor, issuer_id: int, scope: str) -> str:
     return number
 
 
+def _job(country: str, issuer_id: int, subject: str) -> int:
+    """A failed rendering job of ``country`` (failed: its page shows it rather than leading to the report)."""
+    job = Job(kind="render_report", state="failed", params="{}", subject=subject, country=country,
+              started_by_id=issuer_id, progress_done=1, progress_total=3, attempts=1, error="RuntimeError")
+    db.session.add(job)
+    db.session.commit()
+    return job.id
+
+
 @pytest.fixture
 def world(app):
     """Records in CD (the users' country) and in LR (nobody's but the admin's), two donors and their reports."""
@@ -65,6 +74,8 @@ def world(app):
         target = factories.UserFactory(role="staff", email="target@example.org", countries=["CD"])
         inside["report"] = _report("TF-2025-0001", ours, target.id, "country:CD")
         outside["report"] = _report("TF-2025-0002", theirs, target.id, "country:LR")
+        inside["job"] = _job("CD", target.id, inside["report"])
+        outside["job"] = _job("LR", target.id, outside["report"])
         for side in (inside, outside):
             side["donor"] = ours.id
             side["user"] = target.id
@@ -111,7 +122,12 @@ def records(app):
                               status="issued", sha256="0" * 64, pdf=b"%PDF-1.7 sweep", pages=1, size=14)
         db.session.add(report)
         db.session.commit()
+        job = Job(kind="render_report", state="failed", params="{}", subject=report.number, country="CD",
+                  started_by_id=report.issued_by_id, progress_done=0, progress_total=3, attempts=1, error="Stop")
+        db.session.add(job)
+        db.session.commit()
         out = {
+            "job_id": job.id,
             "donor_id": donor.id,
             "report_number": report.number,
             "project_code": mother.project.code,

@@ -181,6 +181,9 @@ MATRIX = {
     ("reports.preview", "POST"):                    (LOGIN, HIDE, DENY, OK,   DENY, None),
     ("reports.verify", "GET"):                      (OK,    OK,   OK,   OK,   OK,   None),
     ("reports.verify", "POST"):                     (OK,    OK,   OK,   OK,   OK,   None),
+    # jobs: staff watch their own, managers those of their countries, admins all (the record: a job of a country)
+    ("jobs.index", "GET"):                          (LOGIN, HIDE, OK,   OK,   OK,   None),
+    ("jobs.show", "GET"):                           (LOGIN, HIDE, HIDE, OK,   OK,   "job"),
     # the health check of a proxy or an orchestrator: open, and it says nothing but ok
     ("main.healthz", "GET"):                        (OK,    OK,   OK,   OK,   OK,   None),
     # the JSON API: bearer tokens only (see TOKEN above); its description is public
@@ -221,6 +224,7 @@ def url_values(rule, records: dict) -> dict:
         "id": records["donor"],
         "number": records["report"],
         "user_id": records["user"],
+        "job_id": records["job"],
         "fmt": "csv",
         "kind_name": "beneficiaries",
         "table": "projects",

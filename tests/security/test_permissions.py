@@ -61,6 +61,7 @@ def url_values(rule, records) -> dict:
         "kind_name": "projects",  # an import kind (DESIGN section 7)
         "filename": "css/app.css",
         "user_id": records.get("user_id", 1),  # an admin page of a user (tracker/admin)
+        "job_id": records.get("job_id"),  # a job's page (tracker/jobs)
     }
     values = {}
     for argument in rule.arguments:

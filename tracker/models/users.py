@@ -26,16 +26,16 @@ SIGNED_IN = "signed_in"
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "staff": frozenset({
         "records.view", "records.edit", "personal.show", "records.import", "records.export",
-        "disbursements.enter",
+        "disbursements.enter", "jobs.view",
     }),
     "manager": frozenset({
         "records.view", "records.edit", "personal.show", "records.import", "records.export",
         "disbursements.enter", "disbursements.approve", "funding.view", "funding.manage",
-        "reports.issue", "reports.read",
+        "reports.issue", "reports.read", "jobs.view",
     }),
     "admin": frozenset({
         "records.view", "records.export", "funding.view", "funding.manage", "reports.read",
-        "admin.users", "admin.rates", "admin.audit", "records.import_history",
+        "admin.users", "admin.rates", "admin.audit", "records.import_history", "jobs.view",
     }),
     "donor": frozenset({"reports.read"}),
 }

@@ -1,8 +1,10 @@
 """Issuing donor reports and keeping them: rendered once, stored with their SHA-256, never re-rendered.
 
 Issuing records the report (number, scope, period, language, addressee,
-issuer) at once and renders the PDF in a worker thread, so a long rendering
-never holds a request or other users; the status page shows the progress.
+issuer) at once and renders the PDF as a job (tracker/jobs: RQ or the
+in-process worker), so a long rendering never holds a request or other users,
+and a restart does not lose it; the report's page links to the job's, which
+shows the progress.
 Every download serves the stored bytes, and anyone can check a copy against
 the archive by its SHA-256.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import threading
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -23,7 +24,10 @@ from tracker.auth.scope import sees_whole_fund, user_countries
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.engine import ScopeError, parse_scope
-from tracker.models import Donor, IssuedReport, Project, User
+from tracker.jobs import kinds
+from tracker.jobs.kinds import JobRun
+from tracker.jobs.queue import start_job
+from tracker.models import Donor, IssuedReport, Job, Project, User
 from tracker.models.base import now_utc, today
 
 log = logging.getLogger(__name__)
@@ -74,53 +78,83 @@ def issue_report(*, scope: str, date_from: dt.date, date_to: dt.date, lang: str,
     return report
 
 
-def render_issued(report_id: int, verify_url: str) -> None:
-    """Render and store the PDF of a recorded report (in a worker thread or synchronously)."""
+#: The steps of rendering a report, its job's progress: the figures read, the PDF laid out, the PDF stored.
+RENDER_STEPS = 3
+
+
+def render_issued(report_id: int, verify_url: str, progress=None) -> None:
+    """Render and store the PDF of a recorded report; the work of a ``render_report`` job.
+
+    The PDF, its hash and the state ``issued`` are stored in one commit at the end, so a rendering that
+    fails or is killed leaves the report ``rendering`` with nothing half-saved (the job marks it failed,
+    :func:`_render_failed`). A report no longer ``rendering`` is left alone: a job run again after a
+    restart does not render an issued report twice.
+    """
     from tracker.reports.render import render_report
 
+    progress = progress or (lambda done, total=None: None)
     report = db.session.get(IssuedReport, report_id)
     if report is None or report.status != "rendering":
+        db.session.commit()
         return
-    number = report.number
-    try:
-        rendered = render_report(scope=report.scope, date_from=report.period_from, date_to=report.period_to,
-                                 lang=report.lang, donor=report.donor, number=number, verify_url=verify_url,
-                                 before_layout=db.session.commit)
-        report = db.session.get(IssuedReport, report_id)
-        report.pdf = rendered.pdf
-        report.sha256 = hashlib.sha256(rendered.pdf).hexdigest()
-        report.pages = rendered.pages
-        report.size = len(rendered.pdf)
-        report.status = "issued"
+
+    def figures_read():
+        db.session.commit()  # end the read transaction before the long layout
+        progress(1, RENDER_STEPS)
+
+    rendered = render_report(scope=report.scope, date_from=report.period_from, date_to=report.period_to,
+                             lang=report.lang, donor=report.donor, number=report.number, verify_url=verify_url,
+                             before_layout=figures_read)
+    progress(2, RENDER_STEPS)
+    report = db.session.get(IssuedReport, report_id)
+    if report.status != "rendering":  # another run stored it meanwhile
         db.session.commit()
-    except Exception as error:
-        db.session.rollback()
-        log.exception("rendering report %s failed", number)
-        report = db.session.get(IssuedReport, report_id)
-        report.status = "failed"
-        report.error = type(error).__name__
-        db.session.commit()
-
-
-def start_rendering(report: IssuedReport, verify_url: str) -> None:
-    """Render in a worker thread with its own application context and session."""
-    app = current_app._get_current_object()
-    report_id, issuer_id = report.id, report.issued_by_id
-
-    def work():
-        with app.app_context():
-            try:
-                with audit.acting_as(issuer_id, "worker"):
-                    render_issued(report_id, verify_url)
-            finally:
-                db.session.remove()
-
-    # End this request's transaction first: on SQLite an open read would lock the worker's write out.
+        return
+    report.pdf = rendered.pdf
+    report.sha256 = hashlib.sha256(rendered.pdf).hexdigest()
+    report.pages = rendered.pages
+    report.size = len(rendered.pdf)
+    report.status = "issued"
     db.session.commit()
-    if app.config.get("REPORTS_RENDER_INLINE"):
-        work()
-        return
-    threading.Thread(target=work, name=f"render-{report.number}", daemon=True).start()
+    progress(3, RENDER_STEPS)
+
+
+def _render_job(run: JobRun) -> None:
+    render_issued(run.params["report_id"], run.params["verify_url"], progress=run.progress)
+
+
+def _render_failed(params: dict, reason: str) -> None:
+    """The job failed (an error, or its worker died twice): the report is marked failed, without a PDF."""
+    report = db.session.get(IssuedReport, params["report_id"])
+    if report is not None and report.status == "rendering":
+        log.warning("rendering report %s failed: %s", report.number, reason)
+        report.status = "failed"
+        report.error = reason
+
+
+RENDER_KIND = kinds.register(kinds.Kind(
+    name="render_report", run=_render_job, label=_l("Report rendering"), unit=_l("steps"),
+    result=("reports.show", "number"), on_failed=_render_failed))
+
+
+def _scope_country(scope: str) -> str | None:
+    """The country whose managers may watch a report's job; ``None`` for the whole Fund."""
+    kind, _sep, value = scope.partition(":")
+    if kind == "country":
+        return value
+    if kind == "project":
+        return db.session.scalar(select(Project.country).where(Project.code == value))
+    return None
+
+
+def start_rendering(report: IssuedReport, verify_url: str) -> Job:
+    """Render as a job (tracker/jobs): on RQ or the in-process worker; here and now with
+    ``REPORTS_RENDER_INLINE``. The report's page links to the job's."""
+    app = current_app._get_current_object()
+    params = {"report_id": report.id, "verify_url": verify_url}
+    return start_job(kind=RENDER_KIND.name, params=params, user=db.session.get(User, report.issued_by_id),
+                     country=_scope_country(report.scope), subject=report.number, total=RENDER_STEPS,
+                     inline=bool(app.config.get("REPORTS_RENDER_INLINE")))
 
 
 def readable_reports(user: User) -> Select:

@@ -17,6 +17,7 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.formatting import locale_code
 from tracker.forms import show_errors
+from tracker.jobs.queries import latest_job
 from tracker.models import Donor, IssuedReport, Project
 from tracker.models.base import today
 from tracker.reports import archive
@@ -134,7 +135,8 @@ def _readable_or_404(number: str) -> IssuedReport:
 @permission("reports.read")
 def show(number: str):
     report = _readable_or_404(number)
-    response = make_response(render_template("reports/show.html", report=report,
+    job_id = latest_job(archive.RENDER_KIND.name, report.number) if current_user.can("jobs.view") else None
+    response = make_response(render_template("reports/show.html", report=report, job_id=job_id,
                                              scope_label=_scope_label(report.scope)))
     if report.status == "rendering":
         response.headers["Refresh"] = "3"
