@@ -5,8 +5,8 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+from tracker.bulk import insert_rows
 from tracker.dates import add_months
-from tracker.demo.bulk import insert_rows
 from tracker.demo.helpers import DAY, month_starts, percent_between, round_hundreds
 from tracker.demo.story import BALANCE_STORY, DIRECT, PIPELINE_NEED, PROFILES
 from tracker.models import Allocation, BudgetLine

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import bindparam, update
 
-from tracker.demo.bulk import insert_rows
+from tracker.bulk import insert_rows
 from tracker.demo.countries import COUNTRIES
 from tracker.demo.story import CLAIM_AFTER, CLAIM_BASE, CLAIM_FINAL, CLAIM_GAPS, CORRECTION_REASONS
 from tracker.models import ClaimStep, PaternityClaim

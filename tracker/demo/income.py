@@ -5,8 +5,8 @@ import datetime as dt
 from decimal import Decimal
 from types import SimpleNamespace
 
+from tracker.bulk import insert_rows
 from tracker.dates import add_months
-from tracker.demo.bulk import insert_rows
 from tracker.demo.countries import COUNTRIES
 from tracker.demo.helpers import day_between, month_starts, to_step
 from tracker.demo.story import ACTIVITIES, INCOME_NOTES

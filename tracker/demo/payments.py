@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from tracker.demo.bulk import insert_rows
+from tracker.bulk import insert_rows
 from tracker.demo.countries import COUNTRIES
 from tracker.demo.helpers import DAY, day_between, month_end, month_starts, to_step, weighted_choice
 from tracker.demo.story import AHEAD_STATES, FOLLOW_UP_STATES, PAST_STATES, REJECTIONS, VOIDS

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, update
 
+from tracker.bulk import insert_rows
 from tracker.crypto import normalise_name
-from tracker.demo.bulk import insert_rows
 from tracker.demo.claims import seed_claims
 from tracker.demo.countries import COUNTRIES
 from tracker.demo.helpers import day_between, to_step, weighted_choice

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from tracker.demo.bulk import insert_rows
+from tracker.bulk import insert_rows
 from tracker.demo.helpers import UTC, day_between, nice_amount, percent_between, to_step
 from tracker.demo.story import DONORS, EARMARKS, PAID_IN_OTHER_CURRENCY, UNALLOCATED_SHARE, UNCOVERED_SHARE
 from tracker.models import Contribution, Donor, Pledge

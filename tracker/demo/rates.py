@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from tracker.demo.bulk import insert_rows
+from tracker.bulk import insert_rows
 from tracker.demo.helpers import DAY, month_starts
 from tracker.demo.story import RATE_WALKS
 from tracker.models import ExchangeRate

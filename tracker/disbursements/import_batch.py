@@ -19,11 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
 from tracker import audit
-from tracker import validation as v
 from tracker.auth.scope import scoped_select
-from tracker.demo.bulk import insert_rows
+from tracker.bulk import insert_rows
 from tracker.disbursements import services
-from tracker.disbursements.import_rules import history_refusal, import_user, live_since
+from tracker.disbursements.import_rules import resolve_row
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.rates import usd_value
@@ -127,46 +126,13 @@ def _look_up(rows, ctx: RowContext, known: _Known) -> None:
 def _check(values: dict[str, str], ctx: RowContext, known: _Known):
     """The row's new disbursement (a dict of columns), or ``None`` when it is imported already; raises
     :class:`Invalid` as :func:`~tracker.disbursements.import_kind.apply_disbursement` does, in the same order."""
-    reference = v.text(values["reference"], "reference", max_length=60)
-    seen = ctx.cache.setdefault("_seen", set())
-    if reference in seen:
-        raise Invalid(_l("%(ref)s appears twice in this file", ref=reference), "reference")
-    seen.add(reference)
-    found = known.existing_of(reference)
-    project = ctx.find(Project, "project_code", "code", values["project_code"])
-    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
-    if found is not None:
-        if found[0] != project.id or found[1] != mother.id:
-            raise Invalid(_l("%(ref)s exists already with other details", ref=reference), "reference")
+    targets = resolve_row(values, ctx, existing_of=known.existing_of, enrolment_of=known.enrolment)
+    if targets is None:
         return None
-    child = ctx.find(Child, "child_code", "code", values["child_code"]) if values.get("child_code") else None
-    enrolment = None
-    if values.get("academic_year"):
-        if child is None:
-            raise Invalid(_l("an academic year needs the child"), "child_code")
-        year = v.academic_year(values["academic_year"])
-        enrolment = known.enrolment(child.id, year)
-        if enrolment is None:
-            raise Invalid(_l("%(child)s is not enrolled for %(year)s", child=child.code, year=year), "academic_year")
-    income_project = None
-    if values.get("income_project_reference"):
-        income_project = ctx.find(IncomeProject, "income_project_reference", "reference",
-                                 values["income_project_reference"])
-    user = import_user(ctx)
-    history = ctx.history
-    paid_on = v.date(values.get("paid_on", ""), "paid_on", required=history)
-    payment_reference = v.text(values.get("payment_reference", ""), "payment_reference", required=history,
-                               max_length=80)
-    if not history and (paid_on or payment_reference):
-        raise Invalid(_l("only past payments (--history) are imported as paid; leave it empty"),
-                      "paid_on" if paid_on else "payment_reference")
-    if history:
-        since = live_since()
-        if since is None:
-            raise Invalid(history_refusal(), "paid_on")
-        if paid_on > since:
-            raise Invalid(_l("after the go-live date %(day)s; record it through approval", day=since.isoformat()),
-                          "paid_on")
+    reference, project, mother, child, enrolment, income_project, user = (
+        targets.reference, targets.project, targets.mother, targets.child, targets.enrolment,
+        targets.income_project, targets.user)
+    history, paid_on, payment_reference = ctx.history, targets.paid_on, targets.payment_reference
     entry = services.check_entry(
         project=project, category=values["category"], beneficiary=mother, child=child, enrolment=enrolment,
         term=values.get("term") or None, income_project=income_project, payee=values["payee"],

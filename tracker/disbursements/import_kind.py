@@ -18,60 +18,35 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from tracker import validation as v
 from tracker.disbursements import services
 from tracker.disbursements.import_batch import apply_batch
-from tracker.disbursements.import_rules import history_audit, history_refusal, import_user, live_since
+from tracker.disbursements.import_rules import history_audit, history_refusal, resolve_row
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.rates import usd_value
 from tracker.imports.kinds import Column, Kind, RowContext, register
-from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project
+from tracker.models import Disbursement, Enrolment
 from tracker.models.base import now_utc
 
 
+def _existing_of(reference: str) -> tuple[int, int] | None:
+    return db.session.execute(select(Disbursement.project_id, Disbursement.beneficiary_id)
+                              .where(Disbursement.reference == reference)).one_or_none()
+
+
+def _enrolment_of(child_id: int, year: str) -> Enrolment | None:
+    return db.session.scalars(select(Enrolment).where(
+        Enrolment.child_id == child_id, Enrolment.academic_year == year)).one_or_none()
+
+
 def apply_disbursement(values: dict[str, str], ctx: RowContext) -> str:
-    reference = v.text(values["reference"], "reference", max_length=60)
-    existing = ctx.cache.setdefault("_seen", set())
-    if reference in existing:
-        raise Invalid(_l("%(ref)s appears twice in this file", ref=reference), "reference")
-    existing.add(reference)
-    found = db.session.scalars(select(Disbursement).where(Disbursement.reference == reference)).one_or_none()
-    project = ctx.find(Project, "project_code", "code", values["project_code"])
-    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
-    if found is not None:
-        if found.project_id != project.id or found.beneficiary_id != mother.id:
-            raise Invalid(_l("%(ref)s exists already with other details", ref=reference), "reference")
+    """One row, through the service the entry form uses (the batch path's fallback, and its reference)."""
+    row = resolve_row(values, ctx, existing_of=_existing_of, enrolment_of=_enrolment_of)
+    if row is None:
         return "unchanged"
-    child = ctx.find(Child, "child_code", "code", values["child_code"]) if values.get("child_code") else None
-    enrolment = None
-    if values.get("academic_year"):
-        if child is None:
-            raise Invalid(_l("an academic year needs the child"), "child_code")
-        year = v.academic_year(values["academic_year"])
-        enrolment = db.session.scalars(select(Enrolment).where(
-            Enrolment.child_id == child.id, Enrolment.academic_year == year)).one_or_none()
-        if enrolment is None:
-            raise Invalid(_l("%(child)s is not enrolled for %(year)s", child=child.code, year=year), "academic_year")
-    income_project = None
-    if values.get("income_project_reference"):
-        income_project = ctx.find(IncomeProject, "income_project_reference", "reference",
-                                 values["income_project_reference"])
-    user = import_user(ctx)
-    history = ctx.history
-    paid_on = v.date(values.get("paid_on", ""), "paid_on", required=history)
-    payment_reference = v.text(values.get("payment_reference", ""), "payment_reference", required=history,
-                               max_length=80)
-    if not history and (paid_on or payment_reference):
-        raise Invalid(_l("only past payments (--history) are imported as paid; leave it empty"),
-                      "paid_on" if paid_on else "payment_reference")
-    if history:
-        since = live_since()
-        if since is None:  # run_import refuses the import before any row; never trust that alone
-            raise Invalid(history_refusal(), "paid_on")
-        if paid_on > since:
-            raise Invalid(_l("after the go-live date %(day)s; record it through approval", day=since.isoformat()),
-                          "paid_on")
+    project, mother, child, enrolment, income_project, user = (
+        row.project, row.mother, row.child, row.enrolment, row.income_project, row.user)
+    reference, history, paid_on, payment_reference = row.reference, ctx.history, row.paid_on, row.payment_reference
     disbursement = services.enter(
         project=project, category=values["category"], beneficiary=mother, child=child, enrolment=enrolment,
         term=values.get("term") or None, income_project=income_project, payee=values["payee"],

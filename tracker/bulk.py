@@ -1,5 +1,6 @@
-"""Rows written in bulk: Core ``INSERT`` executemany (with ``RETURNING`` ids where other rows point at them)
-or, on PostgreSQL, ``COPY`` with ids drawn from the tables' own sequences."""
+"""Rows written in bulk, for the demo seeder and the batch imports: Core ``INSERT`` executemany (with
+``RETURNING`` ids where other rows point at them) or, on PostgreSQL, ``COPY`` with ids drawn from the tables' own
+sequences."""
 from __future__ import annotations
 
 from sqlalchemy import insert, text
