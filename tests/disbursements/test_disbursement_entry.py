@@ -15,10 +15,8 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from tests import factories
-from tests.conftest import PASSWORD
 from tracker.disbursements import services
 from tracker.extensions import db as _db
 from tracker.models import AuditEvent, Disbursement, User
@@ -26,12 +24,6 @@ from tracker.models.base import today
 
 PROJECT = "TF-CD-2025-01"
 YEAR = "2025-2026"
-QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-
-
-@pytest.fixture(autouse=True)
-def _quick_sign_in(monkeypatch):
-    monkeypatch.setattr(factories, "_PASSWORD_HASH", QUICK_HASH)
 
 
 @dataclass(frozen=True)

@@ -18,23 +18,15 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from tests import factories
-from tests.conftest import PASSWORD
 from tracker.disbursements import services
 from tracker.extensions import db as _db
 from tracker.models import AuditEvent, Disbursement, User
 
-QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 STAFF, MANAGER = "staff_client", "manager_client"
 EXPORT_HEADER = ["reference", "project_code", "category", "mother_code", "child_code", "academic_year", "term",
                  "payee", "amount", "currency", "usd_amount", "status", "entered_on", "paid_on"]
-
-
-@pytest.fixture(autouse=True)
-def _quick_sign_in(monkeypatch):
-    monkeypatch.setattr(factories, "_PASSWORD_HASH", QUICK_HASH)
 
 
 @dataclass(frozen=True)

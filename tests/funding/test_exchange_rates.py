@@ -15,10 +15,8 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from tests import factories
-from tests.conftest import PASSWORD
 from tracker.disbursements import services
 from tracker.errors import Invalid
 from tracker.extensions import db as _db
@@ -26,13 +24,6 @@ from tracker.funding.rates import add_rate
 from tracker.models import Disbursement, ExchangeRate
 from tracker.models.base import today
 from tracker.rates import rate_on
-
-QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-
-
-@pytest.fixture(autouse=True)
-def _quick_sign_in(monkeypatch):
-    monkeypatch.setattr(factories, "_PASSWORD_HASH", QUICK_HASH)
 
 
 def rates(app) -> list[tuple[str, dt.date, Decimal]]:

@@ -16,7 +16,6 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from tests import factories
 from tests.conftest import PASSWORD
@@ -25,12 +24,6 @@ from tracker.models import Allocation, AuditEvent, BudgetLine, Contribution, Don
 from tracker.models.base import today
 
 CD, CF, SS = "TF-CD-2025-01", "TF-CF-2025-01", "TF-SS-2025-01"
-QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-
-
-@pytest.fixture(autouse=True)
-def _quick_sign_in(monkeypatch):
-    monkeypatch.setattr(factories, "_PASSWORD_HASH", QUICK_HASH)
 
 
 @pytest.fixture

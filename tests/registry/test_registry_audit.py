@@ -13,7 +13,6 @@ from urllib.parse import unquote_plus, urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from tests import factories
 from tests.conftest import PASSWORD
@@ -26,11 +25,6 @@ NOBODY = "Nyamwiza Kabuyaya"  # no mother bears this name
 NAMES = ("Wamuhiga", "Zabibuka", "Kahambu", "Sifanzeyi", "Nyamwiza", "Kabuyaya")
 #: The e-mail of ``staff_client`` (tests/conftest.py), a staff member of CD.
 STAFF = "staff.cd@example.org"
-
-
-@pytest.fixture(autouse=True)
-def _quick_sign_in(monkeypatch):
-    monkeypatch.setattr(factories, "_PASSWORD_HASH", generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"))
 
 
 @pytest.fixture

@@ -14,14 +14,10 @@ from urllib.parse import unquote_plus, urlsplit
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from tests import factories
-from tests.conftest import PASSWORD
 from tracker.extensions import db as _db
 from tracker.models import AuditEvent, Beneficiary, Child, Enrolment, IncomeProject, PaternityClaim
-
-QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 MOTHER = "Wamuhiga Zabibuka"
 RENAMED = "Nyamwiza Kabuyaya"
@@ -33,11 +29,6 @@ OTHER_CHILD = "Oluwaseyifa"
 #: Every word that would give a survivor away (each is distinctive enough to search for alone).
 SECRETS = ["Wamuhiga", "Zabibuka", "Nyamwiza", "Kabuyaya", "Kahambu", "Sifanzeyi", "899 765 432", "899765432",
            "Mbobero", "Kalehero", CHILD, OTHER_CHILD]
-
-
-@pytest.fixture(autouse=True)
-def _quick_sign_in(monkeypatch):
-    monkeypatch.setattr(factories, "_PASSWORD_HASH", QUICK_HASH)
 
 
 def leaks(text: str) -> list[str]:

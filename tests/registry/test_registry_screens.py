@@ -15,10 +15,8 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from tests import factories
-from tests.conftest import PASSWORD
 from tracker.extensions import db as _db
 from tracker.models import (
     AuditEvent,
@@ -34,13 +32,6 @@ from tracker.models.base import today
 
 STAFF = "staff_client"  # staff of CD
 MANAGER = "manager_client"  # manager of CD and CF
-#: Sign-ins here check a cheap hash: production's scrypt costs 0.1 s per sign-in, and these tests sign in ~150 times.
-QUICK_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-
-
-@pytest.fixture(autouse=True)
-def _quick_sign_in(monkeypatch):
-    monkeypatch.setattr(factories, "_PASSWORD_HASH", QUICK_HASH)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from tests import factories
 from tests.conftest import PASSWORD
@@ -23,11 +22,6 @@ from tracker.models import AuditEvent, IssuedReport
 
 CODE = "TF-CD-2025-01"
 CHOICES = {"scope": f"project:{CODE}", "date_from": "2025-01-01", "date_to": "2025-12-31", "lang": "en", "donor": ""}
-
-
-@pytest.fixture(autouse=True)
-def _quick_sign_in(monkeypatch):
-    monkeypatch.setattr(factories, "_PASSWORD_HASH", generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"))
 
 
 class ReportFormPage(HTMLParser):
