@@ -53,6 +53,7 @@ FROM_ENVIRONMENT = {
     "API_RATE_LIMIT": ("API_RATE_LIMIT", _text),
     "TRACKER_LIVE_SINCE": ("TRACKER_LIVE_SINCE", _iso_date),
     "IMPORT_PARSE_SECONDS": ("IMPORT_PARSE_SECONDS", _number(float, "a number of seconds")),
+    "IMPORT_JOB_BYTES": ("IMPORT_JOB_BYTES", _number(int, "a number of bytes")),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", _number(int, "a whole number of proxies")),
     "ACADEMIC_YEAR_START_MONTH": ("ACADEMIC_YEAR_START_MONTH", _number(int, "a month number from 1 to 12")),
     "REPORT_MIN_CELL": ("REPORT_MIN_CELL", _number(int, "a whole number")),
@@ -151,6 +152,10 @@ class Config:
     #: Seconds reading one file (CSV or XLSX) may take, on the upload page and in ``flask import``: that workbook
     #: takes about 3 s of CPU on a 2-core VM, and the other limits stop a hostile file sooner.
     IMPORT_PARSE_SECONDS = 15.0
+    #: An uploaded file larger than this (bytes) is checked, then imported, by a job (tracker/imports/jobs.py), so
+    #: that no request reads or imports a large file: 32 KB is about 350 disbursement rows in CSV, 1,500 in XLSX,
+    #: well under a second's work; a smaller file gets its preview in the request itself.
+    IMPORT_JOB_BYTES = 32 * 1024
     #: Strict-Transport-Security max-age in seconds (0: no header; production sends it).
     HSTS_SECONDS = 0
     #: How many reverse proxies in front set X-Forwarded-For/-Proto (0: none trusted).
@@ -207,6 +212,8 @@ class TestingConfig(Config):
     TRACKER_LIVE_SINCE = dt.date(2025, 12, 31)
     # The job tests (tests/jobs) recover interrupted jobs themselves, at the moment they choose.
     JOBS_RECOVER_ON_START = False
+    # Uploads are checked in the request, whatever their size; the tests of import jobs set a size.
+    IMPORT_JOB_BYTES = None
 
 
 class ProductionConfig(Config):

@@ -26,7 +26,7 @@ def test_threads_in_a_few_workers_on_the_loopback(monkeypatch):
     config = load(monkeypatch)
     assert (config.worker_class_str, config.workers, config.threads) == ("gthread", 3, 4)
     assert config.bind == ["127.0.0.1:8000"]
-    assert config.timeout == 120
+    assert config.timeout == 30
 
 
 def test_the_environment_sets_workers_threads_timeout_and_address(monkeypatch):

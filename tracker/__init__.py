@@ -130,6 +130,8 @@ def _begins_as_writer() -> bool:
         view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
         blueprint = current_app.blueprints.get(request.blueprint) if request.blueprint else None
         return bool(getattr(view, "writes_on_get", False) or getattr(blueprint, "writes_on_get", False))
+    if has_app_context() and g.get("begin_as_writer"):  # tracker.database.as_writer (a job's import)
+        return True
     command = click.get_current_context(silent=True)
     # Not `flask shell`: a transaction left open at its prompt would hold the write lock for as long.
     return command is not None and command.command.name != "shell"

@@ -1,6 +1,10 @@
 """Database upkeep the application does itself."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import g
 from sqlalchemy import text
 
 
@@ -28,3 +32,18 @@ def writes_on_get(view):
     """
     view.writes_on_get = True
     return view
+
+
+@contextmanager
+def as_writer() -> Iterator[None]:
+    """Outside a request or a command (a job's worker thread), transactions begun inside begin as writers.
+
+    For work that writes from its first statement to its commit, as an import does: on SQLite it waits its
+    turn for the write lock as it begins, rather than being refused the lock when it first writes.
+    """
+    before = g.get("begin_as_writer", False)
+    g.begin_as_writer = True
+    try:
+        yield
+    finally:
+        g.begin_as_writer = before

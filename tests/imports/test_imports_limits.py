@@ -128,7 +128,11 @@ def test_cells_in_column_xfd_are_refused_row_by_row_without_building_the_rows(ap
     html = page(response)
     assert response.status_code == 200
     assert "Nothing saved: the file has problems" in html
-    assert f"<td class=\"nowrap\">50001</td><td>—</td><td>{message}</td>" in html
+    assert "50,000</dd>" in html  # rows with problems
+    # The page lists the first thousand problems (rows 2 to 1001) and says there are more.
+    assert f"<td class=\"nowrap\">1001</td><td>—</td><td>{message}</td>" in html
+    assert "<td class=\"nowrap\">1002</td>" not in html
+    assert "Only the first 1,000 problems are listed." in html
     assert not upload_dir.exists() or not list(upload_dir.iterdir())
 
 

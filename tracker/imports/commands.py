@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import click
 from flask import current_app
@@ -16,7 +17,8 @@ from tracker.imports.kinds import KINDS, FileProblem, history_refusal
 from tracker.imports.reading import MAX_BYTES, parse_upload
 from tracker.imports.running import ImportResult, run_import
 
-#: Files with more data rows than this show a progress bar on stderr.
+#: Files with more data rows than this show their progress on stderr: a bar with the rows per second on a
+#: terminal, one line with the time taken and the rate otherwise (a log, a cron job's mail).
 PROGRESS_ABOVE = 200
 
 
@@ -79,9 +81,16 @@ def _import(kind_name, path, dry_run, history, as_email):
 
     with audit.acting_as(user.id if user is not None else None, "cli"):
         if len(parsed) > PROGRESS_ABOVE:
-            with click.progressbar(length=len(parsed), label=f"{kind.name}", file=sys.stderr) as bar:
+            started = time.monotonic()
+            if sys.stderr.isatty():
+                with click.progressbar(length=len(parsed), label=f"{kind.name}", file=sys.stderr,
+                                       item_show_func=lambda rate: rate, show_eta=True) as bar:
+                    result = run_import(kind, parsed, read_errors=parsed.errors, user=user, dry_run=dry_run,
+                                        history=history, progress=_advance(bar, started))
+            else:
                 result = run_import(kind, parsed, read_errors=parsed.errors, user=user, dry_run=dry_run,
-                                    history=history, progress=_advance(bar))
+                                    history=history)
+            click.echo(_pace(kind.name, len(parsed), time.monotonic() - started), err=True)
         else:
             result = run_import(kind, parsed, read_errors=parsed.errors, user=user, dry_run=dry_run,
                                 history=history)
@@ -93,14 +102,23 @@ def _import(kind_name, path, dry_run, history, as_email):
         sys.exit(1)
 
 
-def _advance(bar):
+def _advance(bar, started: float):
+    """Moves the bar to the rows done, and shows the rows per second so far beside it."""
     state = {"done": 0}
 
     def progress(done, total):
-        bar.update(done - state["done"])
+        seconds = time.monotonic() - started
+        rate = f"{done / seconds:,.0f} rows/s" if seconds > 0 else ""
+        bar.update(done - state["done"], current_item=rate)
         state["done"] = done
 
     return progress
+
+
+def _pace(kind_name: str, rows: int, seconds: float) -> str:
+    """``disbursements: 10,000 rows in 2.6 s (3,846 rows/s)``."""
+    rate = f"{rows / seconds:,.0f}" if seconds > 0 else "-"
+    return f"{kind_name}: {rows:,} rows in {seconds:.1f} s ({rate} rows/s)"
 
 
 def summary(result: ImportResult) -> str:

@@ -107,17 +107,24 @@ class _Budget:
 
 def parse_upload(data: bytes, filename: str, kind: Kind) -> ParsedFile:
     """Read ``data`` (CSV or XLSX, told by its content) as rows of ``kind``."""
-    if len(data) > MAX_BYTES:
-        raise FileProblem(_("The file is larger than 20 MB. Split it into several files."))
-    if not data.strip() or not data.removeprefix(_BOM).strip():
-        raise FileProblem(_("The file is empty."))
+    refuse_at_once(data, filename)
     budget = _Budget(current_app.config["IMPORT_PARSE_SECONDS"])
     if data.startswith(_XLSX_MAGIC):
         source, fmt = _xlsx_rows(data, budget), "xlsx"
     else:
-        _refuse_binary(data, filename)
         source, fmt = _csv_rows(data, budget), "csv"
     return _collect(source, fmt, kind)
+
+
+def refuse_at_once(data: bytes, filename: str) -> None:
+    """The checks of a file that cost nothing (too large, empty, not a spreadsheet): an upload page makes them
+    before handing a large file to a job. Raises :class:`FileProblem`."""
+    if len(data) > MAX_BYTES:
+        raise FileProblem(_("The file is larger than 20 MB. Split it into several files."))
+    if not data.strip() or not data.removeprefix(_BOM).strip():
+        raise FileProblem(_("The file is empty."))
+    if not data.startswith(_XLSX_MAGIC):
+        _refuse_binary(data, filename)
 
 
 def _refuse_binary(data: bytes, filename: str) -> None:

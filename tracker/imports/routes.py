@@ -3,9 +3,15 @@
 The routes of one kind declare ``SIGNED_IN`` and check the kind's own
 permission in the view (:func:`_kind_or_404`), because each kind names its
 permission (records, funding, rates...).
+
+A file larger than ``IMPORT_JOB_BYTES`` is checked, and then imported, by a
+job (tracker/imports/jobs.py): the upload and the confirmation lead to the
+job's page, which shows its progress and ends on :func:`job_result`, the same
+preview or summary as a small file's.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -15,12 +21,24 @@ from flask_login import current_user
 
 from tracker.auth.permissions import SIGNED_IN, permission
 from tracker.exports import csv_response, xlsx_response
+from tracker.extensions import db
+from tracker.imports import jobs
 from tracker.imports.blueprint import bp
 from tracker.imports.forms import ConfirmForm, UploadForm
 from tracker.imports.kinds import KINDS, FileProblem, Kind, history_refusal
-from tracker.imports.pending import UploadGone, UploadNotYours, discard_upload, store_upload, take_upload
-from tracker.imports.reading import MAX_BYTES, parse_upload
+from tracker.imports.pending import (
+    UploadGone,
+    UploadNotYours,
+    claim_upload,
+    discard_upload,
+    load_claimed,
+    store_file,
+    store_upload,
+)
+from tracker.imports.reading import MAX_BYTES, parse_upload, refuse_at_once
 from tracker.imports.running import ImportResult, run_import
+from tracker.jobs.queries import visible_jobs
+from tracker.models import Job
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,11 @@ def upload(kind_name: str):
             form.file.errors = [refused]
             return render_template("imports/upload.html", kind=_view(kind), form=form)
         try:
+            if jobs.runs_as_job(len(data)):
+                refuse_at_once(data, filename)
+                token = store_file(data, user_id=user_id, kind=kind.name, history=history, filename=filename)
+                job = jobs.start_check(kind, token, current_user._get_current_object(), history)
+                return redirect(url_for("jobs.show", job_id=job.id), code=303)
             parsed = parse_upload(data, filename, kind)
         except FileProblem as problem:
             form.file.errors = [problem.message]
@@ -99,10 +122,10 @@ def upload(kind_name: str):
                                 dry_run=True, history=history)
             confirm = None
             if result.ok:
-                token = store_upload(parsed, user_id=user_id, kind=kind.name, history=history, filename=filename)
+                token = store_upload(parsed, user_id=user_id, kind=kind.name, history=history, filename=filename,
+                                     size=len(data))
                 confirm = ConfirmForm(token=token)
-            return render_template("imports/preview.html", kind=_view(kind), result=result, confirm=confirm,
-                                   filename=filename, history=history)
+            return _preview(kind, result, confirm=confirm, filename=filename, history=history)
     return render_template("imports/upload.html", kind=_view(kind), form=form)
 
 
@@ -118,28 +141,86 @@ def confirm(kind_name: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        pending = take_upload(form.token.data, user_id=current_user.id, kind=kind.name)
+        pending = claim_upload(form.token.data, user_id=current_user.id, kind=kind.name)
     except UploadNotYours:
         abort(404)
     except UploadGone:
         flash(_("This upload is no longer waiting: it was imported already or is older than an hour. "
                 "Upload the file again."), "error")
         return redirect(url_for(".upload", kind_name=kind.name))
+    in_job = False
     try:
         history = pending.history and _may_load_history(kind)
         refused = history_refusal(kind) if history else None
         if refused:
             flash(refused, "error")
             return redirect(url_for(".upload", kind_name=kind.name))
+        if jobs.runs_as_job(pending.size):
+            job = jobs.start_save(kind, pending.token, current_user._get_current_object(), history)
+            in_job = True  # the job imports the rows taken aside, then discards them
+            return redirect(url_for("jobs.show", job_id=job.id), code=303)
+        pending = load_claimed(pending.token)
         result = run_import(kind, pending.parsed, read_errors=pending.parsed.errors,
                             user=current_user._get_current_object(), dry_run=False, history=history)
+    except UploadGone:
+        flash(_("This upload is no longer waiting: it was imported already or is older than an hour. "
+                "Upload the file again."), "error")
+        return redirect(url_for(".upload", kind_name=kind.name))
     finally:
-        discard_upload(pending.token)
+        if not in_job:
+            discard_upload(pending.token)
     if result.committed:
         flash(_summary(result), "success")
         return redirect(url_for(".upload", kind_name=kind.name))
-    return render_template("imports/preview.html", kind=_view(kind), result=result, confirm=None,
-                           filename=pending.filename, history=history)
+    return _preview(kind, result, confirm=None, filename=pending.filename, history=history)
+
+
+@bp.route("/<kind_name>/jobs/<int:job_id>")
+@permission(SIGNED_IN)
+def job_result(kind_name: str, job_id: int):
+    """Where a finished import job leads: the page the request would have shown for a small file.
+
+    Only the person who uploaded may confirm; a manager watching her
+    country's jobs sees the same preview without the button.
+    """
+    kind = _kind_or_404(kind_name)
+    job = db.session.scalars(visible_jobs(current_user).where(
+        Job.id == job_id, Job.kind.in_((jobs.CHECK.name, jobs.SAVE.name)), Job.subject == kind.name)).one_or_none()
+    if job is None:
+        abort(404)
+    if job.state != "done":
+        return redirect(url_for("jobs.show", job_id=job.id))
+    kept = jobs.kept_result(job)
+    if kept is None:
+        abort(404)
+    document, result = kept
+    params = json.loads(job.params)
+    if result is None:  # the file itself was refused: the upload form says why, as for a small file
+        form = UploadForm()
+        if not _may_load_history(kind):
+            del form.history
+        form.file.errors = [document["problem"]]
+        return render_template("imports/upload.html", kind=_view(kind), form=form)
+    if job.kind == jobs.SAVE.name and result.committed:
+        if job.started_by_id == current_user.id:
+            flash(_summary(result), "success")
+            return redirect(url_for(".upload", kind_name=kind.name))
+    confirm = None
+    if job.kind == jobs.CHECK.name and document["confirmable"] and job.started_by_id == current_user.id:
+        confirm = ConfirmForm(token=params["token"])
+    return _preview(kind, result, confirm=confirm, filename=document["filename"], history=document["history"],
+                    summary=_summary(result) if result.committed else None)
+
+
+def _preview(kind: Kind, result: ImportResult, *, confirm: ConfirmForm | None, filename: str, history: bool,
+             summary: str | None = None):
+    """The dry run's (or a failed import's) page; at most :data:`~tracker.imports.jobs.KEPT_ERRORS` problems are
+    listed, so that the page of a file wrong on every row still comes at once."""
+    shown = jobs.KEPT_ERRORS
+    more = len(result.errors) > shown or getattr(result, "truncated", False)
+    return render_template("imports/preview.html", kind=_view(kind), result=result, confirm=confirm,
+                           filename=filename, history=history, summary=summary, shown_errors=shown,
+                           more_problems=more)
 
 
 def _summary(result: ImportResult) -> str:

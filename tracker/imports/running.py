@@ -60,7 +60,8 @@ class ImportRefused(Exception):
 
 def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_errors: Iterable[RowError] = (),
                user: User | None, dry_run: bool, history: bool,
-               progress: Callable[[int, int | None], Any] | None = None) -> ImportResult:
+               progress: Callable[[int, int | None], Any] | None = None,
+               before_commit: Callable[[ImportResult], Any] | None = None) -> ImportResult:
     """Apply every row of a file; save all of it, or nothing.
 
     Each row runs in its own SAVEPOINT: a row the kind refuses
@@ -80,6 +81,10 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
 
     A history import the kind refuses outright raises :class:`ImportRefused`;
     its audit event also carries the kind's figures (``Kind.history_audit``).
+
+    ``progress(done, total)`` is called every :data:`PROGRESS_EVERY` rows;
+    ``before_commit(result)`` just before the commit of a successful import,
+    to add to its transaction (a job records its result with the rows).
     """
     if history:
         refused = history_refusal(kind)
@@ -142,8 +147,10 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
         if history and kind.history_audit is not None:
             changes.update(kind.history_audit(cache))
         audit.record(session, "import", entity=kind.name, changes=changes)
-        session.commit()
         result.committed = True
+        if before_commit is not None:
+            before_commit(result)
+        session.commit()
         if result.created + result.updated >= current_app.config["IMPORT_ANALYZE_ROWS"]:
             refresh_planner_statistics(session)
         return result

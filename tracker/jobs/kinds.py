@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -30,8 +31,9 @@ class Kind:
     #: Lazy strings: the kind's name and the unit of its progress, as people read them.
     label: object
     unit: object
-    #: ``(endpoint, argument)``: the result page is ``url_for(endpoint, **{argument: job.subject})``.
-    result: tuple[str, str] | None = None
+    #: The page a finished job leads to: ``(endpoint, argument)`` for ``url_for(endpoint, **{argument:
+    #: job.subject})``, or ``result(job)`` giving its URL (``None``: no such page).
+    result: tuple[str, str] | Callable[[Any], str | None] | None = None
     #: ``on_failed(params, reason)``: mark what the job was making as failed, in the transaction that fails the job.
     on_failed: Callable[[dict, str], None] | None = None
 

@@ -11,7 +11,7 @@ from sqlalchemy import Select, or_, select
 from tracker.auth.scope import sees_whole_fund, user_countries
 from tracker.extensions import db
 from tracker.jobs import kinds
-from tracker.jobs.services import INTERRUPTED
+from tracker.jobs.services import INTERRUPTED, live_progress
 from tracker.models import Job, User
 
 
@@ -64,11 +64,17 @@ def failure_text(error: str | None) -> str | None:
 def job_view(job: Job, started_by: str | None) -> JobView:
     kind = kinds.get(job.kind)
     result_url = None
-    if kind is not None and kind.result and job.subject and job.state == "done":
-        endpoint, argument = kind.result
-        result_url = url_for(endpoint, **{argument: job.subject})
+    if kind is not None and kind.result and job.state == "done":
+        if callable(kind.result):
+            result_url = kind.result(job)
+        elif job.subject:
+            endpoint, argument = kind.result
+            result_url = url_for(endpoint, **{argument: job.subject})
+    done, total = job.progress_done, job.progress_total
+    if job.state == "running":
+        done, total = live_progress(job.id, done, total)
     return JobView(job.id, str(kind.label) if kind else job.kind, str(kind.unit) if kind else "",
-                   job.state, job.progress_done, job.progress_total, job.subject, started_by, job.country,
+                   job.state, done, total, job.subject, started_by, job.country,
                    job.attempts, job.created_at, job.started_at, job.finished_at, failure_text(job.error), result_url)
 
 

@@ -14,9 +14,11 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from tracker import audit
 from tracker.extensions import db
@@ -54,29 +56,88 @@ def next_queued() -> int | None:
     return job_id
 
 
-def touch(engine, job_id: int, done: int | None = None, total: int | None = None) -> None:
-    """Heartbeat (and progress) of a running job, in a transaction of its own beside the work's."""
+#: Progress of the jobs running in this process: ``{job_id: (done, total)}``. On SQLite an import's transaction
+#: holds the database's one write lock from its first row to its commit, so its progress cannot be written to
+#: the jobs table meanwhile; the pages this process serves read it from here (:func:`live_progress`).
+_live: dict[int, tuple[int, int | None]] = {}
+#: Seconds between two writes of a job's progress to the jobs table (the work reports it every few rows).
+PROGRESS_WRITE_SECONDS = 0.5
+
+
+def live_progress(job_id: int, done: int, total: int | None) -> tuple[int, int | None]:
+    """A running job's progress: as the work last reported it, when it runs in this process and is ahead of
+    the jobs table (``done``, ``total``)."""
+    live = _live.get(job_id)
+    if live is not None and live[0] >= done:
+        return live[0], live[1] if live[1] is not None else total
+    return done, total
+
+
+def touch(engine, job_id: int, done: int | None = None, total: int | None = None, *, busy_ms: int = 5000) -> bool:
+    """Heartbeat (and progress) of a running job, in a transaction of its own beside the work's; whether it
+    was written.
+
+    On SQLite it does not wait for the write lock: while the job's own transaction holds it (an import), the
+    heartbeat and progress are written at the next report after it ends; ``busy_ms`` is the connection's usual
+    wait, put back after (``SQLITE_BUSY_TIMEOUT``).
+    """
     values = {"heartbeat_at": now_utc()}
     if done is not None:
         values["progress_done"] = done
     if total is not None:
         values["progress_total"] = total
-    with engine.begin() as connection:
-        connection.execute(update(Job).where(Job.id == job_id, Job.state == "running").values(**values))
+    with engine.connect() as connection:
+        # Set on the driver's connection, before SQLAlchemy begins a transaction (which may wait for the lock).
+        raw = connection.connection.dbapi_connection if connection.dialect.name == "sqlite" else None
+        try:
+            if raw is not None:
+                raw.execute("PRAGMA busy_timeout = 0")
+            connection.execute(update(Job).where(Job.id == job_id, Job.state == "running").values(**values))
+            connection.commit()
+            return True
+        except OperationalError:
+            if raw is None:
+                raise
+            connection.rollback()
+            return False
+        finally:
+            if raw is not None:
+                raw.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+
+
+def _sqlite_busy_ms() -> int:
+    return int(float(current_app.config.get("SQLITE_BUSY_TIMEOUT", 5)) * 1000)
+
+
+class _Progress:
+    """A running job's ``report_progress``: kept for this process's pages at once, written to the jobs table
+    at most every :data:`PROGRESS_WRITE_SECONDS` (and always for the last unit)."""
+
+    def __init__(self, engine, job_id: int, busy_ms: int):
+        self.engine, self.job_id, self.busy_ms = engine, job_id, busy_ms
+        self.written_at = 0.0
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        known_total = total if total is not None else _live.get(self.job_id, (0, None))[1]
+        _live[self.job_id] = (done, known_total)
+        now = time.monotonic()
+        if now - self.written_at >= PROGRESS_WRITE_SECONDS or (known_total is not None and done >= known_total):
+            if touch(self.engine, self.job_id, done, total, busy_ms=self.busy_ms):
+                self.written_at = now
 
 
 class _Heartbeat:
     """Touches a running job's heartbeat every ``interval`` seconds while its work runs (a long PDF layout)."""
 
-    def __init__(self, engine, job_id: int, interval: float):
-        self.engine, self.job_id, self.interval = engine, job_id, interval
+    def __init__(self, engine, job_id: int, interval: float, busy_ms: int):
+        self.engine, self.job_id, self.interval, self.busy_ms = engine, job_id, interval, busy_ms
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"job-{job_id}-heartbeat", daemon=True)
 
     def _beat(self):
         while not self._stop.wait(self.interval):
             try:
-                touch(self.engine, self.job_id)
+                touch(self.engine, self.job_id, busy_ms=self.busy_ms)
             except Exception:  # a busy database: the next beat will do
                 log.warning("job %s: heartbeat not recorded", self.job_id, exc_info=True)
 
@@ -108,8 +169,9 @@ def run_job(job_id: int) -> str | None:
     kind, params, started_by = kinds.get(job.kind), json.loads(job.params), job.started_by_id
     db.session.commit()
     engine = db.engine
-    run = kinds.JobRun(job_id, params, lambda done, total=None: touch(engine, job_id, done, total))
-    with _Heartbeat(engine, job_id, current_app.config["JOBS_HEARTBEAT_SECONDS"]), \
+    busy_ms = _sqlite_busy_ms()
+    run = kinds.JobRun(job_id, params, _Progress(engine, job_id, busy_ms))
+    with _Heartbeat(engine, job_id, current_app.config["JOBS_HEARTBEAT_SECONDS"], busy_ms), \
             audit.acting_as(started_by, "worker"):
         try:
             if kind is None:
@@ -121,11 +183,34 @@ def run_job(job_id: int) -> str | None:
             log.exception("job %s (%s) failed", job_id, kind.name)
             fail(job_id, type(error).__name__)
             return "failed"
+        finally:
+            last = _live.pop(job_id, None)
+    # The last progress the work reported (on SQLite an import's could not be written while it held the lock).
+    progress = {"progress_done": last[0], "progress_total": last[1]} if last is not None else {}
     finished = db.session.execute(
-        update(Job).where(Job.id == job_id, Job.state == "running").values(state="done", finished_at=now_utc())
+        update(Job).where(Job.id == job_id, Job.state == "running").values(state="done", finished_at=now_utc(),
+                                                                           **progress)
     ).rowcount
     db.session.commit()
     return "done" if finished else None
+
+
+def save_result(job_id: int, document: dict, *, commit: bool = True) -> None:
+    """Keep what job ``job_id`` found for its result page (:func:`read_result`), encrypted with the data key;
+    ``commit=False`` adds it to the transaction of the work, to be committed with it."""
+    from tracker.crypto import keyring
+
+    sealed = keyring().encrypt(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+    db.session.execute(update(Job).where(Job.id == job_id).values(result=sealed))
+    if commit:
+        db.session.commit()
+
+
+def read_result(job: Job) -> dict | None:
+    """What :func:`save_result` kept for ``job``, or ``None``."""
+    from tracker.crypto import keyring
+
+    return json.loads(keyring().decrypt(job.result)) if job.result else None
 
 
 def fail(job_id: int, reason: str) -> bool:

@@ -38,3 +38,6 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: Touched by the running worker every few seconds; an old one on a running job means the worker died.
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: What the work found, for its result page, encrypted with the data key (an import's counts and problems,
+    #: which name rows and codes); NULL for kinds whose result is a record of their own (a report).
+    result: Mapped[str | None] = mapped_column(Text)
