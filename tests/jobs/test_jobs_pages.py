@@ -62,14 +62,20 @@ def test_a_running_job_shows_its_progress_and_refreshes_itself_without_script(jo
     page = admin_client.get(f"/jobs/{jobs['cd']}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-    assert '<meta http-equiv="refresh" content="3">' in html
+    assert page.headers["Refresh"] == "3"
     assert '<progress class="job-progress" value="1" max="3">' in html and "1 of 3 steps" in html
     assert "<script" not in html
+    # The person may stop the reloading (a screen reader starts over at each), and start it again.
+    assert f'<a href="/jobs/{jobs["cd"]}?refresh=off">Stop refreshing</a>' in html
+    still = admin_client.get(f"/jobs/{jobs['cd']}?refresh=off")
+    assert "Refresh" not in still.headers
+    assert f'<a href="/jobs/{jobs["cd"]}">Refresh by itself again</a>' in still.get_data(as_text=True)
 
 
 def test_a_failed_job_says_why_and_stops_refreshing(jobs, admin_client):
-    html = admin_client.get(f"/jobs/{jobs['lr']}").get_data(as_text=True)
-    assert "http-equiv=\"refresh\"" not in html
+    page = admin_client.get(f"/jobs/{jobs['lr']}")
+    html = page.get_data(as_text=True)
+    assert "Refresh" not in page.headers and "Stop refreshing" not in html
     assert "Its worker stopped before the end twice" in html
 
 

@@ -179,6 +179,11 @@ def _forget_upload(params: dict, reason: str) -> None:
     pending.discard_upload(params.get("token", ""))
 
 
+def _kind_label(name: str) -> str:
+    kind = KINDS.get(name)
+    return str(kind.label) if kind is not None else name
+
+
 def _result_url(job: Job) -> str | None:
     if not job.subject:
         return None
@@ -186,8 +191,8 @@ def _result_url(job: Job) -> str | None:
 
 
 CHECK = job_kinds.register(job_kinds.Kind(
-    name="import_check", run=_check, label=_l("Checking an import"), unit=_l("rows"), result=_result_url,
-    on_failed=_forget_upload))
+    name="import_check", run=_check, label=_l("Checking a file"), unit=_l("rows"), result=_result_url,
+    subject_label=_kind_label, on_failed=_forget_upload))
 SAVE = job_kinds.register(job_kinds.Kind(
     name="import_save", run=_save, label=_l("Importing"), unit=_l("rows"), result=_result_url,
-    on_failed=_forget_upload))
+    subject_label=_kind_label, on_failed=_forget_upload))

@@ -34,6 +34,9 @@ class Kind:
     #: The page a finished job leads to: ``(endpoint, argument)`` for ``url_for(endpoint, **{argument:
     #: job.subject})``, or ``result(job)`` giving its URL (``None``: no such page).
     result: tuple[str, str] | Callable[[Any], str | None] | None = None
+    #: ``subject_label(subject)``: the subject as people read it (an import kind's name, ``disbursements``, as
+    #: its label, "Disbursements"); the subject itself when not given.
+    subject_label: Callable[[str], str] | None = None
     #: ``on_failed(params, reason)``: mark what the job was making as failed, in the transaction that fails the job.
     on_failed: Callable[[dict, str], None] | None = None
 

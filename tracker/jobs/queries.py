@@ -73,8 +73,9 @@ def job_view(job: Job, started_by: str | None) -> JobView:
     done, total = job.progress_done, job.progress_total
     if job.state == "running":
         done, total = live_progress(job.id, done, total)
+    subject = kind.subject_label(job.subject) if kind and kind.subject_label and job.subject else job.subject
     return JobView(job.id, str(kind.label) if kind else job.kind, str(kind.unit) if kind else "",
-                   job.state, done, total, job.subject, started_by, job.country,
+                   job.state, done, total, subject, started_by, job.country,
                    job.attempts, job.created_at, job.started_at, job.finished_at, failure_text(job.error), result_url)
 
 

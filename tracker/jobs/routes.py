@@ -1,7 +1,7 @@
 """Watching jobs: the list (managers their countries', admins all, staff their own) and one job's page."""
 from __future__ import annotations
 
-from flask import abort, make_response, redirect, render_template
+from flask import abort, make_response, redirect, render_template, request
 from flask_login import current_user
 
 from tracker.auth.permissions import permission
@@ -12,27 +12,41 @@ from tracker.jobs.blueprint import bp
 REFRESH_SECONDS = 3
 
 
+def _refreshing(response, active: bool):
+    """While work is under way the page reloads itself every :data:`REFRESH_SECONDS` (the ``Refresh`` header: no
+    script), unless the person turned that off (``?refresh=off``, a link on the page, for someone whose screen
+    reader starts over at each reload); it is never cached."""
+    if active and request.args.get("refresh") != "off":
+        response.headers["Refresh"] = str(REFRESH_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _refresh_state(active: bool) -> str | None:
+    """``"on"``, ``"off"`` (turned off by the person), or ``None`` when nothing is under way."""
+    if not active:
+        return None
+    return "off" if request.args.get("refresh") == "off" else "on"
+
+
 @bp.route("/jobs/")
 @permission("jobs.view")
 def index():
     jobs = queries.jobs_for(current_user)
-    response = make_response(render_template("jobs/index.html", jobs=jobs,
-                                             refresh=REFRESH_SECONDS if any(j.active for j in jobs) else None))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    active = any(j.active for j in jobs)
+    return _refreshing(make_response(render_template("jobs/index.html", jobs=jobs, refresh=_refresh_state(active),
+                                                     seconds=REFRESH_SECONDS)), active)
 
 
 @bp.route("/jobs/<int:job_id>")
 @permission("jobs.view")
 def show(job_id: int):
-    """A job's state and progress; the page refreshes itself (``<meta http-equiv="refresh">``, no script)
-    while the job waits or runs, and a job done leads to its result, the page the work made."""
+    """A job's state and progress; the page refreshes itself while the job waits or runs (:func:`_refreshing`),
+    and a job done leads to its result, the page the work made."""
     job = queries.job_for(current_user, job_id)
     if job is None:
         abort(404)
     if job.state == "done" and job.result_url:
         return redirect(job.result_url, code=303)
-    response = make_response(render_template("jobs/show.html", job=job,
-                                             refresh=REFRESH_SECONDS if job.active else None))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _refreshing(make_response(render_template("jobs/show.html", job=job, refresh=_refresh_state(job.active),
+                                                     seconds=REFRESH_SECONDS)), job.active)
