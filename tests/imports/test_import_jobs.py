@@ -229,6 +229,7 @@ def test_a_job_whose_uploader_was_disabled_fails_and_keeps_nothing(jobs_on, staf
         staff = db.session.scalars(select(User).where(User.email == "staff.cd@example.org")).one()
         staff.active = False
         db.session.commit()
+        staff_id = staff.id
         job = factories_job_for_save(staff, token_of(preview))
         db.session.remove()
     with app.app_context():
@@ -236,6 +237,12 @@ def test_a_job_whose_uploader_was_disabled_fails_and_keeps_nothing(jobs_on, staf
         db.session.remove()
     row = job_row(app, job)
     assert (row["state"], row["error"]) == ("failed", "NotAllowed")
+    with app.app_context():
+        db.session.get(User, staff_id).active = True  # to read the job's page
+        db.session.commit()
+        db.session.remove()
+    page = html_of(staff_client.get(f"/jobs/{job}"))
+    assert "The person who uploaded the file may no longer import it" in page
     assert list((tmp_path / "uploads").iterdir()) == []
     assert mothers(app) == 0
 

@@ -190,6 +190,9 @@ def _result_url(job: Job) -> str | None:
     return url_for("imports.job_result", kind_name=job.subject, job_id=job.id)
 
 
+job_kinds.REASONS[NotAllowed.__name__] = _l(
+    "The person who uploaded the file may no longer import it (her role or her account changed); nothing of it "
+    "was kept.")
 CHECK = job_kinds.register(job_kinds.Kind(
     name="import_check", run=_check, label=_l("Checking a file"), unit=_l("rows"), result=_result_url,
     subject_label=_kind_label, on_failed=_forget_upload))

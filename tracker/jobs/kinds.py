@@ -42,6 +42,9 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {}
+#: What a stored failure reason (an error's class name) means, in words, for the reasons a feature knows:
+#: ``{"NotAllowed": lazy string}``; any other reason is shown as it is, with a pointer to the log.
+REASONS: dict[str, object] = {}
 
 
 def register(kind: Kind) -> Kind:

@@ -58,6 +58,8 @@ def failure_text(error: str | None) -> str | None:
         return None
     if error == INTERRUPTED:
         return _("Its worker stopped before the end twice (a restart?); nothing of it was kept.")
+    if error in kinds.REASONS:
+        return str(kinds.REASONS[error])
     return _("It failed (%(error)s); nothing of it was kept. The details are in the log.", error=error)
 
 
