@@ -13,7 +13,7 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests import factories
 from tests.jobs.conftest import Killed
@@ -71,9 +71,10 @@ def wait_for_jobs(app) -> None:
 def job_row(app, job_id: int) -> dict:
     with app.app_context():
         job = db.session.get(Job, job_id)
+        stored = db.session.execute(text("SELECT result FROM jobs WHERE id = :id"), {"id": job_id}).scalar()
         out = {"kind": job.kind, "state": job.state, "done": job.progress_done, "total": job.progress_total,
-               "attempts": job.attempts, "error": job.error, "result": job.result, "params": json.loads(job.params),
-               "country": job.country, "subject": job.subject}
+               "attempts": job.attempts, "error": job.error, "result": job.result, "stored": stored,
+               "params": json.loads(job.params), "country": job.country, "subject": job.subject}
         db.session.remove()
         return out
 
@@ -118,7 +119,8 @@ def test_a_large_file_is_checked_by_a_job_then_imported_by_another(jobs_on, staf
                                                                                      40, 1)
     assert (row["country"], row["subject"]) == ("CD", "beneficiaries")
     assert set(row["params"]) == {"token", "kind", "history", "user_id"}  # no name, no file name
-    assert "mothers-kavumu" not in row["result"] and "Mother Number" not in row["result"]  # kept encrypted
+    assert "mothers-kavumu.csv" in row["result"]  # the file's name, for the preview...
+    assert "mothers-kavumu" not in row["stored"] and row["stored"].startswith("gAAAAA")  # ...kept encrypted
     assert mothers(app) == 0  # a dry run
 
     job_page = staff_client.get(f"/jobs/{check}")

@@ -145,6 +145,9 @@ MATRIX = {
     ("imports.upload", "GET"):                      (LOGIN, HIDE, OK,   OK,   DENY, None),
     ("imports.upload", "POST"):                     (LOGIN, HIDE, OK,   OK,   DENY, None),
     ("imports.confirm", "POST"):                    (LOGIN, HIDE, OK,   OK,   DENY, None),
+    # the result of an import job: the world's job renders a report, so it is no import's (who sees an import
+    # job's result: tests/imports/test_import_jobs.py)
+    ("imports.job_result", "GET"):                  (LOGIN, HIDE, HIDE, HIDE, DENY, None),
     ("imports.template_csv", "GET"):                (LOGIN, HIDE, OK,   OK,   DENY, None),
     ("imports.template_xlsx", "GET"):               (LOGIN, HIDE, OK,   OK,   DENY, None),
     # funding: managers and admins (donors are not country records)

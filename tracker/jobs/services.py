@@ -196,21 +196,17 @@ def run_job(job_id: int) -> str | None:
 
 
 def save_result(job_id: int, document: dict, *, commit: bool = True) -> None:
-    """Keep what job ``job_id`` found for its result page (:func:`read_result`), encrypted with the data key;
-    ``commit=False`` adds it to the transaction of the work, to be committed with it."""
-    from tracker.crypto import keyring
-
-    sealed = keyring().encrypt(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-    db.session.execute(update(Job).where(Job.id == job_id).values(result=sealed))
+    """Keep what job ``job_id`` found for its result page (:func:`read_result`), encrypted with the data key
+    (``Job.result``); ``commit=False`` adds it to the transaction of the work, to be committed with it."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    db.session.execute(update(Job).where(Job.id == job_id).values(result=text))
     if commit:
         db.session.commit()
 
 
 def read_result(job: Job) -> dict | None:
     """What :func:`save_result` kept for ``job``, or ``None``."""
-    from tracker.crypto import keyring
-
-    return json.loads(keyring().decrypt(job.result)) if job.result else None
+    return json.loads(job.result) if job.result else None
 
 
 def fail(job_id: int, reason: str) -> bool:

@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.models._helpers import one_of
-from tracker.models.base import Base, UTCDateTime, now_utc
+from tracker.models.base import Base, Encrypted, UTCDateTime, now_utc
 
 JOB_STATES = ("queued", "running", "done", "failed")
 
@@ -38,6 +38,7 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: Touched by the running worker every few seconds; an old one on a running job means the worker died.
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    #: What the work found, for its result page, encrypted with the data key (an import's counts and problems,
-    #: which name rows and codes); NULL for kinds whose result is a record of their own (a report).
-    result: Mapped[str | None] = mapped_column(Text)
+    #: What the work found, for its result page, as JSON encrypted with the data key like the personal fields (an
+    #: import's counts, problems and file name; ``flask data-key rotate`` re-encrypts it); read only when asked
+    #: for. NULL for kinds whose result is a record of their own (a report).
+    result: Mapped[str | None] = mapped_column(Encrypted, deferred=True)
