@@ -1,8 +1,8 @@
 """A large file imported through the browser: the upload answers at once, the job's page refreshes itself (no
 script) with the rows checked, then saved, until 100 %, and ends on the same pages as a small file's import.
 
-The app runs with its default ``IMPORT_JOB_BYTES`` (32 KB): the file of 2,000 mothers is about 130 KB. Each job is
-paced to last at least 5 seconds (a quarter of a second per hundred rows at least), so that the page, which
+The app runs with its default ``IMPORT_JOB_BYTES`` (32 KB): the file of 1,000 mothers is about 65 KB. Each job is
+paced to last at least 5 seconds (half a second per hundred rows at least), so that the page, which
 refreshes every 3 seconds, is seen while the work is under way whatever the speed of the machine.
 """
 from __future__ import annotations
@@ -30,9 +30,9 @@ else:  # pragma: no cover - the tests are skipped
     expect = Error = None
 
 PROJECT = "TF-CD-2026-01"
-ROWS = 2000
+ROWS = 1000
 #: The least time a job spends per hundred rows here (its progress is reported every hundred rows).
-PACE_SECONDS = 0.25
+PACE_SECONDS = 0.5
 JOB_PAGE = re.compile(r"^/jobs/(\d+)$")
 
 
@@ -136,7 +136,7 @@ def test_a_large_file_is_checked_and_imported_by_jobs_whose_progress_reaches_100
     assert any(0 < d < ROWS for d in done), f"no progress seen under way: {seen}"
     assert urlsplit(page.url).path == f"/imports/beneficiaries/jobs/{check_id}"
     expect(page.get_by_role("heading", level=1)).to_have_text("Check, then import")
-    expect(page.locator(".tiles div", has_text="Would be created").locator("dd")).to_have_text("2,000")
+    expect(page.locator(".tiles div", has_text="Would be created").locator("dd")).to_have_text("1,000")
 
     page.get_by_role("button", name=f"Import {ROWS} rows").click()
     page.wait_for_url(re.compile(r"/jobs/\d+$"))
@@ -153,7 +153,7 @@ def test_a_large_file_is_checked_and_imported_by_jobs_whose_progress_reaches_100
         bar = row.locator("progress.job-progress")
         assert (bar.get_attribute("value"), bar.get_attribute("max")) == (str(ROWS), str(ROWS))
         expect(row).to_contain_text("Done")
-        expect(row).to_contain_text("2,000 of 2,000 rows")
+        expect(row).to_contain_text("1,000 of 1,000 rows")
     with app.app_context():
         assert db.session.scalar(select(func.count(Beneficiary.id))) == ROWS
         db.session.remove()
