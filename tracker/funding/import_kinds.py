@@ -1,33 +1,46 @@
-"""Spreadsheet imports of funding data (DESIGN section 7)."""
+"""Spreadsheet imports of funding data (DESIGN section 7).
+
+Each kind has two paths with the same rules and results: ``apply_row``, here, one row at a time through the
+services (a savepoint per row), and ``apply_batch``, a few hundred rows at a time
+(:mod:`~tracker.funding.import_batch`). What both decide about a row is in :mod:`~tracker.funding.import_rules`
+and in the services' ``check_*`` functions, which both call.
+"""
 from __future__ import annotations
+
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from tracker import validation as v
-from tracker.errors import Invalid
 from tracker.extensions import db
+from tracker.funding.import_batch import batch_of
+from tracker.funding.import_batch_kinds import BudgetLines, Donors, Projects, Rates
+from tracker.funding.import_batch_money import Allocations, Contributions, Pledges
+from tracker.funding.import_rules import (
+    PROJECT_FIELDS,
+    given,
+    resolve_allocation_row,
+    resolve_contribution_row,
+    resolve_donor_row,
+    resolve_pledge_row,
+    resolve_project_row,
+    resolve_rate_row,
+)
 from tracker.funding.rates import add_rate
 from tracker.imports.kinds import Column, Kind, RowContext, register
 from tracker.models import ExchangeRate
-from tracker.money import MoneyError, parse_rate
+
+
+def _rate_recorded(currency: str, valid_from) -> Decimal | None:
+    return db.session.scalar(select(ExchangeRate.usd_per_unit).where(
+        ExchangeRate.currency == currency, ExchangeRate.valid_from == valid_from))
 
 
 def apply_exchange_rate(values: dict[str, str], ctx: RowContext) -> str:
-    currency = v.currency(values["currency"])
-    valid_from = v.date(values["valid_from"], "valid_from", not_future=False)
-    existing = db.session.scalar(select(ExchangeRate.usd_per_unit).where(
-        ExchangeRate.currency == currency, ExchangeRate.valid_from == valid_from))
-    if existing is not None:
-        try:
-            rate = parse_rate(values["usd_per_unit"])
-        except MoneyError as error:
-            raise Invalid(str(error), "usd_per_unit") from None
-        if rate != existing:
-            raise Invalid(_l("a different rate for %(code)s from %(date)s exists already (%(rate)s)",
-                             code=currency, date=valid_from.isoformat(), rate=existing), "usd_per_unit")
+    if resolve_rate_row(values, recorded_of=_rate_recorded) is None:
         return "unchanged"
-    add_rate(currency=currency, valid_from=valid_from, usd_per_unit=values["usd_per_unit"])
+    add_rate(currency=values["currency"], valid_from=values["valid_from"], usd_per_unit=values["usd_per_unit"])
     return "created"
 
 
@@ -36,6 +49,7 @@ register(Kind(
     label=_l("Exchange rates"),
     permission="admin.rates",
     apply_row=apply_exchange_rate,
+    apply_batch=batch_of(Rates),
     columns=(
         Column("currency", help=_l("ISO 4217 code, such as CDF.")),
         Column("valid_from", help=_l("YYYY-MM-DD: the rate is in force from this day until the next one.")),
@@ -48,19 +62,16 @@ register(Kind(
 
 # --- the Fund's money: projects, budget lines, donors, pledges, contributions, allocations ---------------------------
 #
-# Every row goes through tracker.funding.services; projects are found through
-# the importer's countries; donors, pledges and contributions are the Fund's.
-# Keys make a second import of the same file add nothing.
+# Row by row, every row goes through tracker.funding.services (in batches, through
+# their check_* functions); projects are found through the importer's countries;
+# donors, pledges and contributions are the Fund's. Keys make a second import of
+# the same file add nothing.
 
-from tracker.auth.scope import in_scope, scoped_select  # noqa: E402
+from tracker.auth.scope import scoped_select  # noqa: E402
 from tracker.funding import services  # noqa: E402
-from tracker.models import DONOR_KINDS, PROJECT_STATUSES, Allocation, Contribution, Donor, Pledge, Project  # noqa: E402
+from tracker.models import Allocation, Contribution, Donor, Pledge, Project  # noqa: E402
 
 FUNDING = "funding.manage"
-
-
-def _given(values: dict[str, str], column: str) -> str | None:
-    return (values.get(column) or "").strip() or None
 
 
 def _amount_as_read(column: str, currency: str | None = None):
@@ -71,42 +82,19 @@ def _date_as_read(column: str):
     return lambda text: v.date(text, column, not_future=False)
 
 
-def _same_as_recorded(what: str, pairs) -> None:
-    """Refuse a row whose key exists with other data: ``pairs`` are (column, recorded, given)."""
-    for column, recorded, given in pairs:
-        if recorded != given:
-            raise Invalid(_l("differs from the recorded %(what)s", what=what), column)
-
-
-def _donor_named(ctx: RowContext, value: str) -> Donor:
-    name = v.text(value, "donor", max_length=200)
-    key = ("Donor", name)
-    if key not in ctx.cache:
-        ctx.cache[key] = db.session.scalars(select(Donor).where(Donor.name == name)).one_or_none()
-    if ctx.cache[key] is None:
-        raise Invalid(_l("%(value)s is not a known donor", value=name[:60]), "donor")
-    return ctx.cache[key]
-
-
 def apply_project(values: dict[str, str], ctx: RowContext) -> str:
-    code = v.text(values["code"], "code", max_length=32)
-    country = v.country(values["country"])
-    if ctx.user is not None and not in_scope(country, ctx.user):
-        raise Invalid(_l("%(value)s is not one of your countries", value=country), "country")
-    stmt = select(Project) if ctx.user is None else scoped_select(Project, ctx.user)
-    existing = db.session.scalars(stmt.where(Project.code == code)).one_or_none()
-    fields = {name: values[name] for name in ("title", "partner", "start_date", "end_date", "status")}
+    def existing_of(code: str) -> Project | None:
+        stmt = select(Project) if ctx.user is None else scoped_select(Project, ctx.user)
+        return db.session.scalars(stmt.where(Project.code == code)).one_or_none()
+
+    resolved = resolve_project_row(values, ctx, existing_of=existing_of)
+    if resolved is None:
+        return "unchanged"
+    code, country, existing = resolved
+    fields = {name: values[name] for name in PROJECT_FIELDS}
     if existing is None:
         services.save_project(code=code, country=country, **fields)
         return "created"
-    given = (v.text(values["title"], "title", max_length=300), country,
-             v.text(values["partner"], "partner", max_length=200),
-             v.date(values["start_date"], "start_date", not_future=False),
-             v.date(values["end_date"], "end_date", not_future=False),
-             v.choice(values["status"], "status", PROJECT_STATUSES))
-    if given == (existing.title, existing.country, existing.partner.name, existing.start_date, existing.end_date,
-                 existing.status):
-        return "unchanged"
     services.save_project(project=existing, code=code, country=country, description=existing.description, **fields)
     return "updated"
 
@@ -116,6 +104,7 @@ register(Kind(
     label=_l("Projects"),
     permission=FUNDING,
     apply_row=apply_project,
+    apply_batch=batch_of(Projects),
     columns=(
         Column("code", help=_l("The project's code, such as TF-CD-2025-01; a known code updates the project.")),
         Column("title"),
@@ -143,6 +132,7 @@ register(Kind(
     label=_l("Budget lines"),
     permission=FUNDING,
     apply_row=apply_budget_line,
+    apply_batch=batch_of(BudgetLines),
     columns=(
         Column("project_code", help=_l("Such as TF-CD-2025-01.")),
         Column("year", help=_l("A calendar year within the project's dates.")),
@@ -154,17 +144,19 @@ register(Kind(
 ))
 
 
+def _donor_of(name: str) -> Donor | None:
+    return db.session.scalars(select(Donor).where(Donor.name == name)).one_or_none()
+
+
 def apply_donor(values: dict[str, str], ctx: RowContext) -> str:
-    name = v.text(values["name"], "name", max_length=200)
-    existing = db.session.scalars(select(Donor).where(Donor.name == name)).one_or_none()
-    if existing is None:
-        services.create_donor(name=name, kind=values["kind"], country=_given(values, "country"))
-        return "created"
-    kind = v.choice(values["kind"], "kind", DONOR_KINDS)
-    country = v.country(values["country"]) if _given(values, "country") else None
-    if (existing.kind, existing.country) == (kind, country):
+    resolved = resolve_donor_row(values, existing_of=_donor_of)
+    if resolved is None:
         return "unchanged"
-    services.update_donor(donor=existing, name=name, kind=kind, country=country)
+    name, existing = resolved
+    if existing is None:
+        services.create_donor(name=name, kind=values["kind"], country=given(values, "country"))
+        return "created"
+    services.update_donor(donor=existing, name=name, kind=values["kind"], country=given(values, "country"))
     return "updated"
 
 
@@ -173,6 +165,7 @@ register(Kind(
     label=_l("Donors"),
     permission=FUNDING,
     apply_row=apply_donor,
+    apply_batch=batch_of(Donors),
     columns=(
         Column("name", help=_l("The donor's name, as used in the pledges and contributions files.")),
         Column("kind", help=_l("member_state, intergovernmental, ngo, private or withheld_payments.")),
@@ -182,28 +175,18 @@ register(Kind(
 ))
 
 
+def _pledge_of(reference: str) -> Pledge | None:
+    return db.session.scalars(select(Pledge).where(Pledge.reference == reference)).one_or_none()
+
+
 def apply_pledge(values: dict[str, str], ctx: RowContext) -> str:
-    reference = v.text(values["reference"], "reference", max_length=60)
-    donor = _donor_named(ctx, values["donor"])
-    project = ctx.find(Project, "project_code", "code", values["project_code"]) \
-        if _given(values, "project_code") else None
-    existing = db.session.scalars(select(Pledge).where(Pledge.reference == reference)).one_or_none()
-    if existing is None:
-        services.record_pledge(donor=donor, reference=reference, amount=values["amount"],
-                               currency=values["currency"], pledged_on=values["pledged_on"], project=project,
-                               country=_given(values, "country"))
-        return "created"
-    currency = v.currency(values["currency"])
-    country = v.country(values["country"]) if _given(values, "country") else None
-    _same_as_recorded(reference, (
-        ("donor", existing.donor_id, donor.id),
-        ("currency", existing.currency, currency),
-        ("amount", existing.amount, v.amount(values["amount"], "amount", currency)),
-        ("pledged_on", existing.pledged_on, v.date(values["pledged_on"], "pledged_on")),
-        ("project_code", existing.project_id, project.id if project else None),
-        ("country", existing.country, country or (project.country if project else None)),
-    ))
-    return "unchanged"
+    row = resolve_pledge_row(values, ctx, existing_of=_pledge_of)
+    if not row.new:
+        return "unchanged"
+    services.record_pledge(donor=row.donor, reference=row.reference, amount=values["amount"],
+                           currency=values["currency"], pledged_on=values["pledged_on"], project=row.project,
+                           country=given(values, "country"))
+    return "created"
 
 
 register(Kind(
@@ -211,6 +194,7 @@ register(Kind(
     label=_l("Pledges"),
     permission=FUNDING,
     apply_row=apply_pledge,
+    apply_batch=batch_of(Pledges),
     columns=(
         Column("reference", help=_l("Your reference for the pledge, unique, such as PL-2025-NO-01.")),
         Column("donor", help=_l("The donor's name, as recorded.")),
@@ -232,29 +216,17 @@ register(Kind(
 ))
 
 
+def _contribution_of(reference: str) -> Contribution | None:
+    return db.session.scalars(select(Contribution).where(Contribution.reference == reference)).one_or_none()
+
+
 def apply_contribution(values: dict[str, str], ctx: RowContext) -> str:
-    reference = v.text(values["reference"], "reference", max_length=60)
-    donor = _donor_named(ctx, values["donor"])
-    pledge = None
-    if _given(values, "pledge_reference"):
-        pledge_ref = v.text(values["pledge_reference"], "pledge_reference", max_length=60)
-        pledge = db.session.scalars(select(Pledge).where(Pledge.reference == pledge_ref)).one_or_none()
-        if pledge is None:
-            raise Invalid(_l("%(value)s is not a known pledge", value=pledge_ref), "pledge_reference")
-    existing = db.session.scalars(select(Contribution).where(Contribution.reference == reference)).one_or_none()
-    if existing is None:
-        services.record_contribution(donor=donor, reference=reference, amount=values["amount"],
-                                     currency=values["currency"], received_on=values["received_on"], pledge=pledge)
-        return "created"
-    currency = v.currency(values["currency"])
-    _same_as_recorded(reference, (
-        ("donor", existing.donor_id, donor.id),
-        ("currency", existing.currency, currency),
-        ("amount", existing.amount, v.amount(values["amount"], "amount", currency)),
-        ("received_on", existing.received_on, v.date(values["received_on"], "received_on")),
-        ("pledge_reference", existing.pledge_id, pledge.id if pledge else None),
-    ))
-    return "unchanged"
+    row = resolve_contribution_row(values, ctx, pledge_of=_pledge_of, existing_of=_contribution_of)
+    if not row.new:
+        return "unchanged"
+    services.record_contribution(donor=row.donor, reference=row.reference, amount=values["amount"],
+                                 currency=values["currency"], received_on=values["received_on"], pledge=row.pledge)
+    return "created"
 
 
 register(Kind(
@@ -262,6 +234,7 @@ register(Kind(
     label=_l("Contributions"),
     permission=FUNDING,
     apply_row=apply_contribution,
+    apply_batch=batch_of(Contributions),
     columns=(
         Column("reference", help=_l("Your reference for the money received, unique, such as CT-2025-NO-01.")),
         Column("donor", help=_l("The donor's name, as recorded.")),
@@ -273,6 +246,17 @@ register(Kind(
     example_rows=({"reference": "CT-2025-NO-01", "donor": "Kingdom of Norway", "amount": "2500000",
                    "currency": "NOK", "received_on": "2025-06-30", "pledge_reference": "PL-2025-NO-01"},),
 ))
+
+
+def _allocation_named(reference: str) -> Allocation | None:
+    return db.session.scalars(select(Allocation).where(Allocation.reference == reference)).one_or_none()
+
+
+def _same_allocations(project_id: int, amount, day, unreferenced: bool) -> list[Allocation]:
+    return db.session.scalars(select(Allocation).where(
+        Allocation.project_id == project_id, Allocation.amount_usd == amount, Allocation.allocated_on == day,
+        *([Allocation.reference.is_(None)] if unreferenced else []),
+    ).order_by(Allocation.reference.is_not(None), Allocation.id)).all()
 
 
 def apply_allocation(values: dict[str, str], ctx: RowContext) -> str:
@@ -292,36 +276,17 @@ def apply_allocation(values: dict[str, str], ctx: RowContext) -> str:
       rows cannot be told apart and are refused (``refuse_repeats``); two
       equal allocations on one day need two references.
     """
-    project = ctx.find(Project, "project_code", "code", values["project_code"])
-    amount = v.amount(values["amount_usd"], "amount_usd", "USD")
-    allocated_on = v.date(values["allocated_on"], "allocated_on")
-    reference = v.text(values["reference"], "reference", required=False, max_length=60)
     # Allocations that earlier rows of this file created or found.
     taken = ctx.cache.setdefault((Allocation, "taken"), set())
-    if reference:
-        named = db.session.scalars(select(Allocation).where(Allocation.reference == reference)).one_or_none()
-        if named is not None:
-            _same_as_recorded(reference, (
-                ("project_code", named.project_id, project.id),
-                ("amount_usd", named.amount_usd, amount),
-                ("allocated_on", named.allocated_on, allocated_on),
-            ))
-            taken.add(named.id)
-            return "unchanged"
-    # Few allocations share a project, an amount and a day: the ones taken are left out here, not in SQL.
-    same = db.session.scalars(select(Allocation).where(
-        Allocation.project_id == project.id, Allocation.amount_usd == amount, Allocation.allocated_on == allocated_on,
-        *([Allocation.reference.is_(None)] if reference else []),
-    ).order_by(Allocation.reference.is_not(None), Allocation.id)).all()
-    match = next((a for a in same if a.id not in taken), None)
-    if match is not None:
-        taken.add(match.id)
-        if reference:
-            services.name_allocation(allocation=match, reference=reference)
-            return "updated"
-        return "unchanged"
-    allocation = services.allocate(project=project, amount_usd=amount, allocated_on=allocated_on, reference=reference,
-                                   user_id=ctx.user.id if ctx.user else None)
+    row = resolve_allocation_row(values, ctx, named_of=_allocation_named, same_of=_same_allocations,
+                                 taken=lambda allocation: allocation.id in taken)
+    if row.match is not None:
+        taken.add(row.match.id)
+        if row.outcome == "updated":
+            services.name_allocation(allocation=row.match, reference=row.reference)
+        return row.outcome
+    allocation = services.allocate(project=row.project, amount_usd=row.amount, allocated_on=row.day,
+                                   reference=row.reference, user_id=ctx.user.id if ctx.user else None)
     taken.add(allocation.id)
     return "created"
 
@@ -331,6 +296,7 @@ register(Kind(
     label=_l("Allocations"),
     permission=FUNDING,
     apply_row=apply_allocation,
+    apply_batch=batch_of(Allocations),
     columns=(
         Column("project_code", help=_l("Such as TF-CD-2025-01.")),
         Column("amount_usd", help=_l("US dollars, at most what the Fund has received and not yet allocated.")),
