@@ -140,7 +140,8 @@ def test_rotation_keeps_her_findable_and_writes_no_personal_data_to_the_audit(db
     assert db.session.scalars(select(Beneficiary.code).where(Beneficiary.name_hash == typed)).all() == [mother.code]
     rotated = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "data_key_rotated")).all()
     assert len(rotated) == 1
-    assert rotated[0].changes == {"beneficiaries": [None, 1], "children": [None, 1], "jobs": [None, 0], "users": [None, 0]}
+    assert rotated[0].changes == {"beneficiaries": [None, 1], "children": [None, 1], "jobs": [None, 0],
+                                  "users": [None, 0]}
 
 
 def test_a_token_under_an_unknown_key_cannot_be_read():
