@@ -33,8 +33,8 @@ def insert_rows(session, model, rows: list[dict], *, returning: bool = False) ->
 def _copy(connection, table, columns: list[str], rows: list[dict], with_ids: bool) -> list[int]:
     """PostgreSQL: ``COPY`` the rows in (many times faster than INSERTs at a large scale).
 
-    Values go through each column type's bind processor, so ``Money``, ``Encrypted`` and
-    ``UTCDateTime`` apply as they do on INSERT. Ids, when needed, are drawn from the table's
+    Values go through each column type's bind processor for this dialect, so ``Money``, ``Encrypted``,
+    ``UTCDateTime`` and ``JSON`` apply as they do on INSERT. Ids, when needed, are drawn from the table's
     own sequence first, so later inserts carry on after them.
     """
     ids: list[int] = []
@@ -43,7 +43,7 @@ def _copy(connection, table, columns: list[str], rows: list[dict], with_ids: boo
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
             {"table": table.name, "n": len(rows)}).scalars())
     dialect = connection.dialect
-    processors = [(name, table.c[name].type.bind_processor(dialect)) for name in columns]
+    processors = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns]
     quote = dialect.identifier_preparer.quote
     names = (["id"] if with_ids else []) + columns
     statement = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"

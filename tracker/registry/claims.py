@@ -62,9 +62,9 @@ def current_steps(claim: PaternityClaim) -> list[ClaimStep]:
     return steps
 
 
-def open_claim(*, child: Child, member_state: str, personnel_category: str, received_on,
-               user_id=None) -> PaternityClaim:
-    """Open a child's paternity claim with its first step, ``received``."""
+def check_claim(*, child: Child, member_state: str, personnel_category: str, received_on) -> dict:
+    """Every rule of a new claim but "one per child" (:func:`open_claim`), in its order: its Member State,
+    personnel category and date received, checked. Both ways of importing claims call it."""
     member_state = (member_state or "").strip().upper()
     if not is_country(member_state):
         raise Invalid(_l("%(value)s is not an ISO 3166 country code such as UY", value=member_state[:10] or "''"),
@@ -73,26 +73,43 @@ def open_claim(*, child: Child, member_state: str, personnel_category: str, rece
     received = v.date(received_on, "received_on")
     if received.year < child.year_of_birth:
         raise Invalid(_l("is before the child was born"), "received_on")
+    return {"member_state": member_state, "personnel_category": category, "received_on": received}
+
+
+def open_claim(*, child: Child, member_state: str, personnel_category: str, received_on,
+               user_id=None) -> PaternityClaim:
+    """Open a child's paternity claim with its first step, ``received``."""
+    checked = check_claim(child=child, member_state=member_state, personnel_category=personnel_category,
+                          received_on=received_on)
+    received = checked["received_on"]
     if db.session.scalar(select(PaternityClaim.id).where(PaternityClaim.child_id == child.id)) is not None:
         raise Invalid(_l("%(child)s has a claim already", child=child.code), "child_code")
-    claim = PaternityClaim(child=child, member_state=member_state, personnel_category=category,
-                           status="received", status_on=received)
+    claim = PaternityClaim(child=child, member_state=checked["member_state"],
+                           personnel_category=checked["personnel_category"], status="received", status_on=received)
     db.session.add(claim)
     db.session.add(ClaimStep(claim=claim, step="received", occurred_on=received, recorded_by_id=user_id))
     db.session.flush()
     return claim
 
 
-def record_step(*, claim: PaternityClaim, step: str, occurred_on, user_id=None) -> ClaimStep:
-    """Move a claim one step on; the step must follow the current one and its date not be earlier."""
+def check_step(*, last: tuple[str, dt.date] | None, step: str, occurred_on) -> tuple[str, dt.date]:
+    """A step that may follow ``last`` (the current last step and its date, ``None`` for none), checked:
+    ``(step, date)``. :func:`record_step` and the claims imported in batches call it."""
     step = v.choice(step, "step", CLAIM_STEPS)
     occurred = v.date(occurred_on, "occurred_on")
+    if step not in allowed_next(last[0] if last else None):
+        raise Invalid(_l("cannot follow %(current)s", current=label(last[0]) if last else "—"), "step")
+    if last and occurred < last[1]:
+        raise Invalid(_l("is before the previous step (%(date)s)", date=last[1].isoformat()), "occurred_on")
+    return step, occurred
+
+
+def record_step(*, claim: PaternityClaim, step: str, occurred_on, user_id=None) -> ClaimStep:
+    """Move a claim one step on; the step must follow the current one and its date not be earlier."""
     steps = current_steps(claim)
     last = steps[-1] if steps else None
-    if step not in allowed_next(last.step if last else None):
-        raise Invalid(_l("cannot follow %(current)s", current=label(last.step) if last else "—"), "step")
-    if last and occurred < last.occurred_on:
-        raise Invalid(_l("is before the previous step (%(date)s)", date=last.occurred_on.isoformat()), "occurred_on")
+    step, occurred = check_step(last=(last.step, last.occurred_on) if last else None, step=step,
+                                occurred_on=occurred_on)
     new = ClaimStep(claim=claim, step=step, occurred_on=occurred, recorded_by_id=user_id)
     db.session.add(new)
     claim.status = step

@@ -4,76 +4,58 @@ enrolments, claims, income projects and income reports.
 Rows name people only by their codes; a row that refers to a record outside the
 importing user's countries is refused as unknown. References are keys: a file
 imported twice adds nothing the second time.
+
+Each kind applies its rows row by row here (``apply_row``, also the fallback of a
+batch the database refuses) and in batches of 500 (``apply_batch``:
+:mod:`~tracker.registry.import_batch`, :mod:`~tracker.registry.import_batch_records`),
+both with the rules of :mod:`~tracker.registry.import_rules`.
 """
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from tracker import validation as v
-from tracker.crypto import keyring
-from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.imports.kinds import Column, Kind, RowContext, register
-from tracker.models import (
-    CLAIM_STEPS,
-    INCOME_PROJECT_STATUSES,
-    Beneficiary,
-    Child,
-    Enrolment,
-    IncomeProject,
-    IncomeReport,
-    PaternityClaim,
-    Project,
-)
+from tracker.models import Beneficiary, Child, Enrolment, IncomeProject, IncomeReport, PaternityClaim
 from tracker.registry import claims as claim_service
-from tracker.registry import income, people
+from tracker.registry import import_batch, import_batch_records, income, people
+from tracker.registry.import_rules import (
+    CONSENT_COLUMNS,
+    STEP_COLUMNS,
+    beneficiary_row,
+    child_row,
+    claim_row,
+    columns_named,
+    enrolment_row,
+    income_project_row,
+    income_report_row,
+)
 
 PERMISSION = "records.import"
 
 
-def _remap(error: Invalid, mapping: dict[str, str]) -> Invalid:
-    return Invalid({mapping.get(k, k): m for k, m in error.errors.items()})
-
-
 # --- beneficiaries ---------------------------------------------------------------------------------------------------
 
+def _beneficiary_by_code(code: str) -> Beneficiary | None:
+    return db.session.scalars(select(Beneficiary).where(Beneficiary.code == code)).one_or_none()
+
+
+def _beneficiary_by_name(project_id: int, name_hash: str, year: int) -> Beneficiary | None:
+    return db.session.scalars(select(Beneficiary).where(
+        Beneficiary.project_id == project_id, Beneficiary.name_hash == name_hash, Beneficiary.year_of_birth == year,
+    ).order_by(Beneficiary.id)).first()
+
+
 def apply_beneficiary(values: dict[str, str], ctx: RowContext) -> str:
-    project = ctx.find(Project, "project_code", "code", values["project_code"])
-    name = v.text(values["full_name"], "full_name", max_length=200)
-    year = v.year_of_birth(values["year_of_birth"])
-    enrolled = v.date(values["enrolled_on"], "enrolled_on")
-    code = values.get("code", "").strip().upper() or None
-    if code:
-        existing = db.session.scalars(select(Beneficiary).where(Beneficiary.code == code)).one_or_none()
-    else:
-        existing = db.session.scalars(select(Beneficiary).where(
-            Beneficiary.project_id == project.id, Beneficiary.name_hash == keyring().name_hash(name),
-            Beneficiary.year_of_birth == year,
-        )).first()
+    existing, changes = beneficiary_row(values, ctx, by_code=_beneficiary_by_code, by_name=_beneficiary_by_name)
     if existing is not None:
-        same = (existing.project_id == project.id and existing.name_hash == keyring().name_hash(name)
-                and existing.year_of_birth == year)
-        if not same:
-            raise Invalid(_l("%(code)s exists already with other details", code=existing.code if code else ""),
-                          "code" if code else "full_name")
-        # A phone or village in the file corrects hers; an empty cell keeps what is stored.
-        corrections = {key: values[key].strip() for key in ("phone", "village")
-                       if (values.get(key) or "").strip() and values[key].strip() != (getattr(existing, key) or "")}
-        if not corrections:
+        if not changes:
             return "unchanged"
-        people.update_beneficiary(beneficiary=existing, year_of_birth=existing.year_of_birth, **corrections)
+        people.update_beneficiary(beneficiary=existing, year_of_birth=existing.year_of_birth, **changes)
         return "updated"
-    try:
-        people.register_beneficiary(
-            project=project, full_name=name, year_of_birth=year, enrolled_on=enrolled,
-            phone=values.get("phone"), village=values.get("village"), code=code,
-            consent_services_on=v.boolean_or_date(values["consent_services"], "consent_services", enrolled),
-            consent_reporting_on=v.boolean_or_date(values["consent_reporting"], "consent_reporting", enrolled),
-        )
-    except Invalid as error:
-        raise _remap(error, {"consent_services_on": "consent_services",
-                             "consent_reporting_on": "consent_reporting"}) from error
+    with columns_named(CONSENT_COLUMNS):
+        people.register_beneficiary(**changes)
     return "created"
 
 
@@ -82,6 +64,7 @@ register(Kind(
     label=_l("Mothers"),
     permission=PERMISSION,
     apply_row=apply_beneficiary,
+    apply_batch=import_batch.apply_beneficiaries,
     columns=(
         Column("code", required=False, help=_l("Her code if she has one already (CD-M-00042); empty for a new code.")),
         Column("project_code", help=_l("The project she is enrolled in, such as TF-CD-2025-01.")),
@@ -103,23 +86,19 @@ register(Kind(
 
 # --- children --------------------------------------------------------------------------------------------------------
 
+def _child_by_code(code: str) -> Child | None:
+    return db.session.scalars(select(Child).where(Child.code == code)).one_or_none()
+
+
+def _children_of(mother: Beneficiary) -> list[Child]:
+    return db.session.scalars(select(Child).where(Child.mother_id == mother.id)).all()
+
+
 def apply_child(values: dict[str, str], ctx: RowContext) -> str:
-    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
-    name = v.text(values["first_name"], "first_name", max_length=100)
-    year = v.year_of_birth(values["year_of_birth"])
-    sex = v.choice((values["sex"] or "").strip().upper(), "sex", ("F", "M"))
-    code = values.get("code", "").strip().upper() or None
-    if code:
-        existing = db.session.scalars(select(Child).where(Child.code == code)).one_or_none()
-        if existing is not None:
-            if existing.mother_id != mother.id or existing.first_name != name or existing.year_of_birth != year:
-                raise Invalid(_l("%(code)s exists already with other details", code=code), "code")
-            return "unchanged"
-    else:
-        siblings = db.session.scalars(select(Child).where(Child.mother_id == mother.id)).all()
-        if any(c.first_name == name and c.year_of_birth == year and c.sex == sex for c in siblings):
-            return "unchanged"
-    people.add_child(mother=mother, first_name=name, year_of_birth=year, sex=sex, code=code)
+    new = child_row(values, ctx, by_code=_child_by_code, children_of=_children_of)
+    if new is None:
+        return "unchanged"
+    people.add_child(**new)
     return "created"
 
 
@@ -128,6 +107,7 @@ register(Kind(
     label=_l("Children"),
     permission=PERMISSION,
     apply_row=apply_child,
+    apply_batch=import_batch.apply_children,
     columns=(
         Column("code", required=False, help=_l("The child's code if known (CD-C-00042-1); empty for a new code.")),
         Column("mother_code", help=_l("The mother's code, such as CD-M-00042.")),
@@ -142,26 +122,19 @@ register(Kind(
 
 # --- enrolments ------------------------------------------------------------------------------------------------------
 
+def _enrolment_of(child_id: int, academic_year: str) -> Enrolment | None:
+    return db.session.scalars(select(Enrolment).where(
+        Enrolment.child_id == child_id, Enrolment.academic_year == academic_year)).one_or_none()
+
+
 def apply_enrolment(values: dict[str, str], ctx: RowContext) -> str:
-    child = ctx.find(Child, "child_code", "code", values["child_code"])
-    year = v.academic_year(values["academic_year"])
-    existing = db.session.scalars(
-        select(Enrolment).where(Enrolment.child_id == child.id, Enrolment.academic_year == year)
-    ).one_or_none()
+    existing, changes = enrolment_row(values, ctx, existing_of=_enrolment_of)
     if existing is None:
-        people.enrol_child(child=child, school=values["school"], academic_year=year, grade=values["grade"],
-                           fee_per_term=values["fee_per_term"], currency=values["currency"], terms=values["terms"])
+        people.enrol_child(**changes)
         return "created"
-    currency = v.currency(values["currency"])
-    fee = v.amount(values["fee_per_term"], "fee_per_term", currency)
-    terms = v.integer(values["terms"], "terms", minimum=1, maximum=4)
-    school = v.text(values["school"], "school")
-    grade = v.text(values["grade"], "grade", max_length=40)
-    if (existing.school, existing.grade, existing.fee_per_term, existing.currency, existing.terms) == (
-            school, grade, fee, currency, terms):
+    if not changes:
         return "unchanged"
-    people.update_enrolment(enrolment=existing, school=school, grade=grade, fee_per_term=fee, currency=currency,
-                            terms=terms)
+    people.update_enrolment(enrolment=existing, **changes)
     return "updated"
 
 
@@ -170,6 +143,7 @@ register(Kind(
     label=_l("School enrolments"),
     permission=PERMISSION,
     apply_row=apply_enrolment,
+    apply_batch=import_batch.apply_enrolments,
     columns=(
         Column("child_code", help=_l("Such as CD-C-00042-1.")),
         Column("school"),
@@ -186,70 +160,27 @@ register(Kind(
 
 # --- paternity claims ------------------------------------------------------------------------------------------------
 
-_DATED = (("received", "received_on"), ("notified_to_member_state", "notified_on"),
-          ("dna_sample_collected", "dna_sample_on"), ("dna_result_received", "dna_result_on"))
-_OUTCOMES = ("paternity_established", "not_established", "withdrawn")
-_AFTER = ("legally_recognised", "support_ordered", "support_paid")
+def _claim_of(child: Child) -> PaternityClaim | None:
+    return db.session.scalars(select(PaternityClaim).where(PaternityClaim.child_id == child.id)).one_or_none()
 
 
-def claim_path(values: dict[str, str]) -> list[tuple[str, object, str]]:
-    """The steps a claims row describes, as (step, date, column), in order.
-
-    Dated columns give the steps up to the DNA result; ``outcome_on`` dates the
-    outcome, and for a status after paternity_established also that status.
-    """
-    status = v.choice(values["status"], "status", CLAIM_STEPS)
-    path = []
-    status_rank = claim_service.RANK[status]
-    for step, column in _DATED:
-        on = v.date(values.get(column, ""), column, required=(step == "received" or step == status))
-        if on is None:
-            continue
-        if claim_service.RANK[step] > status_rank:
-            raise Invalid(_l("is given but the status is %(status)s", status=status), column)
-        path.append((step, on, column))
-    outcome_on = v.date(values.get("outcome_on", ""), "outcome_on",
-                        required=status in _OUTCOMES or status in _AFTER)
-    if status in _OUTCOMES:
-        path.append((status, outcome_on, "outcome_on"))
-    elif status in _AFTER:
-        path.append(("paternity_established", outcome_on, "outcome_on"))
-        path.append((status, outcome_on, "outcome_on"))
-    elif outcome_on is not None:
-        raise Invalid(_l("is given but the status is %(status)s", status=status), "outcome_on")
-    return path
+def _steps_of(claim: PaternityClaim) -> list[tuple]:
+    return [(s.step, s.occurred_on) for s in claim_service.current_steps(claim)]
 
 
 def apply_claim(values: dict[str, str], ctx: RowContext) -> str:
-    child = ctx.find(Child, "child_code", "code", values["child_code"])
-    path = claim_path(values)
+    child, claim, opened, steps = claim_row(values, ctx, claim_of=_claim_of, steps_of=_steps_of)
     user_id = ctx.user.id if ctx.user else None
-    claim = db.session.scalars(select(PaternityClaim).where(PaternityClaim.child_id == child.id)).one_or_none()
+    outcome = "unchanged"
     if claim is None:
-        step, on, column = path[0]
-        try:
-            claim = claim_service.open_claim(child=child, member_state=values["member_state"],
-                                             personnel_category=values["personnel_category"], received_on=on,
-                                             user_id=user_id)
-        except Invalid as error:
-            raise _remap(error, {"received_on": column}) from error
-        recorded = [("received", on)]
+        with columns_named({"received_on": opened["column"]}):
+            claim = claim_service.open_claim(child=child, member_state=opened["member_state"],
+                                             personnel_category=opened["personnel_category"],
+                                             received_on=opened["received_on"], user_id=user_id)
         outcome = "created"
-    else:
-        if claim.member_state != (values["member_state"] or "").strip().upper() or \
-                claim.personnel_category != (values["personnel_category"] or "").strip():
-            raise Invalid(_l("differs from the recorded claim of %(code)s", code=child.code), "member_state")
-        recorded = [(s.step, s.occurred_on) for s in claim_service.current_steps(claim)]
-        outcome = "unchanged"
-    wanted = [(step, on) for step, on, _column in path]
-    if wanted[:len(recorded)] != recorded:
-        raise Invalid(_l("differs from the steps recorded for %(code)s; correct them on the claim's page",
-                         code=child.code), "status")
-    for step, on, column in path[len(recorded):]:
-        try:
+    for step, on, column in steps:
+        with columns_named({"occurred_on": column, **STEP_COLUMNS}):
             claim_service.record_step(claim=claim, step=step, occurred_on=on, user_id=user_id)
-        except Invalid as error:
-            raise _remap(error, {"occurred_on": column, "step": "status"}) from error
         outcome = "created" if outcome == "created" else "updated"
     return outcome
 
@@ -259,6 +190,7 @@ register(Kind(
     label=_l("Paternity claims"),
     permission=PERMISSION,
     apply_row=apply_claim,
+    apply_batch=import_batch_records.apply_claims,
     columns=(
         Column("child_code", help=_l("Such as CD-C-00042-1.")),
         Column("member_state", help=_l("ISO code of the Member State of the personnel, such as UY.")),
@@ -279,27 +211,18 @@ register(Kind(
 
 # --- income projects and reports -------------------------------------------------------------------------------------
 
+def _income_project_of(reference: str) -> IncomeProject | None:
+    return db.session.scalars(select(IncomeProject).where(IncomeProject.reference == reference)).one_or_none()
+
+
 def apply_income_project(values: dict[str, str], ctx: RowContext) -> str:
-    reference = v.text(values["reference"], "reference", max_length=60)
-    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
-    existing = db.session.scalars(select(IncomeProject).where(IncomeProject.reference == reference)).one_or_none()
+    existing, changes = income_project_row(values, ctx, existing_of=_income_project_of)
     if existing is None:
-        income.start_income_project(beneficiary=mother, reference=reference, activity=values["activity"],
-                                    started_on=values["started_on"], planned_grant=values["planned_grant"],
-                                    currency=values["currency"], status=values["status"])
+        income.start_income_project(**changes)
         return "created"
-    if existing.beneficiary_id != mother.id:
-        raise Invalid(_l("%(ref)s belongs to another mother", ref=reference), "reference")
-    currency = v.currency(values["currency"])
-    if (currency != existing.currency
-            or v.date(values["started_on"], "started_on", not_future=False) != existing.started_on):
-        raise Invalid(_l("differs from the recorded %(ref)s", ref=reference), "started_on")
-    activity = v.text(values["activity"], "activity", max_length=120)
-    grant = v.amount(values["planned_grant"], "planned_grant", currency)
-    status = v.choice(values["status"], "status", INCOME_PROJECT_STATUSES)
-    if (existing.activity, existing.planned_grant, existing.status) == (activity, grant, status):
+    if not changes:
         return "unchanged"
-    income.update_income_project(income_project=existing, activity=activity, planned_grant=grant, status=status)
+    income.update_income_project(income_project=existing, **changes)
     return "updated"
 
 
@@ -308,6 +231,7 @@ register(Kind(
     label=_l("Income activities"),
     permission=PERMISSION,
     apply_row=apply_income_project,
+    apply_batch=import_batch_records.apply_income_projects,
     columns=(
         Column("reference", help=_l("Your reference for the activity, unique, such as IGA-CD-00042-1.")),
         Column("mother_code"),
@@ -322,25 +246,19 @@ register(Kind(
 ))
 
 
+def _income_report_of(income_project_id: int, month) -> IncomeReport | None:
+    return db.session.scalars(select(IncomeReport).where(
+        IncomeReport.income_project_id == income_project_id, IncomeReport.month == month)).one_or_none()
+
+
 def apply_income_report(values: dict[str, str], ctx: RowContext) -> str:
-    project = ctx.find(IncomeProject, "income_project_reference", "reference",
-                      values["income_project_reference"])
-    month = v.month(values["month"], "month")
-    existing = db.session.scalars(select(IncomeReport).where(
-        IncomeReport.income_project_id == project.id, IncomeReport.month == month)).one_or_none()
+    existing, changes = income_report_row(values, ctx, existing_of=_income_report_of)
     if existing is None:
-        income.report_income(income_project=project, month=month, revenue=values["revenue"], costs=values["costs"],
-                             currency=values["currency"])
+        income.report_income(**changes)
         return "created"
-    currency = v.currency(values["currency"])
-    revenue = v.amount(values["revenue"], "revenue", currency, allow_zero=True)
-    costs = v.amount(values["costs"], "costs", currency, allow_zero=True)
-    if currency != existing.currency:
-        raise Invalid(_l("reports of %(ref)s are in %(code)s", ref=project.reference, code=existing.currency),
-                      "currency")
-    if (existing.revenue, existing.costs) == (revenue, costs):
+    if not changes:
         return "unchanged"
-    existing.revenue, existing.costs = revenue, costs
+    income.correct_income_report(income_report=existing, **changes)
     return "updated"
 
 
@@ -349,6 +267,7 @@ register(Kind(
     label=_l("Monthly income reports"),
     permission=PERMISSION,
     apply_row=apply_income_report,
+    apply_batch=import_batch_records.apply_income_reports,
     columns=(
         Column("income_project_reference"),
         Column("month", help=_l("YYYY-MM.")),

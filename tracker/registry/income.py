@@ -29,23 +29,34 @@ def _next_reference(beneficiary: Beneficiary) -> str:
     return reference(n)
 
 
-def start_income_project(*, beneficiary: Beneficiary, activity: str, started_on, planned_grant, currency: str,
-                         status: str = "planned", reference: str | None = None) -> IncomeProject:
-    """Record a mother's income-generating activity and the grant planned for it."""
+def check_income_project(*, activity: str, started_on, planned_grant, currency: str, status: str = "planned",
+                         reference: str | None = None) -> dict:
+    """Every rule of a new activity but its reference being new (:func:`start_income_project`), in its order;
+    its columns but the mother and the reference when none is given. Both ways of importing activities call it."""
     activity = v.text(activity, "activity", max_length=120)
     started = v.date(started_on, "started_on", not_future=False)
     currency = v.currency(currency)
     grant = v.amount(planned_grant, "planned_grant", currency)
     status = v.choice(status, "status", INCOME_PROJECT_STATUSES)
+    columns = dict(activity=activity, started_on=started, planned_grant=grant, currency=currency, status=status,
+                   closed_on=today() if status in CLOSED else None)
     if reference:
-        reference = v.text(reference, "reference", max_length=60)
+        columns["reference"] = v.text(reference, "reference", max_length=60)
+    return columns
+
+
+def start_income_project(*, beneficiary: Beneficiary, activity: str, started_on, planned_grant, currency: str,
+                         status: str = "planned", reference: str | None = None) -> IncomeProject:
+    """Record a mother's income-generating activity and the grant planned for it."""
+    columns = check_income_project(activity=activity, started_on=started_on, planned_grant=planned_grant,
+                                   currency=currency, status=status, reference=reference)
+    if reference:
+        reference = columns.pop("reference")
         if db.session.scalar(select(IncomeProject.id).where(IncomeProject.reference == reference)) is not None:
             raise Invalid(_l("%(ref)s exists already", ref=reference), "reference")
     else:
         reference = _next_reference(beneficiary)
-    project = IncomeProject(reference=reference, beneficiary=beneficiary, activity=activity, started_on=started,
-                            planned_grant=grant, currency=currency, status=status,
-                            closed_on=today() if status in CLOSED else None)
+    project = IncomeProject(reference=reference, beneficiary=beneficiary, **columns)
     db.session.add(project)
     db.session.flush()
     return project
@@ -70,9 +81,10 @@ def update_income_project(*, income_project: IncomeProject, activity: str, plann
     return income_project
 
 
-def report_income(*, income_project: IncomeProject, month, revenue, costs, currency: str | None = None,
-                  note: str | None = None) -> IncomeReport:
-    """Record a month's revenue and costs, in the activity's currency; one report per month."""
+def check_income_report(*, income_project: IncomeProject, month, revenue, costs, currency: str | None = None,
+                        note: str | None = None) -> dict:
+    """Every rule of a month's report but "one per month" (:func:`report_income`), in its order; its columns but
+    the activity. Both ways of importing reports call it."""
     first = v.month(month, "month")
     currency = v.currency(currency or income_project.currency)
     if currency != income_project.currency:
@@ -83,13 +95,26 @@ def report_income(*, income_project: IncomeProject, month, revenue, costs, curre
     note = v.text(note, "note", required=False, max_length=500)
     if first < income_project.started_on.replace(day=1):
         raise Invalid(_l("is before the activity started"), "month")
-    exists = db.session.scalar(
-        select(IncomeReport.id).where(IncomeReport.income_project_id == income_project.id, IncomeReport.month == first)
-    )
+    return {"month": first, "revenue": revenue, "costs": costs, "currency": currency, "note": note}
+
+
+def report_income(*, income_project: IncomeProject, month, revenue, costs, currency: str | None = None,
+                  note: str | None = None) -> IncomeReport:
+    """Record a month's revenue and costs, in the activity's currency; one report per month."""
+    columns = check_income_report(income_project=income_project, month=month, revenue=revenue, costs=costs,
+                                  currency=currency, note=note)
+    exists = db.session.scalar(select(IncomeReport.id).where(IncomeReport.income_project_id == income_project.id,
+                                                             IncomeReport.month == columns["month"]))
     if exists is not None:
-        raise Invalid(_l("%(month)s is reported already", month=first.strftime("%Y-%m")), "month")
-    report = IncomeReport(income_project=income_project, month=first, revenue=revenue, costs=costs,
-                          currency=currency, note=note)
+        raise Invalid(_l("%(month)s is reported already", month=columns["month"].strftime("%Y-%m")), "month")
+    report = IncomeReport(income_project=income_project, **columns)
     db.session.add(report)
     db.session.flush()
     return report
+
+
+def correct_income_report(*, income_report: IncomeReport, revenue, costs) -> IncomeReport:
+    """Replace a month's revenue and costs (checked by the caller, in the report's currency)."""
+    income_report.revenue, income_report.costs = revenue, costs
+    db.session.flush()
+    return income_report

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -32,8 +33,9 @@ def _personal_fields(full_name, phone, village) -> dict:
     }
 
 
-def _claim_code(session, country: str, code: str) -> int:
-    """Accept a code from a spreadsheet (``CD-M-00042``) and keep the counter above it."""
+def mother_code_number(country: str, code: str) -> int:
+    """The number of a mother's code given in a spreadsheet (``CD-M-00042``: 42); refuses a code that is not one
+    of ``country``'s."""
     match = re.fullmatch(r"([A-Z]{2})-M-(\d{5})", code)
     if not match or match.group(1) != country:
         raise Invalid(_l("%(code)s is not a mother's code of %(country)s such as %(example)s",
@@ -41,6 +43,12 @@ def _claim_code(session, country: str, code: str) -> int:
     number = int(match.group(2))
     if number == 0:
         raise Invalid(_l("%(code)s is not a valid code", code=code), "code")
+    return number
+
+
+def _claim_code(session, country: str, code: str) -> int:
+    """Accept a code from a spreadsheet (``CD-M-00042``) and keep the counter above it."""
+    number = mother_code_number(country, code)
     counter = session.get(CodeSequence, (country, "M"), with_for_update=True)
     if counter is None:
         session.add(CodeSequence(country=country, kind="M", last_value=number))
@@ -49,11 +57,12 @@ def _claim_code(session, country: str, code: str) -> int:
     return number
 
 
-def register_beneficiary(*, project: Project, full_name: str, year_of_birth, enrolled_on,
-                         phone: str | None = None, village: str | None = None,
-                         consent_services_on: dt.date | None = None, consent_reporting_on: dt.date | None = None,
-                         code: str | None = None) -> Beneficiary:
-    """Register a mother in a project and give her a code (``CD-M-00042``) never used before."""
+def check_beneficiary(*, project: Project, full_name: str, year_of_birth, enrolled_on, phone: str | None = None,
+                      village: str | None = None, consent_services_on: dt.date | None = None,
+                      consent_reporting_on: dt.date | None = None) -> dict:
+    """Every rule of a new mother but her code (:func:`register_beneficiary`), in its order; her columns but
+    ``code``, ``country`` and ``number``. Both ways of importing mothers call it (row by row through
+    :func:`register_beneficiary`, and in batches)."""
     fields = _personal_fields(full_name, phone, village)
     year = v.year_of_birth(year_of_birth)
     enrolled = v.date(enrolled_on, "enrolled_on")
@@ -64,6 +73,19 @@ def register_beneficiary(*, project: Project, full_name: str, year_of_birth, enr
             v.date(value, field)
     if project.status == "closed":
         raise Invalid(_l("project %(code)s is closed", code=project.code), "project_code")
+    return dict(project_id=project.id, name_hash=keyring().name_hash(fields["full_name"]), year_of_birth=year,
+                enrolled_on=enrolled, status="active", consent_services_on=consent_services_on,
+                consent_reporting_on=consent_reporting_on, children_seq=0, **fields)
+
+
+def register_beneficiary(*, project: Project, full_name: str, year_of_birth, enrolled_on,
+                         phone: str | None = None, village: str | None = None,
+                         consent_services_on: dt.date | None = None, consent_reporting_on: dt.date | None = None,
+                         code: str | None = None) -> Beneficiary:
+    """Register a mother in a project and give her a code (``CD-M-00042``) never used before."""
+    columns = check_beneficiary(project=project, full_name=full_name, year_of_birth=year_of_birth,
+                                enrolled_on=enrolled_on, phone=phone, village=village,
+                                consent_services_on=consent_services_on, consent_reporting_on=consent_reporting_on)
     session = db.session
     if code:
         code = code.strip().upper()
@@ -73,20 +95,7 @@ def register_beneficiary(*, project: Project, full_name: str, year_of_birth, enr
     else:
         number = next_number(session, project.country, "M")
         code = mother_code(project.country, number)
-    mother = Beneficiary(
-        code=code,
-        country=project.country,
-        number=number,
-        project=project,
-        name_hash=keyring().name_hash(fields["full_name"]),
-        year_of_birth=year,
-        enrolled_on=enrolled,
-        status="active",
-        consent_services_on=consent_services_on,
-        consent_reporting_on=consent_reporting_on,
-        children_seq=0,
-        **fields,
-    )
+    mother = Beneficiary(code=code, country=project.country, number=number, project=project, **columns)
     session.add(mother)
     session.flush()
     return mother
@@ -182,30 +191,45 @@ def _check_child_year(mother: Beneficiary, year: int) -> None:
         )
 
 
-def add_child(*, mother: Beneficiary, first_name: str, year_of_birth, sex: str, code: str | None = None) -> Child:
-    """Add a child to a mother; the code is hers plus a number never used before (``CD-C-00042-1``)."""
+def check_child(*, mother: Beneficiary, first_name: str, year_of_birth, sex: str) -> dict:
+    """Every rule of a new child but her code (:func:`add_child`), in its order: her first name, year of birth
+    and sex, checked. Both ways of importing children call it."""
     name = v.text(first_name, "first_name", max_length=100)
     year = v.year_of_birth(year_of_birth)
     sex = v.choice((sex or "").strip().upper(), "sex", SEXES)
     _check_child_year(mother, year)
+    return {"first_name": name, "year_of_birth": year, "sex": sex}
+
+
+def child_code_number(mother: Beneficiary, code: str, *, taken: Callable[[str], bool]) -> int:
+    """The number of a child's code given in a spreadsheet (``CD-C-00042-3``: 3), which must be one of ``mother``'s
+    and not ``taken(code)`` already."""
+    match = re.fullmatch(r"([A-Z]{2})-C-(\d{5})-(\d{1,3})", code)
+    if not match or code.rsplit("-", 1)[0] != child_code(mother, 0).rsplit("-", 1)[0]:
+        raise Invalid(_l("%(code)s is not a code of a child of %(mother)s (such as %(example)s)",
+                         code=code[:30], mother=mother.code, example=child_code(mother, 1)), "code")
+    if taken(code):
+        raise Invalid(_l("%(code)s exists already", code=code), "code")
+    number = int(match.group(3))
+    if number == 0:
+        raise Invalid(_l("%(code)s is not a valid code", code=code), "code")
+    return number
+
+
+def add_child(*, mother: Beneficiary, first_name: str, year_of_birth, sex: str, code: str | None = None) -> Child:
+    """Add a child to a mother; the code is hers plus a number never used before (``CD-C-00042-1``)."""
+    fields = check_child(mother=mother, first_name=first_name, year_of_birth=year_of_birth, sex=sex)
     session = db.session
     if code:
         code = code.strip().upper()
-        match = re.fullmatch(r"([A-Z]{2})-C-(\d{5})-(\d{1,3})", code)
-        if not match or code.rsplit("-", 1)[0] != child_code(mother, 0).rsplit("-", 1)[0]:
-            raise Invalid(_l("%(code)s is not a code of a child of %(mother)s (such as %(example)s)",
-                             code=code[:30], mother=mother.code, example=child_code(mother, 1)), "code")
-        if session.scalar(select(Child.id).where(Child.code == code)) is not None:
-            raise Invalid(_l("%(code)s exists already", code=code), "code")
-        number = int(match.group(3))
-        if number == 0:
-            raise Invalid(_l("%(code)s is not a valid code", code=code), "code")
+        number = child_code_number(mother, code, taken=lambda c: session.scalar(
+            select(Child.id).where(Child.code == c)) is not None)
         if number > (mother.children_seq or 0):
             mother.children_seq = number
     else:
         number = take_child_number(session, mother)
         code = child_code(mother, number)
-    child = Child(code=code, mother=mother, number=number, first_name=name, year_of_birth=year, sex=sex)
+    child = Child(code=code, mother=mother, number=number, **fields)
     session.add(child)
     session.flush()
     return child
@@ -237,13 +261,22 @@ def _enrolment_fields(school, academic_year, grade, fee_per_term, currency, term
     }
 
 
-def enrol_child(*, child: Child, school: str, academic_year: str, grade: str, fee_per_term, currency: str,
-                terms=3) -> Enrolment:
-    """Enrol a child at a school for an academic year (one enrolment per child and year)."""
+def check_enrolment(*, child: Child, school: str, academic_year: str, grade: str, fee_per_term, currency: str,
+                    terms=3) -> dict:
+    """Every rule of a new enrolment but "one per child and year" (:func:`enrol_child`), in its order; its
+    columns but the child. Both ways of importing enrolments call it."""
     fields = _enrolment_fields(school, academic_year, grade, fee_per_term, currency, terms)
     start_year = int(fields["academic_year"][:4])
     if start_year < child.year_of_birth + 2:
         raise Invalid(_l("the child was born in %(year)d", year=child.year_of_birth), "academic_year")
+    return fields
+
+
+def enrol_child(*, child: Child, school: str, academic_year: str, grade: str, fee_per_term, currency: str,
+                terms=3) -> Enrolment:
+    """Enrol a child at a school for an academic year (one enrolment per child and year)."""
+    fields = check_enrolment(child=child, school=school, academic_year=academic_year, grade=grade,
+                             fee_per_term=fee_per_term, currency=currency, terms=terms)
     exists = db.session.scalar(
         select(Enrolment.id).where(Enrolment.child_id == child.id, Enrolment.academic_year == fields["academic_year"])
     )
