@@ -92,6 +92,7 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
     session = db.session
     cache: dict = {}
     earlier = EarlierRows(kind)
+    names = kind.column_names  # a property that builds the tuple: once, not per row
     done = 0
     try:
         _begin_for_real(session)
@@ -115,7 +116,7 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
 
         for row_number, values in rows:
             done += 1
-            full = {name: values.get(name, "") for name in kind.column_names}
+            full = {name: values.get(name, "") for name in names}
             repeat = earlier.check(row_number, full)
             if repeat:
                 count("", [repeat])
