@@ -5,6 +5,7 @@ Looking a rate up is :mod:`tracker.rates`, below every feature.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -17,9 +18,11 @@ from tracker.money import to_usd
 from tracker.rates import rate_on
 
 
-def usd_value(amount: Decimal, currency: str, day: dt.date, *, field: str = "currency") -> tuple[Decimal, Decimal]:
-    """``(usd, rate)`` for an amount on a day, or :class:`Invalid` naming the missing rate."""
-    rate = rate_on(currency, day)
+def usd_value(amount: Decimal, currency: str, day: dt.date, *, field: str = "currency",
+              rate_of: Callable[[str, dt.date], Decimal | None] = rate_on) -> tuple[Decimal, Decimal]:
+    """``(usd, rate)`` for an amount on a day, or :class:`Invalid` naming the missing rate; ``rate_of`` finds
+    the rate (:func:`~tracker.rates.rate_on`, or a cache of it for many rows)."""
+    rate = rate_of(currency, day)
     if rate is None:
         raise Invalid(_l("there is no exchange rate for %(code)s on %(date)s; an administrator must add one",
                          code=currency, date=day.isoformat()), field)
