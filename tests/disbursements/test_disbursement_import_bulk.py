@@ -110,3 +110,47 @@ def test_a_batch_reads_no_name_of_the_mothers_and_children_it_names(rq, people, 
     result = _run(csv_bytes(*GOOD), batch=True, user=people["staff"])
     assert result.committed and result.created == 3
     assert decrypted == []
+
+
+def _dry_run(data: bytes, user):
+    kind = get_kind("disbursements")
+    return run_import(kind, parse_upload(data, "d.csv", kind), user=user, dry_run=True, history=False)
+
+
+def test_a_dry_run_in_batches_writes_the_rows_but_no_event(rq, people, monkeypatch):
+    """The rows go to the database, for it to check them; their events, which nothing could refuse, are left
+    out of a run that is rolled back anyway (counted inside the run's transaction, just after the batch's write)."""
+    from tracker.disbursements import import_batch
+
+    real, counts = import_batch._insert, []
+    count = text("SELECT (SELECT count(*) FROM disbursements), (SELECT count(*) FROM audit_events)")
+
+    def counting(session, rows, ctx):
+        real(session, rows, ctx)
+        counts.append(tuple(session.execute(count).one()))
+
+    before = tuple(_db.session.execute(count).one())
+    monkeypatch.setattr(import_batch, "_insert", counting)
+    result = _dry_run(csv_bytes(*GOOD), people["staff"])
+    assert (result.created, result.errors, result.committed) == (3, [], False)
+    assert counts == [(before[0] + 3, before[1])]
+    result = _run(csv_bytes(*GOOD), batch=True, user=people["staff"])
+    assert result.committed
+    assert counts[1] == (before[0] + 3, before[1] + 6)   # the import: a create and a submit event per row
+
+
+def test_a_dry_run_names_the_row_the_database_refuses(rq, people, monkeypatch):
+    """As in the import: PAY-0002 entered by someone else between the look-up and the write is row 3's problem."""
+    from tests import factories
+    from tracker.disbursements import import_batch
+
+    real = import_batch._look_up
+
+    def then_another_user(rows, ctx, known):
+        real(rows, ctx, known)
+        factories.DisbursementFactory(reference="PAY-0002")
+        _db.session.flush()
+
+    monkeypatch.setattr(import_batch, "_look_up", then_another_user)
+    result = _dry_run(csv_bytes(*GOOD), people["staff"])
+    assert [str(e) for e in result.errors] == ["row 3: reference: PAY-0002 exists already with other details"]

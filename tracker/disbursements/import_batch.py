@@ -202,7 +202,8 @@ def _check(values: dict[str, str], ctx: RowContext, known: _Known):
 def _insert(session, rows: list[dict], ctx: RowContext) -> None:
     """Write the accepted rows and their events, in the order row by row would: per row its ``create`` event,
     then its ``submit`` event (history: the ``create`` event shows the draft, then the row is marked paid,
-    without an event). The rows of a batch share the moment they were entered (and paid)."""
+    without an event). The rows of a batch share the moment they were entered (and paid). A dry run writes the
+    rows, for the database to check them, but not their events."""
     user_id = import_user(ctx).id
     moment = now_utc()
     entered = {"status": "submitted", "top_up": False, "imported_history": False, "entered_by_id": user_id,
@@ -220,6 +221,8 @@ def _insert(session, rows: list[dict], ctx: RowContext) -> None:
                             "version_id": 2}, key="reference")
     else:
         ids = insert_tuples(session, Disbursement, _ROW, values, same=entered, key="reference")
+    if ctx.dry_run:   # rolled back at the end; no event can refuse a row
+        return
     changes = audit.creation_changes_json(Disbursement, ("id", *_ROW), entered)
     events = []
     for row_values, new_id in zip(values, ids, strict=True):

@@ -99,7 +99,7 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
         batch: list[tuple[int, dict[str, str]]] = []
 
         def one(row_number: int, values: dict[str, str]) -> tuple[str, list[RowError]]:
-            ctx = RowContext(user=user, history=history, row_number=row_number, cache=cache)
+            ctx = RowContext(user=user, history=history, row_number=row_number, cache=cache, dry_run=dry_run)
             return _apply_one(session, kind, values, ctx)
 
         def count(outcome: str, row_errors: list[RowError]) -> None:
@@ -109,7 +109,7 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
                 setattr(result, outcome, getattr(result, outcome) + 1)
 
         def apply_batch() -> None:
-            ctx = RowContext(user=user, history=history, row_number=0, cache=cache)
+            ctx = RowContext(user=user, history=history, row_number=0, cache=cache, dry_run=dry_run)
             for outcome, row_errors in kind.apply_batch(batch, ctx, one):
                 count(outcome, row_errors)
             batch.clear()
