@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import pytest
 from sqlalchemy import delete, event, text
 
 from tests.disbursements.test_disbursement_import import GOOD, csv_bytes, fees_line, line
@@ -154,3 +155,33 @@ def test_a_dry_run_names_the_row_the_database_refuses(rq, people, monkeypatch):
     monkeypatch.setattr(import_batch, "_look_up", then_another_user)
     result = _dry_run(csv_bytes(*GOOD), people["staff"])
     assert [str(e) for e in result.errors] == ["row 3: reference: PAY-0002 exists already with other details"]
+
+
+@pytest.mark.postgres_only
+def test_postgresql_plans_each_batch_look_up_afresh_but_not_the_writes(rq, people, monkeypatch):
+    """A generic plan made while ``disbursements`` was small would scan the whole table for every later batch's
+    references; the writes keep PostgreSQL's setting (their foreign-key checks reuse their plans)."""
+    if _db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    from tracker.disbursements import import_batch
+
+    seen = []
+    setting = text("SELECT current_setting('plan_cache_mode')")
+    real_look_up, real_insert = import_batch._look_up, import_batch._insert
+
+    def look_up(rows, ctx, known):
+        seen.append(("look-up", _db.session.scalar(setting)))
+        real_look_up(rows, ctx, known)
+
+    def insert(session, rows, ctx):
+        seen.append(("write", session.scalar(setting)))
+        real_insert(session, rows, ctx)
+
+    before = _db.session.scalar(setting)   # "auto" unless the server says otherwise
+    _db.session.rollback()
+    monkeypatch.setattr(import_batch, "_look_up", look_up)
+    monkeypatch.setattr(import_batch, "_insert", insert)
+    result = _run(csv_bytes(*GOOD), batch=True, user=people["staff"])
+    assert result.committed
+    assert before != "force_custom_plan"
+    assert seen == [("look-up", "force_custom_plan"), ("write", before)]
