@@ -1,32 +1,39 @@
 """Benchmark: importing a disbursements file, beside a raw bulk insert of the same rows.
 
-    .venv/bin/python bench/import_disbursements.py [--rows 10000] [--only sqlite|postgresql]
-                                                   [--pg URL] [--profile DIR] [--tracemalloc]
+    .venv/bin/python bench/import_disbursements.py [--rows 10000] [--only sqlite|postgresql] [--pg URL]
+                                                   [--repeat N] [--compare DIR] [--profile DIR] [--tracemalloc]
 
 For each database (SQLite in a temporary folder; PostgreSQL at ``--pg``, else
 ``$BENCH_PG_URL``, else ``postgresql+psycopg://postgres@127.0.0.1/bench_import``,
-which is DROPPED and recreated) it:
+which is DROPPED and recreated, with a second database ``<name>_run`` beside it) it:
 
-1. builds a fresh database with the migrations and loads, with Core inserts,
-   what the rows refer to: a project in CD and one in CF, mothers with three
-   children each, one enrolment per child for one academic year of 3 terms,
-   income projects, exchange rates, a staff user (CD, CF) and an admin;
-2. writes a CSV in the DESIGN section 7 format (70 % school fees, each
-   enrolment and term at most once; 10 % income-activity grants; 20 %
+1. builds, in a child process, a database with the migrations and loads, with
+   Core inserts, what the rows refer to: a project in CD and one in CF,
+   mothers with three children each, one enrolment per child for one academic
+   year of 3 terms, income projects, exchange rates, a staff user (CD, CF) and
+   an admin; writes a CSV in the DESIGN section 7 format (70 % school fees,
+   each enrolment and term at most once; 10 % income-activity grants; 20 %
    medical, psychosocial, material, legal and outreach), references unique;
-3. times ``parse_upload`` + ``run_import(..., user=staff, dry_run=False,
-   history=False)``: every row validated, entered and submitted, committed;
-4. builds a second fresh database in the same state (same seed; the audit
-   trail is append-only, so the import's events cannot simply be deleted),
-   and times one Core ``insert()`` executemany of the same rows into
-   ``disbursements``, ids resolved before the timer starts, committed;
-5. prints rows/second of both and their ratio.
+   and keeps the database as a template (a file copied, or ``CREATE DATABASE
+   ... TEMPLATE``), so that every measurement starts from the same state;
+2. times, each in a fresh child process on a fresh copy: ``parse_upload`` +
+   ``run_import(..., dry_run=True)`` (the dry run), ``parse_upload`` +
+   ``run_import(..., user=staff, dry_run=False, history=False)`` (every row
+   validated, entered and submitted, committed), and one Core ``insert()``
+   executemany of the same rows into ``disbursements`` with their ids resolved
+   beforehand (the raw insert);
+3. prints rows/second, their ratio, and the memory of the import process: its
+   resident size once the app is up and before the file is read, and its peak
+   (``ru_maxrss``) by the end of the import.
 
-Each database runs in a child process of its own, so that its peak memory
-(``ru_maxrss``) is its own. ``--profile DIR`` also writes a cProfile of the
-import (``DIR/import-<database>.prof``) and prints its heaviest functions;
-``--tracemalloc`` reports the peak of Python allocations during the import
-(tracing slows the import, so its rate is then not comparable).
+``--repeat N`` measures each N times, alternately, and keeps the fastest (the
+machine is shared). ``--compare DIR`` also runs the dry run and the import
+with the code of another checkout (say the commit before a change, from
+``git worktree add``), on the same databases and in the same run.
+``--profile DIR`` writes a cProfile of the import (``DIR/import-<database>.prof``)
+and prints its heaviest functions; ``--tracemalloc`` reports the peak of Python
+allocations during the import (tracing slows it, so its rate is then not
+comparable).
 
 This is not a test: it lives outside ``tests/`` and pytest never collects it.
 """
@@ -39,8 +46,10 @@ import io
 import json
 import math
 import os
+import pickle
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,7 +57,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The code measured: this checkout, or (in a child process of ``--compare``) another one.
+ROOT = Path(os.environ.get("BENCH_CODE") or Path(__file__).resolve().parent.parent)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -280,7 +290,16 @@ def resolved_rows(people: dict, rows: list[dict[str, str]]) -> list[dict]:
     return out
 
 
-# --- one database, in a child process --------------------------------------------------------------------------------
+# --- the steps, each in a child process of its own ------------------------------------------------------------------
+
+def rss_mb() -> float:
+    """The resident size of this process now."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
 
 def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
@@ -313,26 +332,76 @@ def vacuum(db) -> None:
     db.engine.dispose()
 
 
-def fresh_app(database: str, args, folder: str, name: str):
-    """An app on a new, migrated, empty database: a new SQLite file, or PostgreSQL dropped and recreated."""
-    from flask_migrate import upgrade
+def database_url(database: str, args, folder: str, which: str) -> str:
+    """The template (``which="template"``) or the copy a measurement runs on (``"run"``)."""
+    if database == "sqlite":
+        return f"sqlite:///{Path(folder) / (which + '.db')}"
+    from sqlalchemy.engine import make_url
 
+    url = make_url(args.pg)
+    return url.set(database=url.database + ("_run" if which == "run" else "")).render_as_string(hide_password=False)
+
+
+def app_on(url: str, folder: str):
     from config import TestingConfig
     from tracker import create_app
 
-    url = f"sqlite:///{Path(folder) / name}" if database == "sqlite" else fresh_postgres(args.pg)
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, IMPORT_UPLOAD_DIR=folder)
+    return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, IMPORT_UPLOAD_DIR=folder)
+
+
+def setup_step(database: str, args, folder: str) -> dict:
+    """The template database, the file (``rows.csv``) and the raw insert's rows (``raw.pickle``)."""
+    from flask_migrate import upgrade
+
+    from tracker.extensions import db
+
+    url = database_url(database, args, folder, "template")
+    if database == "postgresql":
+        fresh_postgres(url)
+    app = app_on(url, folder)
     with app.app_context():
         upgrade()
-    return app
+        people = load_people(db, args.rows, args.seed)
+        rows = make_rows(people, args.rows, args.seed)
+        vacuum(db)  # statistics up to date (PostgreSQL), as a live database would have them
+        db.engine.dispose()
+    data = csv_bytes(rows)
+    (Path(folder) / "rows.csv").write_bytes(data)
+    with open(Path(folder) / "raw.pickle", "wb") as out:
+        pickle.dump(resolved_rows(people, rows), out)
+    categories = sorted({r["category"] for r in rows})
+    return {"staff_id": people["staff_id"], "people": people["counts"], "file_kb": len(data) / 1024,
+            "categories": {c: sum(1 for r in rows if r["category"] == c) for c in categories}}
 
 
-def run_one(database: str, args) -> dict:
+def fresh_copy(database: str, args, folder: str) -> None:
+    """The run database, a copy of the template."""
+    if database == "sqlite":
+        for leftover in ("run.db-wal", "run.db-shm"):   # a copy must not meet the log of the one before
+            (Path(folder) / leftover).unlink(missing_ok=True)
+        shutil.copyfile(Path(folder) / "template.db", Path(folder) / "run.db")
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    template = make_url(args.pg).database
+    run = make_url(database_url(database, args, folder, "run"))
+    admin = create_engine(run.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{run.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{run.database}" TEMPLATE "{template}"'))
+    finally:
+        admin.dispose()
+
+
+def import_step(database: str, args, folder: str, state: dict, dry_run: bool) -> dict:
+    """Read the file and import it (or dry-run it) in this fresh process; its memory is the import's."""
     import cProfile
     import pstats
     import tracemalloc
 
-    from sqlalchemy import event, func, insert, select
+    from sqlalchemy import event, func, select
 
     from tracker import audit
     from tracker.extensions import db
@@ -341,25 +410,11 @@ def run_one(database: str, args) -> dict:
     from tracker.imports.running import run_import
     from tracker.models import AuditEvent, Disbursement, User
 
-    tmp = tempfile.TemporaryDirectory(prefix="bench-import-")
-    out: dict = {"database": database, "rows": args.rows, "load_before": os.getloadavg()[0]}
-
-    # 1. The import, on a fresh database.
-    t0 = time.perf_counter()
-    app = fresh_app(database, args, tmp.name, "import.db")
+    out: dict = {"load": os.getloadavg()[0]}
+    app = app_on(database_url(database, args, folder, "run"), folder)
     with app.app_context():
-        people = load_people(db, args.rows, args.seed)
-        rows = make_rows(people, args.rows, args.seed)
-        data = csv_bytes(rows)
-        vacuum(db)  # statistics up to date (PostgreSQL), as a live database would have them
-        out["setup_s"] = time.perf_counter() - t0
-        out["people"] = people["counts"]
-        out["file_kb"] = len(data) / 1024
-        out["categories"] = {c: sum(1 for r in rows if r["category"] == c)
-                             for c in sorted({r["category"] for r in rows})}
-
         kind = get_kind("disbursements")
-        staff = db.session.get(User, people["staff_id"])
+        staff = db.session.get(User, state["staff_id"])
         staff.countries  # noqa: B018 (load the scope before the timer)
         audit_before = db.session.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
         statements = {"n": 0}
@@ -367,53 +422,40 @@ def run_one(database: str, args) -> dict:
         def count(*_args):
             statements["n"] += 1
 
-        # The dry run first (checks every row, saves nothing): it should cost no more than the import itself.
-        with audit.acting_as(staff.id, "bench"):
-            t0 = time.perf_counter()
-            dry_parsed = parse_upload(data, "disbursements.csv", kind)
-            dry = run_import(kind, dry_parsed, read_errors=dry_parsed.errors, user=staff, dry_run=True, history=False)
-            out["dry_run_s"] = time.perf_counter() - t0
-        if dry.errors or dry.created != len(rows):
-            raise SystemExit(f"{database}: the dry run found {len(dry.errors)} errors")
-        db.session.remove()
-        staff = db.session.get(User, people["staff_id"])
-        staff.countries  # noqa: B018 (load the scope before the timer)
-
         event.listen(db.engine, "before_cursor_execute", count)
-        profiler = cProfile.Profile() if args.profile else None
-        rss_before = maxrss_mb()
-        if args.tracemalloc:
+        measured = not dry_run and "BENCH_CODE" not in os.environ
+        profiler = cProfile.Profile() if args.profile and measured else None
+        out["baseline_mb"] = rss_mb()
+        if args.tracemalloc and not dry_run:
             tracemalloc.start()
         with audit.acting_as(staff.id, "bench"):
+            t0, cpu0 = time.perf_counter(), time.process_time()
             if profiler:
                 profiler.enable()
-            t0, cpu0 = time.perf_counter(), time.process_time()
+            data = (Path(folder) / "rows.csv").read_bytes()
             parsed = parse_upload(data, "disbursements.csv", kind)
             t_parsed = time.perf_counter()
-            result = run_import(kind, parsed, read_errors=parsed.errors, user=staff, dry_run=False, history=False)
-            t1, cpu1 = time.perf_counter(), time.process_time()
+            result = run_import(kind, parsed, read_errors=parsed.errors, user=staff, dry_run=dry_run, history=False)
             if profiler:
                 profiler.disable()
-        if args.tracemalloc:
+            t1, cpu1 = time.perf_counter(), time.process_time()
+        if args.tracemalloc and not dry_run:
             out["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
-        event.remove(db.engine, "before_cursor_execute", count)
         out["peak_mb"] = maxrss_mb()
-        out["import_rss_growth_mb"] = out["peak_mb"] - rss_before
-        out["statements"] = statements["n"]
-        if not result.committed or result.created != len(rows):
+        event.remove(db.engine, "before_cursor_execute", count)
+        out.update(seconds=t1 - t0, cpu=cpu1 - cpu0, parse_s=t_parsed - t0, statements=statements["n"])
+        if result.errors or result.created != args.rows or result.committed == dry_run:
             for error in result.errors[:20]:
                 print(f"  {error}", file=sys.stderr)
-            raise SystemExit(f"{database}: the import did not commit {len(rows)} rows "
-                             f"(created {result.created}, {result.rows_with_errors} rows with errors)")
+            raise SystemExit(f"{database}: the {'dry run' if dry_run else 'import'} gave {result.created} rows "
+                             f"created, {result.rows_with_errors} rows with errors, committed {result.committed}")
         db.session.remove()
-        imported = db.session.scalar(select(func.count()).select_from(Disbursement).where(
-            Disbursement.status == "submitted"))
-        assert imported == len(rows), imported
-        out["import_s"] = t1 - t0
-        out["import_cpu_s"] = cpu1 - cpu0
-        out["parse_s"] = t_parsed - t0
-        out["audit_events"] = db.session.scalar(select(func.count()).where(AuditEvent.id > audit_before))
+        if not dry_run:
+            imported = db.session.scalar(select(func.count()).select_from(Disbursement).where(
+                Disbursement.status == "submitted"))
+            assert imported == args.rows, imported
+            out["audit_events"] = db.session.scalar(select(func.count()).where(AuditEvent.id > audit_before))
         if profiler:
             Path(args.profile).mkdir(parents=True, exist_ok=True)
             path = Path(args.profile) / f"import-{database}.prof"
@@ -424,53 +466,133 @@ def run_one(database: str, args) -> dict:
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
         db.session.remove()
         db.engine.dispose()
+    return out
 
-    # 2. The raw insert, on a second fresh database in the same state (the audit trail is append-only,
-    #    so the import's events cannot be deleted instead). The same seed gives the same people.
-    app = fresh_app(database, args, tmp.name, "raw.db")
+
+def raw_step(database: str, args, folder: str) -> dict:
+    """One Core executemany of the rows, ids resolved beforehand, committed."""
+    from sqlalchemy import func, insert, select
+
+    from tracker.extensions import db
+    from tracker.models import Disbursement
+
+    with open(Path(folder) / "raw.pickle", "rb") as source:
+        raw = pickle.load(source)
+    out: dict = {"load": os.getloadavg()[0]}
+    app = app_on(database_url(database, args, folder, "run"), folder)
     with app.app_context():
-        again = load_people(db, args.rows, args.seed)
-        assert [m["code"] for m in again["mothers"]] == [m["code"] for m in people["mothers"]]
-        raw = resolved_rows(again, rows)  # ids resolved before the timer
-        vacuum(db)
-        table = Disbursement.__table__
         with db.engine.connect() as conn:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             with conn.begin():
-                conn.execute(insert(table), raw)
-            t1 = time.perf_counter()
-        out["raw_s"] = t1 - t0
+                conn.execute(insert(Disbursement.__table__), raw)
+            t1, cpu1 = time.perf_counter(), time.process_time()
+        out.update(seconds=t1 - t0, cpu=cpu1 - cpu0)
         inserted = db.session.scalar(select(func.count()).select_from(Disbursement))
         assert inserted == len(raw), inserted
         db.session.remove()
         db.engine.dispose()
-    tmp.cleanup()
     return out
+
+
+def worker(args) -> dict:
+    folder, state = args.folder, json.loads(args.state or "{}")
+    if args.step == "setup":
+        return setup_step(args.worker, args, folder)
+    if args.step == "raw":
+        return raw_step(args.worker, args, folder)
+    return import_step(args.worker, args, folder, state, dry_run=args.step == "dry")
+
+
+# --- the run ---------------------------------------------------------------------------------------------------------
+
+def child(args, database: str, step: str, folder: str, state: dict | None = None, code: str | None = None) -> dict:
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", database, "--step", step,
+               "--folder", folder, "--rows", str(args.rows), "--pg", args.pg, "--seed", str(args.seed),
+               "--state", json.dumps(state or {})]
+    if args.profile:
+        command += ["--profile", args.profile]
+    if args.tracemalloc:
+        command.append("--tracemalloc")
+    env = dict(os.environ)
+    env.pop("BENCH_CODE", None)
+    if code:
+        env["BENCH_CODE"] = code
+    done = subprocess.run(command, cwd=code or ROOT, stdout=subprocess.PIPE, text=True, env=env)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
+    if done.returncode != 0 or not lines:
+        sys.stdout.write(done.stdout)
+        raise SystemExit(f"{database} {step}{' (' + code + ')' if code else ''}: failed (exit {done.returncode})")
+    return json.loads(lines[-1].removeprefix("BENCH-RESULT "))
+
+
+def measure(args, database: str, codes: dict[str, str | None]) -> dict:
+    """Every measurement of one database: ``{"state", "raw", (code, "dry"|"import"): fastest result}``."""
+    folder = tempfile.mkdtemp(prefix="bench-import-")
+    try:
+        print(f"{database}: building the database and the {args.rows}-row file...", file=sys.stderr, flush=True)
+        state = child(args, database, "setup", folder)
+        best: dict = {"state": state}
+        for round_ in range(args.repeat):
+            steps = [("raw", None)] + [(step, name) for name in codes for step in ("dry", "import")]
+            for step, name in steps if round_ % 2 == 0 else reversed(steps):
+                print(f"{database}: {step}{' (' + name + ')' if name else ''}, round {round_ + 1} of {args.repeat}",
+                      file=sys.stderr, flush=True)
+                fresh_copy(database, args, folder)
+                result = child(args, database, step, folder, state, codes[name] if name else None)
+                key = step if name is None else (name, step)
+                if key not in best or result["seconds"] < best[key]["seconds"]:
+                    best[key] = result
+        return best
+    finally:
+        if database == "postgresql":
+            drop_run_database(args)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def drop_run_database(args) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    run = make_url(database_url("postgresql", args, "", "run"))
+    admin = create_engine(run.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{run.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 # --- the table -------------------------------------------------------------------------------------------------------
 
-def table(results: list[dict]) -> str:
-    lines = [f"{'database':<12} {'rows':>6} {'import rows/s':>14} {'raw rows/s':>11} {'import/raw':>11} "
-             f"{'raw/import':>11} {'peak MB':>8}"]
-    for r in results:
-        imp, raw = r["rows"] / r["import_s"], r["rows"] / r["raw_s"]
-        lines.append(f"{r['database']:<12} {r['rows']:>6} {imp:>14,.0f} {raw:>11,.0f} {imp / raw:>11.4f} "
-                     f"{raw / imp:>10,.0f}x {r['peak_mb']:>8.0f}")
+def table(args, results: dict[str, dict], codes: dict[str, str | None]) -> str:
+    lines = [f"{'database':<11} {'code':<8} {'rows':>6} {'import rows/s':>13} {'raw rows/s':>10} {'import/raw':>10} "
+             f"{'dry run s':>9} {'import s':>8} {'CPU ms/row':>10} {'base MB':>7} {'peak MB':>7} {'import MB':>9}"]
+    for database, best in results.items():
+        raw_rate = args.rows / best["raw"]["seconds"]
+        for name in codes:
+            imp, dry = best[(name, "import")], best[(name, "dry")]
+            rate = args.rows / imp["seconds"]
+            lines.append(
+                f"{database:<11} {name:<8} {args.rows:>6} {rate:>13,.0f} {raw_rate:>10,.0f} {rate / raw_rate:>10.3f} "
+                f"{dry['seconds']:>9.2f} {imp['seconds']:>8.2f} {1000 * imp['cpu'] / args.rows:>10.3f} "
+                f"{imp['baseline_mb']:>7.0f} {imp['peak_mb']:>7.0f} {imp['peak_mb'] - imp['baseline_mb']:>9.0f}")
     return "\n".join(lines)
 
 
-def details(r: dict) -> str:
-    per_row_ms = 1000 * r["import_s"] / r["rows"]
-    text = (f"{r['database']}: import {r['import_s']:.2f} s (parse_upload {r['parse_s']:.3f} s, "
-            f"{per_row_ms:.2f} ms/row, of which {1000 * r['import_cpu_s'] / r['rows']:.2f} ms CPU in this process, "
-            f"{r['statements'] / r['rows']:.1f} SQL statements/row, "
-            f"{r['audit_events']} audit events); dry run {r['dry_run_s']:.2f} s; raw insert {r['raw_s']:.3f} s; "
-            f"peak RSS {r['peak_mb']:.0f} MB (+{r['import_rss_growth_mb']:.0f} MB during the import); "
-            f"load average {r['load_before']:.1f} on {os.cpu_count()} CPUs")
-    if "tracemalloc_peak_mb" in r:
-        text += f"; tracemalloc peak {r['tracemalloc_peak_mb']:.1f} MB (import slowed by tracing)"
-    return text
+def details(args, database: str, best: dict, codes: dict[str, str | None]) -> list[str]:
+    raw = best["raw"]
+    out = [f"{database}: raw insert {raw['seconds']:.3f} s ({1000 * raw['cpu'] / args.rows:.3f} ms CPU a row), "
+           f"load average {raw['load']:.1f}"]
+    for name in codes:
+        imp, dry = best[(name, "import")], best[(name, "dry")]
+        text = (f"{database} {name}: import {imp['seconds']:.2f} s (parse_upload {imp['parse_s']:.3f} s, "
+                f"{imp['statements']} SQL statements, {imp['audit_events']} audit events; load average "
+                f"{imp['load']:.1f}); dry run {dry['seconds']:.2f} s (peak {dry['peak_mb']:.0f} MB, load average "
+                f"{dry['load']:.1f})")
+        if "tracemalloc_peak_mb" in imp:
+            text += f"; tracemalloc peak {imp['tracemalloc_peak_mb']:.1f} MB (import slowed by tracing)"
+        out.append(text)
+    return out
 
 
 def main(argv=None) -> int:
@@ -479,46 +601,45 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", type=int, default=10_000, help="rows in the file (default 10000)")
     parser.add_argument("--only", choices=DATABASES, help="one database only (default: both)")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL") or DEFAULT_PG,
-                        help="PostgreSQL URL; the database is dropped and recreated "
+                        help="PostgreSQL URL; the database is dropped and recreated, and <name>_run beside it "
                              "(default: $BENCH_PG_URL or %(default)s)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=1, help="measure each N times, keep the fastest (default 1)")
+    parser.add_argument("--compare", metavar="DIR", help="also measure the import code of another checkout")
     parser.add_argument("--profile", metavar="DIR", help="write a cProfile of each import to DIR and print it")
     parser.add_argument("--tracemalloc", action="store_true", help="also report the Python allocation peak")
     parser.add_argument("--worker", choices=DATABASES, help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=("setup", "raw", "dry", "import"), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--state", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not 1 <= args.rows <= 50_000:
         parser.error("--rows must be between 1 and 50000 (the import's limit)")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     if args.worker:
-        result = run_one(args.worker, args)
-        print("BENCH-RESULT " + json.dumps(result))
+        print("BENCH-RESULT " + json.dumps(worker(args)))
         return 0
 
-    results = []
-    for database in ([args.only] if args.only else DATABASES):
-        print(f"{database}: building the database and importing {args.rows} rows...", file=sys.stderr, flush=True)
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker", database, "--rows", str(args.rows),
-                   "--pg", args.pg, "--seed", str(args.seed)]
-        if args.profile:
-            command += ["--profile", args.profile]
-        if args.tracemalloc:
-            command.append("--tracemalloc")
-        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
-        if done.returncode != 0 or not lines:
-            sys.stdout.write(done.stdout)
-            print(f"{database}: failed (exit {done.returncode})", file=sys.stderr)
-            return 1
-        results.append(json.loads(lines[-1].removeprefix("BENCH-RESULT ")))
-
-    print(table(results))
+    codes: dict[str, str | None] = {"this": None}
+    if args.compare:
+        compare = Path(args.compare).resolve()
+        if not (compare / "tracker").is_dir():
+            parser.error(f"--compare {compare}: not a checkout of the project")
+        codes = {"compared": str(compare), "this": None}
+    results = {database: measure(args, database, codes) for database in ([args.only] if args.only else DATABASES)}
+    print(table(args, results, codes))
     print()
-    for r in results:
-        print(details(r))
-    first = results[0]
-    print(f"file: {first['rows']} rows, {first['file_kb']:.0f} kB; " + ", ".join(
-        f"{n} {c}" for c, n in first["categories"].items()) + "; people: " + ", ".join(
-        f"{n} {what}" for what, n in first["people"].items()))
+    for database, best in results.items():
+        for line in details(args, database, best, codes):
+            print(line)
+    state = next(iter(results.values()))["state"]
+    print(f"file: {args.rows} rows, {state['file_kb']:.0f} kB; " + ", ".join(
+        f"{n} {c}" for c, n in state["categories"].items()) + "; people: " + ", ".join(
+        f"{n} {what}" for what, n in state["people"].items()))
+    if args.compare:
+        print(f"compared: {codes['compared']}")
     return 0
 
 

@@ -58,9 +58,18 @@ def exponent(currency: str) -> int:
     Amounts are stored in cents, so the few currencies with three decimals
     (KWD, BHD, OMR...) are entered to the hundredth; none is used by the Fund.
     """
-    if not is_currency(currency):
-        raise MoneyError(_l("unknown currency %(code)s", code=repr(currency)))
-    return min(get_currency_precision(currency), AMOUNT_SCALE)
+    found = _EXPONENTS.get(currency)
+    if found is None:
+        if not is_currency(currency):
+            raise MoneyError(_l("unknown currency %(code)s", code=repr(currency)))
+        found = _EXPONENTS[currency] = min(get_currency_precision(currency), AMOUNT_SCALE)
+    return found
+
+
+#: Each currency's exponent, read from Babel once (the CLDR data do not change while the app runs).
+_EXPONENTS: dict[str, int] = {}
+#: ``10 ** -places``, for 0 to :data:`AMOUNT_SCALE` places.
+_QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(AMOUNT_SCALE + 1))
 
 
 def quantum(currency: str) -> Decimal:
@@ -99,13 +108,13 @@ def parse_amount(text, currency: str | None = None, *, allow_zero: bool = False)
     if value >= MAX_AMOUNT:
         raise MoneyError(_l("the amount is too large"))
     places = exponent(currency) if currency else AMOUNT_SCALE
-    if value != value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):
+    if value != value.quantize(_QUANTA[places], rounding=ROUND_HALF_EVEN):
         if currency and places == 0:
             raise MoneyError(_l("%(code)s amounts have no decimals", code=currency))
         if currency:
             raise MoneyError(_l("%(code)s amounts have at most %(n)d decimal places", code=currency, n=places))
         raise MoneyError(_l("amounts have at most %(n)d decimal places", n=places))
-    return value.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))
+    return value.quantize(_QUANTA[AMOUNT_SCALE])
 
 
 def _PLAIN_DECIMAL(raw: str) -> bool:

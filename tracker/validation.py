@@ -17,6 +17,12 @@ from tracker.errors import Invalid
 from tracker.models.base import today
 
 MAX_TEXT = 1000
+#: Control characters refused in text (a tab is allowed).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f]")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MONTH = re.compile(r"\d{4}-\d{2}")
+_INTEGER = re.compile(r"-?\d{1,9}")
+_ACADEMIC_YEAR = re.compile(r"(\d{4})-(\d{4})")
 
 
 def text(value, field: str, *, required: bool = True, max_length: int = 200) -> str | None:
@@ -27,7 +33,7 @@ def text(value, field: str, *, required: bool = True, max_length: int = 200) -> 
         return None
     if len(value) > max_length:
         raise Invalid(_l("is too long (at most %(n)d characters)", n=max_length), field)
-    if any(ord(c) < 32 and c not in "\t" for c in value):
+    if _CONTROL.search(value):
         raise Invalid(_l("holds control characters"), field)
     return value
 
@@ -45,7 +51,7 @@ def date(value, field: str, *, required: bool = True, not_future: bool = True) -
             return None
         try:
             parsed = dt.date.fromisoformat(raw)
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            if not _DATE.fullmatch(raw):
                 raise ValueError
         except ValueError:
             raise Invalid(_l("%(value)s is not a date in the form YYYY-MM-DD", value=raw[:40]), field) from None
@@ -61,7 +67,7 @@ def month(value, field: str) -> dt.date:
     if isinstance(value, dt.date):
         return value.replace(day=1)
     raw = (value or "").strip()
-    if not re.fullmatch(r"\d{4}-\d{2}", raw):
+    if not _MONTH.fullmatch(raw):
         raise Invalid(_l("%(value)s is not a month in the form YYYY-MM", value=raw[:40] or "''"), field)
     year, mon = int(raw[:4]), int(raw[5:])
     if not 1 <= mon <= 12 or year < 1900:
@@ -84,7 +90,7 @@ def integer(value, field: str, *, minimum: int | None = None, maximum: int | Non
             if required:
                 raise Invalid(_l("is required"), field)
             return None
-        if not re.fullmatch(r"-?\d{1,9}", raw):
+        if not _INTEGER.fullmatch(raw):
             raise Invalid(_l("%(value)s is not a whole number", value=raw[:40]), field)
         number = int(raw)
     if minimum is not None and number < minimum:
@@ -142,7 +148,7 @@ def boolean_or_date(value, field: str, default_date: dt.date) -> dt.date | None:
 
 def academic_year(value, field: str = "academic_year") -> str:
     raw = (value or "").strip()
-    match = re.fullmatch(r"(\d{4})-(\d{4})", raw)
+    match = _ACADEMIC_YEAR.fullmatch(raw)
     if not match or int(match.group(2)) != int(match.group(1)) + 1:
         raise Invalid(_l("%(value)s is not an academic year such as 2025-2026", value=raw[:20] or "''"), field)
     if not 2000 <= int(match.group(1)) <= today().year + 1:

@@ -9,29 +9,52 @@ one for the terms their enrolments already hold (then kept up to date in memory 
 PostgreSQL, an executemany elsewhere) with the same ``create`` and ``submit`` events as row by row. When the
 database refuses the batch (someone entered the same term a moment ago), the savepoint is rolled back and its
 rows are applied one by one (``one``) to name the row refused.
+
+What a row costs here is Python: the row's checks (the rules the entry form runs), its values as a tuple and its
+``create`` event's ``changes``; the records it names are loaded once per import with only the columns the checks
+read (a mother's name is never decrypted), rates once per currency and day, and the rows and events go to the
+database a batch at a time without a dict per row (:func:`tracker.bulk.insert_tuples`).
 """
 from __future__ import annotations
 
+import json
+from collections import namedtuple
 from decimal import Decimal
+from operator import itemgetter
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import DataError, IntegrityError
 
 from tracker import audit
-from tracker.auth.scope import scoped_select
-from tracker.bulk import insert_rows
+from tracker.auth.scope import apply_scope
+from tracker.bulk import insert_tuples
 from tracker.disbursements import services
-from tracker.disbursements.import_rules import resolve_row
+from tracker.disbursements.import_rules import import_user, resolve_row
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.rates import usd_value
 from tracker.imports.kinds import RowContext, row_errors
 from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project
 from tracker.models.base import now_utc
+from tracker.rates import rate_on
 
 _CODES = ((Project, "project_code", "code"), (Beneficiary, "mother_code", "code"), (Child, "child_code", "code"),
           (IncomeProject, "income_project_reference", "reference"))
+#: The records a row names, as the checks read them (resolve_row, services.check_entry, and services.enter when
+#: a refused batch is applied row by row): named tuples of these columns, not ORM objects, so that a few thousand
+#: mothers and children cost no identity map to build and expire at the commit, and nothing personal is read
+#: (no name is decrypted).
+_RECORDS = {model: namedtuple(model.__name__, names) for model, names in (
+    (Project, ("id", "code", "status", "country")), (Beneficiary, ("id", "code", "project_id", "status")),
+    (Child, ("id", "code", "mother_id")), (IncomeProject, ("id", "reference", "beneficiary_id")),
+    (Enrolment, ("id", "child_id", "academic_year", "terms")))}
+#: The columns of a row that vary (from the file); the others are the same for a whole batch (:func:`_insert`).
+_ROW = ("reference", "project_id", "category", "beneficiary_id", "child_id", "enrolment_id", "term",
+        "income_project_id", "payee", "amount", "currency", "entered_on")
+_row_values = itemgetter(*_ROW)
+#: The ``changes`` of every ``submit`` event, written once.
+_SUBMIT_CHANGES = audit.JSONText(json.dumps({"status": ["draft", "submitted"]}))
 _CHUNK = 500  # values per IN list
 _MISSING = object()
 try:  # COPY goes through the driver: its errors are not wrapped by SQLAlchemy
@@ -47,11 +70,13 @@ class _Known:
 
     def __init__(self):
         self.existing: dict[str, tuple[int, int]] = {}         # reference -> (project_id, beneficiary_id)
-        self.enrolments: dict[tuple[int, str], Enrolment] = {}  # (child_id, academic_year)
+        self.enrolments: dict[tuple[int, str], tuple] = {}      # (child_id, academic_year) -> Enrolment record
         self.children_loaded: set[int] = set()
         self.held: dict[tuple[int, int], str] = {}              # (enrolment_id, term) -> reference
         self.enrolments_loaded: set[int] = set()
         self.payments: dict[tuple[int, str], str] = {}          # (project_id, payment_reference) -> reference
+        self.rates: dict[tuple[str, object], Decimal | None] = {}  # (currency, day) -> USD per unit
+        self.plan_cache_mode: str | None = None                 # PostgreSQL's, before the look-ups
 
     def existing_of(self, reference: str):
         found = self.existing.get(reference, _MISSING)
@@ -61,7 +86,7 @@ class _Known:
             self.existing[reference] = found
         return found
 
-    def enrolment(self, child_id: int, year: str) -> Enrolment | None:
+    def enrolment(self, child_id: int, year: str):
         if child_id not in self.children_loaded:
             self.load_enrolments([child_id])
         return self.enrolments.get((child_id, year))
@@ -71,10 +96,17 @@ class _Known:
             self.load_held([enrolment_id])
         return self.held.get((enrolment_id, term))
 
+    def rate(self, currency: str, day) -> Decimal | None:
+        """:func:`~tracker.rates.rate_on`, asked once per currency and day of the import."""
+        key = (currency, day)
+        if key not in self.rates:
+            self.rates[key] = rate_on(currency, day)
+        return self.rates[key]
+
     def load_enrolments(self, child_ids) -> None:
         ids = sorted(set(child_ids) - self.children_loaded)
         for part in _parts(ids):
-            for enrolment in db.session.scalars(select(Enrolment).where(Enrolment.child_id.in_(part))):
+            for enrolment in _records(select(*_columns(Enrolment)).where(Enrolment.child_id.in_(part)), Enrolment):
                 self.enrolments[(enrolment.child_id, enrolment.academic_year)] = enrolment
         self.children_loaded.update(ids)
         self.load_held([e.id for e in self.enrolments.values()])
@@ -88,6 +120,14 @@ class _Known:
                         Disbursement.status.in_(services.HOLDING)).order_by(Disbursement.id)):
                 self.held.setdefault((enrolment_id, term), reference)
         self.enrolments_loaded.update(ids)
+
+
+def _columns(model) -> list:
+    return [getattr(model, name) for name in _RECORDS[model]._fields]
+
+
+def _records(stmt, model):
+    return map(_RECORDS[model]._make, db.session.execute(stmt))
 
 
 def _parts(values: list):
@@ -104,14 +144,18 @@ def _look_up(rows, ctx: RowContext, known: _Known) -> None:
             .where(Disbursement.reference.in_(part)))}
         for reference in part:
             known.existing[reference] = found.get(reference)
+    cache = ctx.cache
     for model, column, attr in _CODES:
-        wanted = sorted({values[column].strip() for _, values in rows if values[column].strip()}
-                        - {key[1] for key in ctx.cache if isinstance(key, tuple) and key[0] == model.__name__})
+        name = model.__name__
+        wanted = sorted({code for code in {values[column].strip() for _, values in rows}
+                         if code and (name, code) not in cache})
         for part in _parts(wanted):
-            stmt = select(model) if ctx.user is None else scoped_select(model, ctx.user)
-            found = {getattr(o, attr): o for o in db.session.scalars(stmt.where(getattr(model, attr).in_(part)))}
+            stmt = select(*_columns(model))
+            if ctx.user is not None:
+                stmt = apply_scope(stmt, model, ctx.user)
+            found = {getattr(o, attr): o for o in _records(stmt.where(getattr(model, attr).in_(part)), model)}
             for value in part:
-                ctx.cache[(model.__name__, value)] = found.get(value)
+                cache[(name, value)] = found.get(value)
     children = [ctx.cache.get(("Child", values["child_code"].strip())) for _, values in rows]
     known.load_enrolments([c.id for c in children if c is not None])
     if ctx.history:
@@ -124,67 +168,80 @@ def _look_up(rows, ctx: RowContext, known: _Known) -> None:
 
 
 def _check(values: dict[str, str], ctx: RowContext, known: _Known):
-    """The row's new disbursement (a dict of columns), or ``None`` when it is imported already; raises
-    :class:`Invalid` as :func:`~tracker.disbursements.import_kind.apply_disbursement` does, in the same order."""
+    """The row's new disbursement (a dict of the :data:`_ROW` columns, and ``_paid`` for history), or ``None``
+    when it is imported already; raises :class:`Invalid` as
+    :func:`~tracker.disbursements.import_kind.apply_disbursement` does, in the same order."""
     targets = resolve_row(values, ctx, existing_of=known.existing_of, enrolment_of=known.enrolment)
     if targets is None:
         return None
-    reference, project, mother, child, enrolment, income_project, user = (
-        targets.reference, targets.project, targets.mother, targets.child, targets.enrolment,
-        targets.income_project, targets.user)
-    history, paid_on, payment_reference = ctx.history, targets.paid_on, targets.payment_reference
+    project, mother, child, enrolment, income_project = (
+        targets.project, targets.mother, targets.child, targets.enrolment, targets.income_project)
     entry = services.check_entry(
         project=project, category=values["category"], beneficiary=mother, child=child, enrolment=enrolment,
         term=values.get("term") or None, income_project=income_project, payee=values["payee"],
-        amount=values["amount"], currency=values["currency"], entered_on=values["entered_on"], past=history,
+        amount=values["amount"], currency=values["currency"], entered_on=values["entered_on"], past=ctx.history,
         holder=known.holder)
-    moment = now_utc()
-    row = dict(reference=reference, project_id=project.id, category=entry.category, beneficiary_id=mother.id,
-               child_id=child.id if child else None, enrolment_id=enrolment.id if enrolment else None,
-               term=entry.term, income_project_id=income_project.id if income_project else None, payee=entry.payee,
-               amount=entry.amount, currency=entry.currency, entered_on=entry.entered_on,
-               status="draft" if history else "submitted", usd_amount=None, usd_rate=None, top_up=False,
-               top_up_reason=None, imported_history=False, batch_key=None, request_key=None, paid_on=None,
-               payment_reference=None, entered_by_id=user.id, entered_at=moment,
-               submitted_by_id=None if history else user.id, submitted_at=None if history else moment,
-               approved_by_id=None, approved_at=None, rejected_by_id=None, rejected_at=None, rejection_reason=None,
-               paid_by_id=None, paid_at=None, voided_by_id=None, voided_at=None, void_reason=None, version_id=1)
-    if history:
+    row = {"reference": targets.reference, "project_id": project.id, "category": entry.category,
+           "beneficiary_id": mother.id, "child_id": child.id if child else None,
+           "enrolment_id": enrolment.id if enrolment else None, "term": entry.term,
+           "income_project_id": income_project.id if income_project else None, "payee": entry.payee,
+           "amount": entry.amount, "currency": entry.currency, "entered_on": entry.entered_on}
+    if ctx.history:
+        paid_on, payment_reference = targets.paid_on, targets.payment_reference
         if paid_on < entry.entered_on:
             raise Invalid(_l("is before entered_on"), "paid_on")
         taken = known.payments.get((project.id, payment_reference))
         if taken is not None:
             raise Invalid(_l("%(pay)s is already the payment reference of %(ref)s", pay=payment_reference, ref=taken),
                           "payment_reference")
-        usd, rate = usd_value(entry.amount, entry.currency, entry.entered_on)
-        # As row by row: the ``create`` event shows the draft; the row is then marked paid (no event).
-        row["_paid"] = dict(status="paid", imported_history=True, usd_amount=usd, usd_rate=rate, paid_on=paid_on,
-                            payment_reference=payment_reference, paid_by_id=user.id, paid_at=now_utc(),
-                            version_id=2)
+        usd, rate = usd_value(entry.amount, entry.currency, entry.entered_on, rate_of=known.rate)
+        row["_paid"] = {"usd_amount": usd, "usd_rate": rate, "paid_on": paid_on,
+                        "payment_reference": payment_reference}
     return row
 
 
 def _insert(session, rows: list[dict], ctx: RowContext) -> None:
-    """Write the accepted rows and their events, in the order row by row would."""
-    paid = [row.get("_paid") for row in rows]
-    final = [{key: value for key, value in row.items() if key != "_paid"} | (extra or {})
-             for row, extra in zip(rows, paid, strict=True)]
-    ids = insert_rows(session, Disbursement, final, returning=True)
+    """Write the accepted rows and their events, in the order row by row would: per row its ``create`` event,
+    then its ``submit`` event (history: the ``create`` event shows the draft, then the row is marked paid,
+    without an event). The rows of a batch share the moment they were entered (and paid). A dry run writes the
+    rows, for the database to check them, but not their events."""
+    user_id = import_user(ctx).id
+    moment = now_utc()
+    entered = {"status": "submitted", "top_up": False, "imported_history": False, "entered_by_id": user_id,
+               "entered_at": moment, "submitted_by_id": user_id, "submitted_at": moment, "version_id": 1}
+    values = [_row_values(row) for row in rows]
+    if ctx.history:
+        # As row by row: the ``create`` event shows the draft; the row is then marked paid (no event).
+        entered.update(status="draft", submitted_by_id=None, submitted_at=None)
+        paid = [row["_paid"] for row in rows]
+        ids = insert_tuples(
+            session, Disbursement, (*_ROW, "usd_amount", "usd_rate", "paid_on", "payment_reference"),
+            [v + (p["usd_amount"], p["usd_rate"], p["paid_on"], p["payment_reference"]) for v, p in zip(
+                values, paid, strict=True)],
+            same=entered | {"status": "paid", "imported_history": True, "paid_by_id": user_id, "paid_at": now_utc(),
+                            "version_id": 2}, key="reference")
+    else:
+        ids = insert_tuples(session, Disbursement, _ROW, values, same=entered, key="reference")
+    if ctx.dry_run:   # rolled back at the end; no event can refuse a row
+        return
+    changes = audit.creation_changes_json(Disbursement, ("id", *_ROW), entered)
     events = []
-    for row, new_id, extra in zip(rows, ids, paid, strict=True):
-        row["id"] = new_id
-        events.append({"action": "create", "entity": "disbursements", "entity_id": row["reference"],
-                       "changes": audit.creation_changes(Disbursement, row), "user_id": None})
-        if extra is None:
-            events.append({"action": "submit", "entity": "disbursements", "entity_id": row["reference"],
-                           "changes": {"status": ["draft", "submitted"]}, "user_id": row["submitted_by_id"]})
+    for row_values, new_id in zip(values, ids, strict=True):
+        reference = row_values[0]
+        events.append({"action": "create", "entity": "disbursements", "entity_id": reference,
+                       "changes": changes((new_id, *row_values)), "user_id": None})
+        if not ctx.history:
+            events.append({"action": "submit", "entity": "disbursements", "entity_id": reference,
+                           "changes": _SUBMIT_CHANGES, "user_id": user_id})
     audit.insert_events(session, events)
 
 
 def apply_batch(rows, ctx: RowContext, one):
     """``Kind.apply_batch`` of the disbursements import: ``[(outcome, [RowError])]`` for ``rows``."""
     known = ctx.cache.setdefault("_batch_known", _Known())
+    planning = _custom_plans(db.session, known)
     _look_up(rows, ctx, known)
+    planning()
     results: list[tuple[str, list]] = []
     accepted: list[tuple[int, int, dict]] = []   # (index in rows, row number, new row)
     for index, (row_number, values) in enumerate(rows):
@@ -216,6 +273,24 @@ def apply_batch(rows, ctx: RowContext, one):
         ctx.cache["_history_rows"] = ctx.cache.get("_history_rows", 0) + len(usd)
         ctx.cache["_history_usd"] = ctx.cache.get("_history_usd", Decimal(0)) + sum(usd, Decimal(0))
     return results
+
+
+def _custom_plans(session, known: _Known):
+    """PostgreSQL: plan the batch's look-ups for the tables as they are now; returns what puts the setting back.
+
+    psycopg prepares a statement run five times, and PostgreSQL may then keep one generic plan for it: planned
+    while ``disbursements`` was small (a new database, a first big history import), the look-up of a batch's
+    references stays a sequential scan as the import itself fills the table, each batch costing more than the
+    one before (50,000 rows: 22 of the import's 40 seconds). Only for the look-ups: the foreign-key checks of
+    every row written are prepared plans too, and planning each of them again would cost more than it saves.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return lambda: None
+    if known.plan_cache_mode is None:
+        known.plan_cache_mode = session.scalar(text("SELECT current_setting('plan_cache_mode')"))
+    session.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"))
+    return lambda: session.execute(text("SELECT set_config('plan_cache_mode', :mode, true)"),
+                                   {"mode": known.plan_cache_mode})
 
 
 def _one_by_one(rows, accepted, results, ctx: RowContext, known: _Known, one) -> None:

@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -160,9 +161,9 @@ def holding_disbursement(enrolment_id: int, term: int, *, exclude_id: int | None
     return db.session.scalar(stmt.limit(1))
 
 
-@dataclass(frozen=True)
-class Entry:
-    """The values of a disbursement entry once :func:`check_entry` accepted them."""
+class Entry(NamedTuple):
+    """The values of a disbursement entry once :func:`check_entry` accepted them (a named tuple: an import makes
+    one per row)."""
     category: str
     currency: str
     amount: Decimal

@@ -49,6 +49,9 @@ class RowContext:
     row_number: int
     #: Scratch space shared by every row of one import (lookups kinds repeat).
     cache: dict = field(default_factory=dict)
+    #: A dry run: everything is rolled back at the end, so a kind may leave out what can refuse no row (its
+    #: audit events); the rows themselves are still written, for the database to check them.
+    dry_run: bool = False
 
     def find(self, model, column: str, attr: str, value: str):
         """A record by its code or reference inside the importer's countries (cached per file); ``column``

@@ -97,13 +97,14 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
     session = db.session
     cache: dict = {}
     earlier = EarlierRows(kind)
+    names = kind.column_names  # a property that builds the tuple: once, not per row
     done = 0
     try:
         _begin_for_real(session)
         batch: list[tuple[int, dict[str, str]]] = []
 
         def one(row_number: int, values: dict[str, str]) -> tuple[str, list[RowError]]:
-            ctx = RowContext(user=user, history=history, row_number=row_number, cache=cache)
+            ctx = RowContext(user=user, history=history, row_number=row_number, cache=cache, dry_run=dry_run)
             return _apply_one(session, kind, values, ctx)
 
         def count(outcome: str, row_errors: list[RowError]) -> None:
@@ -113,14 +114,14 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
                 setattr(result, outcome, getattr(result, outcome) + 1)
 
         def apply_batch() -> None:
-            ctx = RowContext(user=user, history=history, row_number=0, cache=cache)
+            ctx = RowContext(user=user, history=history, row_number=0, cache=cache, dry_run=dry_run)
             for outcome, row_errors in kind.apply_batch(batch, ctx, one):
                 count(outcome, row_errors)
             batch.clear()
 
         for row_number, values in rows:
             done += 1
-            full = {name: values.get(name, "") for name in kind.column_names}
+            full = {name: values.get(name, "") for name in names}
             repeat = earlier.check(row_number, full)
             if repeat:
                 count("", [repeat])
