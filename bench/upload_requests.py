@@ -104,7 +104,11 @@ def main() -> None:
     job_path = re.sub(r"^https?://[^/]+", "", response.headers["Location"])
     check_s, check_slowest, check_polls = watch(client, job_path, app)
     preview = client.get(job_path, follow_redirects=True).get_data(as_text=True)
-    token = re.search(r'name="token" type="hidden" value="([^"]+)"', preview).group(1)
+    found = re.search(r'name="token" type="hidden" value="([^"]+)"', preview)
+    if found is None:
+        problems = re.findall(r"<td>(?:<code>)?([^<]*)(?:</code>)?</td><td>([^<]*)</td></tr>", preview)[:3]
+        raise SystemExit(f"the check refused the file: {problems or preview[:2000]}")
+    token = found.group(1)
 
     t0 = time.perf_counter()
     response = client.post("/imports/beneficiaries/confirm", data={"token": token})
