@@ -346,3 +346,20 @@ def test_the_job_page_shows_progress_while_the_import_runs(jobs_on, staff_client
     assert response.headers["Refresh"] == "3"
     assert '<progress class="job-progress" value="1500" max="6000">' in page
     assert "1,500 of 6,000 rows" in page
+
+
+def test_a_check_whose_file_is_gone_says_to_upload_it_again(jobs_on, staff_client, tmp_path):
+    app = jobs_on
+    with app.app_context():
+        staff = db.session.scalars(select(User).where(User.email == "staff.cd@example.org")).one()
+        from tracker.imports.jobs import start_check
+        from tracker.imports.kinds import get_kind
+
+        # A token no file was kept under: the file expired (one hour) or was purged before the job ran.
+        job = start_check(get_kind("beneficiaries"), "A" * 43, staff, False).id
+        db.session.remove()
+    wait_for_jobs(app)
+    assert job_row(app, job)["state"] == "done"
+    page = html_of(staff_client.get(f"/jobs/{job}", follow_redirects=True))
+    assert "The file uploaded is no longer on the server (it waits one hour). Upload it again." in page
+    assert '<form method="post" enctype="multipart/form-data"' in page

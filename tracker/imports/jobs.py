@@ -61,14 +61,16 @@ def _country(user: User) -> str | None:
 
 
 def start_check(kind: Kind, token: str, user: User, history: bool) -> Job:
-    return start_job(kind=CHECK.name, params={"token": token, "kind": kind.name, "history": history,
-                                              "user_id": user.id},
-                     user=user, country=_country(user), subject=kind.name)
+    return _start(CHECK, kind, token, user, history)
 
 
 def start_save(kind: Kind, token: str, user: User, history: bool) -> Job:
-    return start_job(kind=SAVE.name, params={"token": token, "kind": kind.name, "history": history,
-                                             "user_id": user.id},
+    return _start(SAVE, kind, token, user, history)
+
+
+def _start(job_kind: job_kinds.Kind, kind: Kind, token: str, user: User, history: bool) -> Job:
+    return start_job(kind=job_kind.name, params={"token": token, "kind": kind.name, "history": history,
+                                                 "user_id": user.id},
                      user=user, country=_country(user), subject=kind.name)
 
 
@@ -117,6 +119,11 @@ def kept_result(job: Job) -> tuple[dict, KeptResult | None] | None:
     return document, (KeptResult(document) if "total" in document else None)
 
 
+def _upload_gone(run: JobRun, history: bool) -> None:
+    save_result(run.id, result_document(None, filename="", history=history, problem=str(
+        _l("The file uploaded is no longer on the server (it waits one hour). Upload it again."))))
+
+
 def _check(run: JobRun) -> None:
     kind, user = _setting_out(run.params)
     token, history = run.params["token"], run.params["history"]
@@ -124,8 +131,7 @@ def _check(run: JobRun) -> None:
         try:
             waiting = pending.load_waiting(token)
         except pending.UploadGone:
-            save_result(run.id, result_document(None, filename="", history=history, problem=str(
-                _l("The file uploaded is no longer on the server (it waits one hour). Upload it again."))))
+            _upload_gone(run, history)
             return
         parsed = waiting.parsed
         if parsed is None:
@@ -159,8 +165,7 @@ def _save(run: JobRun) -> None:
         try:
             upload = pending.load_claimed(token)
         except pending.UploadGone:
-            save_result(run.id, result_document(None, filename="", history=history, problem=str(
-                _l("The file uploaded is no longer on the server (it waits one hour). Upload it again."))))
+            _upload_gone(run, history)
             return
         run.progress(0, len(upload.parsed))
         db.session.commit()
