@@ -24,7 +24,6 @@ from operator import itemgetter
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
-from sqlalchemy.exc import DataError, IntegrityError
 
 from tracker import audit
 from tracker.auth.scope import apply_scope
@@ -34,6 +33,7 @@ from tracker.disbursements.import_rules import import_user, resolve_row
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.funding.rates import usd_value
+from tracker.imports.batching import REFUSED, parts
 from tracker.imports.kinds import RowContext, row_errors
 from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project
 from tracker.models.base import now_utc
@@ -55,14 +55,7 @@ _ROW = ("reference", "project_id", "category", "beneficiary_id", "child_id", "en
 _row_values = itemgetter(*_ROW)
 #: The ``changes`` of every ``submit`` event, written once.
 _SUBMIT_CHANGES = audit.JSONText(json.dumps({"status": ["draft", "submitted"]}))
-_CHUNK = 500  # values per IN list
 _MISSING = object()
-try:  # COPY goes through the driver: its errors are not wrapped by SQLAlchemy
-    from psycopg.errors import DataError as _PgDataError
-    from psycopg.errors import IntegrityError as _PgIntegrityError
-    _REFUSED: tuple = (IntegrityError, DataError, _PgIntegrityError, _PgDataError)
-except ImportError:  # pragma: no cover
-    _REFUSED = (IntegrityError, DataError)
 
 
 class _Known:
@@ -105,7 +98,7 @@ class _Known:
 
     def load_enrolments(self, child_ids) -> None:
         ids = sorted(set(child_ids) - self.children_loaded)
-        for part in _parts(ids):
+        for part in parts(ids):
             for enrolment in _records(select(*_columns(Enrolment)).where(Enrolment.child_id.in_(part)), Enrolment):
                 self.enrolments[(enrolment.child_id, enrolment.academic_year)] = enrolment
         self.children_loaded.update(ids)
@@ -113,7 +106,7 @@ class _Known:
 
     def load_held(self, enrolment_ids) -> None:
         ids = sorted(set(enrolment_ids) - self.enrolments_loaded)
-        for part in _parts(ids):
+        for part in parts(ids):
             for reference, enrolment_id, term in db.session.execute(
                     select(Disbursement.reference, Disbursement.enrolment_id, Disbursement.term).where(
                         Disbursement.enrolment_id.in_(part), Disbursement.category == "school_fees",
@@ -130,15 +123,10 @@ def _records(stmt, model):
     return map(_RECORDS[model]._make, db.session.execute(stmt))
 
 
-def _parts(values: list):
-    for first in range(0, len(values), _CHUNK):
-        yield values[first:first + _CHUNK]
-
-
 def _look_up(rows, ctx: RowContext, known: _Known) -> None:
     """Fill the scratch space with what this batch names, in a few queries (the row checks then find it there)."""
     references = sorted({values["reference"].strip() for _, values in rows} - set(known.existing))
-    for part in _parts(references):
+    for part in parts(references):
         found = {r: (p, b) for r, p, b in db.session.execute(
             select(Disbursement.reference, Disbursement.project_id, Disbursement.beneficiary_id)
             .where(Disbursement.reference.in_(part)))}
@@ -149,7 +137,7 @@ def _look_up(rows, ctx: RowContext, known: _Known) -> None:
         name = model.__name__
         wanted = sorted({code for code in {values[column].strip() for _, values in rows}
                          if code and (name, code) not in cache})
-        for part in _parts(wanted):
+        for part in parts(wanted):
             stmt = select(*_columns(model))
             if ctx.user is not None:
                 stmt = apply_scope(stmt, model, ctx.user)
@@ -160,7 +148,7 @@ def _look_up(rows, ctx: RowContext, known: _Known) -> None:
     known.load_enrolments([c.id for c in children if c is not None])
     if ctx.history:
         payments = sorted({values["payment_reference"].strip() for _, values in rows} - {""})
-        for part in _parts(payments):
+        for part in parts(payments):
             for reference, project_id, payment in db.session.execute(
                     select(Disbursement.reference, Disbursement.project_id, Disbursement.payment_reference)
                     .where(Disbursement.payment_reference.in_(part)).order_by(Disbursement.id)):
@@ -266,7 +254,7 @@ def apply_batch(rows, ctx: RowContext, one):
     try:
         with session.begin_nested():
             _insert(session, [row for _, _, row in accepted], ctx)
-    except _REFUSED:
+    except REFUSED:
         _one_by_one(rows, accepted, results, ctx, known, one)
         return results
     if usd:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.util import identity_key
 
 from tracker import audit
@@ -32,24 +31,17 @@ from tracker.auth.scope import apply_scope
 from tracker.bulk import insert_rows
 from tracker.errors import Invalid
 from tracker.extensions import db
+from tracker.imports import batching
+from tracker.imports.batching import REFUSED
 from tracker.imports.kinds import RowContext, row_errors
 from tracker.models import Donor, Project
 
-_CHUNK = 500  # values per IN list
 _MISSING = object()
-try:  # COPY goes through the driver: its errors are not wrapped by SQLAlchemy
-    from psycopg.errors import DataError as _PgDataError
-    from psycopg.errors import IntegrityError as _PgIntegrityError
-    REFUSED: tuple = (IntegrityError, DataError, _PgIntegrityError, _PgDataError)
-except ImportError:  # pragma: no cover
-    REFUSED = (IntegrityError, DataError)
 
 
 def parts(values: Iterable) -> Iterable[list]:
     """``values`` sorted, in lists short enough for an ``IN``."""
-    values = sorted(values)
-    for first in range(0, len(values), _CHUNK):
-        yield values[first:first + _CHUNK]
+    yield from batching.parts(sorted(values))
 
 
 def valid(read, *args, **kwargs):

@@ -12,7 +12,7 @@ from tracker.jobs.blueprint import bp
 REFRESH_SECONDS = 3
 
 
-def _refreshing(response, active: bool):
+def refreshing(response, active: bool):
     """While work is under way the page reloads itself every :data:`REFRESH_SECONDS` (the ``Refresh`` header: no
     script), unless the person turned that off (``?refresh=off``, a link on the page, for someone whose screen
     reader starts over at each reload); it is never cached."""
@@ -22,7 +22,7 @@ def _refreshing(response, active: bool):
     return response
 
 
-def _refresh_state(active: bool) -> str | None:
+def refresh_state(active: bool) -> str | None:
     """``"on"``, ``"off"`` (turned off by the person), or ``None`` when nothing is under way."""
     if not active:
         return None
@@ -34,19 +34,19 @@ def _refresh_state(active: bool) -> str | None:
 def index():
     jobs = queries.jobs_for(current_user)
     active = any(j.active for j in jobs)
-    return _refreshing(make_response(render_template("jobs/index.html", jobs=jobs, refresh=_refresh_state(active),
+    return refreshing(make_response(render_template("jobs/index.html", jobs=jobs, refresh=refresh_state(active),
                                                      seconds=REFRESH_SECONDS)), active)
 
 
 @bp.route("/jobs/<int:job_id>")
 @permission("jobs.view")
 def show(job_id: int):
-    """A job's state and progress; the page refreshes itself while the job waits or runs (:func:`_refreshing`),
+    """A job's state and progress; the page refreshes itself while the job waits or runs (:func:`refreshing`),
     and a job done leads to its result, the page the work made."""
     job = queries.job_for(current_user, job_id)
     if job is None:
         abort(404)
     if job.state == "done" and job.result_url:
         return redirect(job.result_url, code=303)
-    return _refreshing(make_response(render_template("jobs/show.html", job=job, refresh=_refresh_state(job.active),
+    return refreshing(make_response(render_template("jobs/show.html", job=job, refresh=refresh_state(job.active),
                                                      seconds=REFRESH_SECONDS)), job.active)

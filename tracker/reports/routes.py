@@ -18,7 +18,7 @@ from tracker.extensions import db
 from tracker.formatting import locale_code
 from tracker.forms import show_errors
 from tracker.jobs.queries import latest_job
-from tracker.jobs.routes import REFRESH_SECONDS
+from tracker.jobs.routes import REFRESH_SECONDS, refresh_state, refreshing
 from tracker.models import Donor, IssuedReport, Project
 from tracker.models.base import today
 from tracker.reports import archive
@@ -138,14 +138,9 @@ def show(number: str):
     report = _readable_or_404(number)
     job_id = latest_job(archive.RENDER_KIND.name, report.number) if current_user.can("jobs.view") else None
     rendering = report.status == "rendering"
-    refresh = ("off" if request.args.get("refresh") == "off" else "on") if rendering else None
-    response = make_response(render_template("reports/show.html", report=report, job_id=job_id,
-                                             scope_label=_scope_label(report.scope), refresh=refresh,
-                                             seconds=REFRESH_SECONDS))
-    if refresh == "on":  # the person may turn it off (a link on the page), as on a job's page
-        response.headers["Refresh"] = str(REFRESH_SECONDS)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return refreshing(make_response(render_template(
+        "reports/show.html", report=report, job_id=job_id, scope_label=_scope_label(report.scope),
+        refresh=refresh_state(rendering), seconds=REFRESH_SECONDS)), rendering)
 
 
 @bp.route("/reports/<number>/pdf")
