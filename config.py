@@ -31,6 +31,17 @@ def _number(kind, what: str):
     return parse
 
 
+def _base_url(name: str, raw: str) -> str:
+    """An absolute http(s) address without a query, kept without its trailing slash."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SystemExit(f"{name} must be the address the public reaches the Fund's site at, such as "
+                         f"https://tracker.example.org; got {raw!r}.")
+    return raw.strip().rstrip("/")
+
+
 def _iso_date(name: str, raw: str) -> dt.date:
     try:
         return dt.date.fromisoformat(raw)
@@ -57,6 +68,7 @@ FROM_ENVIRONMENT = {
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", _number(int, "a whole number of proxies")),
     "ACADEMIC_YEAR_START_MONTH": ("ACADEMIC_YEAR_START_MONTH", _number(int, "a month number from 1 to 12")),
     "REPORT_MIN_CELL": ("REPORT_MIN_CELL", _number(int, "a whole number")),
+    "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", _base_url),
     "IATI_REPORTING_ORG_REF": ("IATI_REPORTING_ORG_REF", _text),
     "IATI_REPORTING_ORG_NAME": ("IATI_REPORTING_ORG_NAME", _text),
     "IATI_REPORTING_ORG_NAME_FR": ("IATI_REPORTING_ORG_NAME_FR", _text),
@@ -164,6 +176,10 @@ class Config:
     ACADEMIC_YEAR_START_MONTH = 9
     #: Smallest count a donor sees as a number; smaller ones show as "<N".
     REPORT_MIN_CELL = 10
+    #: The address the public reaches this site at (``https://tracker.example.org``): an issued report prints
+    #: PUBLIC_BASE_URL + ``/verify`` as the place to check it. Required to issue reports in production; elsewhere
+    #: the address of the request that issues the report is used.
+    PUBLIC_BASE_URL = None
     #: The Fund as IATI reporting organisation (``flask export iati``, /review/iati.xml): its organisation
     #: identifier ({registration agency}-{number}) prefixes every iati-identifier. The default is a
     #: placeholder in the IATI agency's own format; set the identifier the Fund is registered under

@@ -33,6 +33,8 @@ _UN_NAMES = {
     ("CD", "fr"): "République démocratique du Congo",
     ("CG", "en"): "Republic of the Congo",
     ("CG", "fr"): "République du Congo",
+    # The UN's French terminology (UNTERM) writes Libéria; CLDR keeps the English spelling.
+    ("LR", "fr"): "Libéria",
 }
 
 

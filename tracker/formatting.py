@@ -5,7 +5,10 @@ import datetime as dt
 from decimal import Decimal
 
 from babel.dates import format_date as babel_format_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from decimal import ROUND_HALF_EVEN
+
+from babel import Locale
+from babel.numbers import format_currency, format_decimal, format_percent, parse_pattern
 from flask_babel import get_locale
 
 from tracker.countries import country_name
@@ -22,6 +25,17 @@ def format_money(amount: Decimal | None, currency: str = "USD") -> str:
     if amount is None:
         return "—"
     return format_currency(amount, currency, locale=locale_code(), currency_digits=True)
+
+
+def format_dollars(amount: Decimal | None) -> str:
+    """US dollars rounded to the dollar (half to even) for headline figures: ``$25,786``, ``25 786 $US``."""
+    if amount is None:
+        return "—"
+    locale = Locale.parse(locale_code())
+    pattern = parse_pattern(locale.currency_formats["standard"])
+    pattern.frac_prec = (0, 0)
+    whole = amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN) + 0  # + 0: never "-$0"
+    return pattern.apply(whole, locale, currency="USD", currency_digits=False)
 
 
 def number(value, digits: int = 0) -> str:
@@ -53,6 +67,7 @@ def country(code: str | None) -> str:
 
 def init_app(app) -> None:
     app.add_template_filter(format_money, "money")
+    app.add_template_filter(format_dollars, "dollars")
     app.add_template_filter(number)
     app.add_template_filter(percent)
     app.add_template_filter(date)

@@ -296,6 +296,11 @@ def test_school_fee_forward_need_and_children_at_risk(db, school):
     assert g.balance == D("0.00")
     assert g.children_at_risk == 1
     assert pic.totals.children_at_risk == 3
+    # To keep them all in school next term: F's next terms 1.26 + 1.26 + 18.00 + 10.00 = 30.52, less its balance
+    # 13.75 = 16.77; G's 7.00 less 0.00 = 7.00; the scope's 23.77.
+    assert f.at_risk_cost == D("16.77")
+    assert g.at_risk_cost == D("7.00")
+    assert pic.totals.at_risk_cost == D("23.77")
     listed = [(c.project_code, c.child_code, c.term, c.fee, c.currency, c.fee_usd) for c in pic.children_at_risk]
     assert sorted(listed) == sorted([
         ("TF-CD-2025-F", school["c1"], 2, D("45000.00"), "CDF", D("18.00")),
@@ -320,6 +325,8 @@ def test_school_fees_of_the_previous_academic_year(db, school):
     # Walk: c1 term 1 10.50 (fits), c2 term 1: 18.50 (fits) -> nobody at risk.
     assert f.children_at_risk == 0
     assert g.children_at_risk == 0
+    # Nobody at risk: nothing is needed, although the balance 29.50 exceeds the next terms 18.50 by 11.00.
+    assert f.at_risk_cost == D("0.00") and pic.totals.at_risk_cost == D("0.00")
 
 
 def _one_term_child(project, code, fee_usd, *, terms=1):
@@ -349,6 +356,8 @@ def test_children_at_risk_walk_stops_at_the_first_fee_that_does_not_fit(db, cler
     # Ordering by code alone would give A 1.00, B 11.00 > 10 -> 3 at risk too, but a different list.
     assert pr.children_at_risk == 3
     assert [c.child_code for c in pic.children_at_risk] == ["CD-C-00003-1", "CD-C-00004-1", "CD-C-00001-1"]
+    # Every next term: 10.00 + 50.00 + 5.00 + 1.00 = 66.00, less the balance 10.00 = 56.00.
+    assert pr.at_risk_cost == D("56.00")
 
 
 def test_children_at_risk_walk_a_later_smaller_fee_that_would_fit(db, clerk):
@@ -375,6 +384,9 @@ def test_no_money_puts_every_child_at_risk(db, clerk):
     z_, n_ = project_of(pic, "TF-CD-2025-Z"), project_of(pic, "TF-CD-2025-N")
     assert z_.balance == D("0.00") and z_.children_at_risk == 2          # balance 0: all at risk
     assert n_.balance == D("-3.00") and n_.children_at_risk == 1         # 5.00 - 8.00 = -3.00: all at risk
+    # Z: 3.00 + 3.00 less 0.00; N: 0.01 less -3.00 (the over-commitment must be met first) = 3.01.
+    assert z_.at_risk_cost == D("6.00")
+    assert n_.at_risk_cost == D("3.01")
 
 
 # ---------------------------------------------------------------------------------------------------------------------

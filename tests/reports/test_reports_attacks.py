@@ -173,7 +173,8 @@ def test_the_payloads_show_as_text(attacked):
     text = re.sub(r"\s+", "", attacked["text"])
     for name, payload in attacked["payloads"].items():
         assert re.sub(r"\s+", "", payload) in text, f"{name} payload not shown as text"
-    assert "Implementing partner: <link rel=\"attachment\" href=\"file:///etc/passwd\"> ·" in attacked["text"]
+    # The partner's name, under its project's title and code on the country's page.
+    assert "· <link rel=\"attachment\" href=\"file:///etc/passwd\">" in attacked["text"]
 
 
 def test_the_html_escapes_the_payloads(attacked):

@@ -63,6 +63,9 @@ class Figures:
     overcommitted: Decimal = ZERO
     school_fee_forward_need: Decimal = ZERO
     children_at_risk: int = 0
+    #: What the projects would still need to receive for every child's next uncovered term this year to be paid:
+    #: per project, the fees of all those terms less its balance, when any child is at risk; else 0.
+    at_risk_cost: Decimal = ZERO
 
     @property
     def coverage(self) -> Decimal | None:
@@ -83,7 +86,7 @@ class Figures:
 
     def add(self, other: Figures) -> None:
         for name in ("need", "allocated", "committed", "disbursed", "gap", "balance", "burn", "overcommitted",
-                     "school_fee_forward_need", "children_at_risk"):
+                     "school_fee_forward_need", "children_at_risk", "at_risk_cost"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -428,13 +431,19 @@ def _school_fees(by_id, academic_year: str, to: dt.date, missing: list, at_risk:
         .where(first.c.usd_cents.is_not(None))
         .order_by(first.c.project_id, first.c.term, first.c.child_code)
     )
+    next_terms: dict[int, Decimal] = {}
     for r in db.session.execute(ordered):
         p = by_id[r.project_id]
+        next_terms[p.id] = _cents(r.running)  # the last row of a project holds the sum of all its next terms
         if p.balance <= 0 or _cents(r.running) > p.balance:
             p.children_at_risk += 1
             if at_risk is not None:
                 at_risk.append(ChildAtRisk(p.code, r.child_code, r.mother_code, r.school, r.term,
                                            _cents(r.fee_raw), r.currency, _cents(r.usd_cents)))
+    for project_id, fees in next_terms.items():
+        p = by_id[project_id]
+        if p.children_at_risk:
+            p.at_risk_cost = fees - p.balance
 
 
 def _fund(to: dt.date, pledges: list[PledgePosition]) -> FundFigures:

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -55,10 +55,27 @@ def check_request(*, scope: str, date_from, date_to, lang: str) -> None:
         raise Invalid(_l("unknown language"), "lang")
 
 
+def verify_url() -> str:
+    """Where a reader checks an issued report: ``PUBLIC_BASE_URL`` + ``/verify`` (DESIGN section 4).
+
+    In production the setting is required, so that a report never prints the
+    address of whichever host or proxy the issuer happened to use; elsewhere
+    the request's own address stands in for it.
+    """
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + "/verify"
+    if current_app.config.get("ENV_NAME") == "production":
+        raise Invalid(_l("Reports cannot be issued until the administrator sets PUBLIC_BASE_URL, the address "
+                         "donors use to verify a report."), "")
+    return url_for("reports.verify", _external=True)
+
+
 def issue_report(*, scope: str, date_from: dt.date, date_to: dt.date, lang: str, donor: Donor | None,
                  user: User) -> IssuedReport:
     """Record a report as issued (status ``rendering``) and commit; the caller starts :func:`start_rendering`."""
     check_request(scope=scope, date_from=date_from, date_to=date_to, lang=lang)
+    verify_url()  # refused before a number is taken
     for _attempt in range(5):
         report = IssuedReport(number=next_number(today().year), scope=scope, period_from=date_from,
                               period_to=date_to, as_of=today(), lang=lang, donor=donor, issued_by_id=user.id,

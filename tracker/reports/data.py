@@ -1,10 +1,11 @@
-"""Everything a donor report shows, assembled as plain data before any template runs.
+"""Everything a donor report shows, assembled as plain data before any template runs (DESIGN section 4).
 
 Figures come only from the funding engine. Counts of people come from
-aggregate queries over beneficiaries who consented to be counted in reports,
-grouped by country (or by project for a country or project report), and go
-through small-cell suppression before anything else sees them. No name, code,
-date of birth or other field of one person ever enters this data.
+aggregate queries over beneficiaries who consented to be counted in reports
+(:mod:`tracker.reports.results`) and go through small-cell suppression before
+anything else sees them. No name, code, date of birth or other field of one
+person ever enters this data. Names of countries, donors and projects are in
+the report's language.
 """
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from flask_babel import ngettext
+from sqlalchemy import func, or_, select
 
 from tracker.countries import country_name
 from tracker.extensions import db
-from tracker.formatting import locale_code
+from tracker.formatting import format_dollars, percent
 from tracker.funding.charts import category_chart, months_chart, need_vs_allocated
 from tracker.funding.engine import (
+    ZERO,
     Figures,
     FundingPicture,
     ProjectFigures,
@@ -29,33 +33,13 @@ from tracker.funding.engine import (
     parse_scope,
 )
 from tracker.funding.waterfall import Waterfall, waterfall
-from tracker.models import (
-    Beneficiary,
-    Child,
-    Contribution,
-    Disbursement,
-    Donor,
-    Enrolment,
-    IncomeProject,
-    Partner,
-    PaternityClaim,
-    Project,
-)
-from tracker.reports.suppression import SuppressedTable, UnprotectableTableError, suppress
+from tracker.models import Contribution, Disbursement, Donor, Partner, Pledge, Project
+from tracker.reports.results import ResultTable, result_tables
+from tracker.reports.suppression import UnprotectableTableError, suppress
 from tracker.vocab import label
 
 #: Longest text taken from the database into a report (titles, names of partners and donors).
 MAX_TEXT = 300
-
-#: Claim steps grouped for donors: where claims stand, not each step.
-CLAIM_GROUPS = {
-    "received": "in_progress", "notified_to_member_state": "in_progress", "dna_sample_collected": "in_progress",
-    "dna_result_received": "in_progress", "paternity_established": "established",
-    "legally_recognised": "established", "support_ordered": "established", "support_paid": "support_paid",
-    "not_established": "not_established", "withdrawn": "withdrawn",
-}
-CLAIM_COLUMNS = ("in_progress", "established", "support_paid", "not_established", "withdrawn")
-IGA_COLUMNS = ("planned", "active", "struggling", "closed_successful", "closed_failed")
 
 
 def clip(text: str | None) -> str:
@@ -64,54 +48,18 @@ def clip(text: str | None) -> str:
 
 
 @dataclass(frozen=True)
-class ReachTable:
-    title: str
-    note: str
-    row_labels: list[str]
-    column_labels: list[str]
-    #: ``None`` when no suppression can protect it: the table is then not published.
-    table: SuppressedTable | None
-
-
-@dataclass(frozen=True)
-class DonorLine:
-    name: str
-    kind: str
-    pledged: Decimal
-    received: Decimal
-    outstanding: Decimal
-
-
-@dataclass(frozen=True)
-class EarmarkLine:
-    reference: str
-    pledged_on: dt.date
-    amount: Decimal
-    currency: str
-    usd: Decimal
-    received_usd: Decimal
-    earmark: str
-    #: Received against the pledge and still owed, in the pledge's currency; still owed in USD at its rate.
-    received: Decimal = Decimal("0.00")
-    remaining: Decimal = Decimal("0.00")
-    outstanding: Decimal = Decimal("0.00")
-
-
-@dataclass
-class Addressee:
-    name: str
-    pledges: list[EarmarkLine]
-    received: Decimal
-    #: What the projects their earmarked money went to paid in the period, by category (USD).
-    earmarked_spending: list[tuple[str, Decimal]]
-
-
-@dataclass
-class ProjectPage:
-    figures: ProjectFigures
+class ProjectRow:
+    code: str
     title: str
     partner: str
-    country_name: str
+    figures: ProjectFigures
+
+
+@dataclass(frozen=True)
+class ReachLine:
+    label: str
+    #: The count as published (``"58"``, ``"<10"``, ``"x"``).
+    value: str
 
 
 @dataclass
@@ -119,7 +67,67 @@ class CountryPage:
     code: str
     name: str
     figures: Figures
-    projects: list[ProjectFigures]
+    #: Projects with something in the period, one row each; the others in a short table of their own.
+    active: list[ProjectRow]
+    inactive: list[ProjectRow]
+    reach: list[ReachLine] = field(default_factory=list)
+    #: The published count of its children at risk of missing next term (``None``: not publishable).
+    children_at_risk: str | None = None
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The report's first page: what the gap means for children, and what is still to find."""
+
+    #: The sentence tying the gap to children, then the one saying how the gap comes down.
+    sentence: str
+    cover: str
+    #: Four headline figures, rounded to the dollar: (label, amount, note).
+    headline: list[tuple[str, Decimal, str]]
+
+
+@dataclass(frozen=True)
+class DonorLine:
+    name: str
+    kind: str
+    received: Decimal
+
+
+@dataclass(frozen=True)
+class PledgeLine:
+    reference: str
+    pledged_on: dt.date
+    amount: Decimal
+    currency: str
+    usd: Decimal
+    received: Decimal
+    received_usd: Decimal
+    #: Still owed as of ``to``, in the pledge's currency and in USD at its rate.
+    remaining: Decimal
+    outstanding: Decimal
+    earmark: str
+
+
+@dataclass(frozen=True)
+class ContributionLine:
+    reference: str
+    received_on: dt.date
+    amount: Decimal
+    currency: str
+    usd: Decimal
+    pledge: str
+
+
+@dataclass
+class Addressee:
+    name: str
+    pledges: list[PledgeLine]
+    contributions: list[ContributionLine]
+    #: Received from the donor in the period (USD), and what its pledges still owe as of ``to``.
+    received: Decimal
+    outstanding: Decimal
+    #: What the projects their earmarked money went to paid in the period, by category (USD).
+    earmarked_spending: list[tuple[str, Decimal]]
 
 
 @dataclass
@@ -128,9 +136,9 @@ class ReportData:
     scope: str
     scope_label: str
     picture: FundingPicture
+    ask: Ask
     countries: list[CountryPage]
-    projects: list[ProjectPage]
-    reach: list[ReachTable]
+    results: list[ResultTable]
     donors: list[DonorLine]
     addressee: Addressee | None
     min_cell: int
@@ -138,6 +146,17 @@ class ReportData:
     waterfall: Waterfall | None = None
     number: str | None = None
     verify_url: str | None = None
+    #: The published count of the scope's children at risk of missing next term (``None``: not publishable).
+    children_at_risk: str | None = None
+
+    @property
+    def merged(self) -> bool:
+        """True when some table of results had its categories or rows merged."""
+        return any(t.merged for t in self.results)
+
+    @property
+    def received_in_period(self) -> Decimal:
+        return sum((d.received for d in self.donors), ZERO)
 
 
 def build_report(*, scope: str, date_from: dt.date | None, date_to: dt.date | None, lang: str,
@@ -145,30 +164,44 @@ def build_report(*, scope: str, date_from: dt.date | None, date_to: dt.date | No
     """Assemble a report's data (call inside ``force_locale(lang)`` so labels are in its language)."""
     picture = funding_picture(scope=scope, date_from=date_from, date_to=date_to, with_children=False)
     kind, value = parse_scope(scope)
-    titles = _project_texts([p.id for p in picture.projects])
-    projects = [ProjectPage(p, clip(titles[p.id][0]), clip(titles[p.id][1]), country_name(p.country, lang))
-                for p in picture.projects]
+    min_cell = current_app.config["REPORT_MIN_CELL"]
+    texts = _project_texts([p.id for p in picture.projects], lang)
+    rows = {p.id: ProjectRow(p.code, clip(texts[p.id][0]), clip(texts[p.id][1]), p) for p in picture.projects}
+
+    by_project = kind != "fund"
+    country_codes = sorted({p.country for p in picture.projects}, key=lambda c: country_name(c, lang))
+    if by_project:
+        row_keys, row_labels = [p.id for p in picture.projects], [p.code for p in picture.projects]
+        all_rows = str(_l("All projects"))
+    else:
+        row_keys, row_labels = country_codes, [country_name(c, lang) for c in country_codes]
+        all_rows = str(_l("All countries"))
+    results = result_tables(
+        row_keys=row_keys, row_labels=row_labels, by_project=by_project, project_ids=[p.id for p in picture.projects],
+        date_from=picture.date_from, date_to=picture.date_to, academic_year=picture.academic_year,
+        all_rows=all_rows, min_cell=min_cell)
+
     countries = []
-    for code in sorted({p.country for p in picture.projects}):
+    for code in country_codes:
         members = [p for p in picture.projects if p.country == code]
         figures = Figures()
         for p in members:
             figures.add(p)
-        countries.append(CountryPage(code, country_name(code, lang), figures, members))
-    min_cell = current_app.config["REPORT_MIN_CELL"]
-    by_project = kind != "fund"
-    rows = [p for p in picture.projects] if by_project else countries
-    row_keys = [p.id for p in rows] if by_project else [c.code for c in rows]
-    row_labels = [p.code for p in rows] if by_project else [c.name for c in rows]
-    reach = _reach(row_keys, row_labels, by_project, [p.id for p in picture.projects], picture.academic_year,
-                   min_cell)
-    months = contributions_by_month(picture.date_from, picture.date_to)
+        countries.append(CountryPage(
+            code, country_name(code, lang), figures,
+            active=[rows[p.id] for p in members if not _inactive(p)],
+            inactive=[rows[p.id] for p in members if _inactive(p)],
+            reach=_reach(results, None if by_project else row_keys.index(code), min_cell)))
+
+    children = _children_at_risk(countries, min_cell)
+
     data = ReportData(
         lang=lang, scope=picture.scope, scope_label=scope_label(kind, value, lang), picture=picture,
-        countries=countries, projects=projects, reach=reach, donors=_donors(picture),
-        addressee=_addressee(donor, picture) if donor else None, min_cell=min_cell, number=number,
-        verify_url=verify_url, waterfall=waterfall(picture, from_need=True),
+        ask=_ask(picture, children, min_cell), countries=countries, results=results, donors=_donors(picture, lang),
+        addressee=_addressee(donor, picture, lang) if donor else None, min_cell=min_cell, number=number,
+        verify_url=verify_url, waterfall=waterfall(picture, from_need=True), children_at_risk=children,
     )
+    months = contributions_by_month(picture.date_from, picture.date_to)
     data.charts = {
         "projects": need_vs_allocated(picture.projects),
         "categories": category_chart(picture),
@@ -185,103 +218,143 @@ def scope_label(kind: str, value: str | None, lang: str) -> str:
     return str(_l("Project %(code)s", code=value))
 
 
-def _project_texts(ids) -> dict[int, tuple[str, str]]:
+def _inactive(p: ProjectFigures) -> bool:
+    """Nothing in the period: no need, no allocation, no payment made or approved, no fee due."""
+    return not (p.need or p.allocated or p.disbursed or p.committed or p.school_fee_forward_need
+                or p.children_at_risk)
+
+
+def _project_texts(ids, lang: str) -> dict[int, tuple[str, str]]:
+    """Each project's title in ``lang`` and its partner's name."""
     if not ids:
         return {}
     rows = db.session.execute(
-        select(Project.id, Project.title, Partner.name).join(Project.partner).where(Project.id.in_(ids))
+        select(Project.id, Project.title, Project.title_fr, Partner.name).join(Project.partner)
+        .where(Project.id.in_(ids))
     )
-    return {i: (title, partner) for i, title, partner in rows}
+    return {i: (Project(title=title, title_fr=title_fr).title_in(lang), partner)
+            for i, title, title_fr, partner in rows}
 
 
-def _consenting():
-    return and_(Beneficiary.consent_reporting_on.is_not(None), Beneficiary.consent_reporting_withdrawn_on.is_(None))
+def _children_at_risk(countries: list[CountryPage], min_cell: int) -> str | None:
+    """Publish the children at risk per country and in all (a count of people: suppressed like the results).
+
+    Sets each page's ``children_at_risk`` and returns the scope's total as it may be printed.
+    """
+    try:
+        table = suppress([[c.figures.children_at_risk] for c in countries], min_cell=min_cell)
+    except UnprotectableTableError:
+        return None
+    for page, cell in zip(countries, table.row_totals):
+        page.children_at_risk = cell.display(min_cell)
+    return table.grand_total.display(min_cell)
 
 
-def _reach(row_keys, row_labels, by_project: bool, project_ids, academic_year: str, min_cell: int) -> list[ReachTable]:
-    """The four counts donors see, each suppressed as one table with its totals."""
-    key = Beneficiary.project_id if by_project else Project.country
+def _children_text(shown: str | None, min_cell: int) -> str:
+    """The children at risk in a sentence: "131 children", "fewer than 10 children", or just "the children"."""
+    if shown and shown.isdigit():
+        return ngettext("%(num)s child", "%(num)s children", int(shown))
+    if shown and shown.startswith("<"):
+        return _("fewer than %(m)s children", m=min_cell)
+    return _("the children at risk")
 
-    def grid(rows, columns):
-        counts = {(k, c): 0 for k in row_keys for c in columns}
-        for k, c, n in rows:
-            if (k, c) in counts:
-                counts[(k, c)] += n
-        return [[counts[(k, c)] for c in columns] for k in row_keys]
 
-    def table(title, note, columns, column_labels, rows):
-        try:
-            protected = suppress(grid(rows, columns), min_cell=min_cell) if row_keys else None
-        except UnprotectableTableError:
-            protected = None
-        return ReachTable(str(title), str(note), row_labels, [str(x) for x in column_labels], protected)
-
-    base = (select().select_from(Beneficiary).join(Project, Beneficiary.project_id == Project.id)
-            .where(Beneficiary.project_id.in_(project_ids), _consenting()))
-    women = db.session.execute(
-        base.add_columns(key, Beneficiary.status, func.count(Beneficiary.id)).group_by(key, Beneficiary.status)
-    ).all()
-    children = db.session.execute(
-        base.join(Child, Child.mother_id == Beneficiary.id).join(Enrolment, Enrolment.child_id == Child.id)
-        .where(Enrolment.academic_year == academic_year)
-        .add_columns(key, Child.sex, func.count(func.distinct(Child.id))).group_by(key, Child.sex)
-    ).all()
-    iga = db.session.execute(
-        base.join(IncomeProject, IncomeProject.beneficiary_id == Beneficiary.id)
-        .add_columns(key, IncomeProject.status, func.count(IncomeProject.id)).group_by(key, IncomeProject.status)
-    ).all()
-    claims = db.session.execute(
-        base.join(Child, Child.mother_id == Beneficiary.id).join(PaternityClaim, PaternityClaim.child_id == Child.id)
-        .add_columns(key, PaternityClaim.status, func.count(PaternityClaim.id)).group_by(key, PaternityClaim.status)
-    ).all()
-    claims = [(k, CLAIM_GROUPS[s], n) for k, s, n in claims]
-    return [
-        table(_l("Women assisted"), _l("Women who agreed to be counted, active or having left the programme."),
-              ("active", "exited"), (_l("In the programme"), _l("Left the programme")), women),
-        table(_l("Children in school, %(year)s", year=academic_year),
-              _l("Children enrolled in school this academic year with the Fund's support."),
-              ("F", "M"), (_l("Girls"), _l("Boys")), children),
-        table(_l("Income-generating activities"), _l("Activities started by the women, by where they stand."),
-              IGA_COLUMNS, [label(c) for c in IGA_COLUMNS], iga),
-        table(_l("Paternity claims"), _l("Claims of the children's paternity against UN personnel, by outcome."),
-              CLAIM_COLUMNS, (_l("In progress"), _l("Paternity established"), _l("Support paid"),
-                              _l("Not established"), _l("Withdrawn")), claims),
+def _ask(picture: FundingPicture, children: str | None, min_cell: int) -> Ask:
+    """The sentence of the first page, the one under the waterfall, and the four headline figures."""
+    t = picture.totals
+    cost, gap, still = t.at_risk_cost, t.gap, t.uncovered_gap
+    period = (_("of %(year)s", year=picture.date_to.year) if picture.date_from.year == picture.date_to.year
+              else _("of the period"))
+    if t.children_at_risk and gap > cost:
+        sentence = _("%(cost)s keeps %(children)s in school next term; %(more)s more closes the gap %(period)s.",
+                     cost=format_dollars(cost), children=_children_text(children, min_cell),
+                     more=format_dollars(gap - cost), period=period)
+    elif t.children_at_risk:
+        sentence = _("%(cost)s keeps %(children)s in school next term.",
+                     cost=format_dollars(cost), children=_children_text(children, min_cell))
+    elif gap:
+        sentence = _("Next term's school fees are covered for every child the projects support; %(gap)s closes "
+                     "the gap %(period)s.", gap=format_dollars(gap), period=period)
+    else:
+        sentence = _("The projects' need %(period)s is met by allocations, and next term's school fees are "
+                     "covered for every child they support.", period=period)
+    covered = gap - still
+    if not gap:
+        cover = ""
+    elif still and covered:
+        cover = _("If the pledges still owed are paid, %(covered)s of the gap is covered by money in hand and "
+                  "pledges; %(still)s is still to find from new pledges.",
+                  covered=format_dollars(covered), still=format_dollars(still))
+    elif still:
+        cover = _("No money in hand or pledge still owed covers this gap: all %(still)s is still to find from "
+                  "new pledges.", still=format_dollars(still))
+    else:
+        cover = _("Money in hand and pledges still owed would cover the whole gap, if the pledges are paid: "
+                  "nothing is still to find from new pledges.")
+    headline = [
+        (_("Need in %(year)s", year=picture.date_to.year) if picture.date_from.year == picture.date_to.year
+         else _("Need in the period"), t.need, ""),
+        (_("Allocated"), t.allocated, _("%(share)s of the need", share=percent(t.coverage)) if t.need else ""),
+        (_("Gap"), gap, _("Need not met by allocations")),
+        (_("Still to find"), still, _("After money in hand and pledges owed")),
     ]
+    return Ask(sentence, cover, headline)
 
 
-def _donors(picture: FundingPicture) -> list[DonorLine]:
-    """Pledged, received and still owed per donor, as of ``to`` (owed: the engine's pledge positions)."""
-    received = dict(db.session.execute(
-        select(Contribution.donor_id, func.sum(Contribution.usd_amount))
-        .where(Contribution.received_on <= picture.date_to).group_by(Contribution.donor_id)
-    ).all())
-    zero = Decimal("0.00")
-    pledged: dict[int, Decimal] = {}
-    outstanding: dict[int, Decimal] = {}
-    for position in picture.pledges:  # every pledge made up to `to`
-        pledged[position.donor_id] = pledged.get(position.donor_id, zero) + position.usd_amount
-        outstanding[position.donor_id] = outstanding.get(position.donor_id, zero) + position.outstanding
-    donors = db.session.execute(select(Donor.id, Donor.name, Donor.kind).order_by(Donor.name)).all()
-    return [DonorLine(clip(name), kind, pledged.get(i) or zero, received.get(i) or zero, outstanding.get(i, zero))
-            for i, name, kind in donors if pledged.get(i) or received.get(i)]
+def _reach(results: list[ResultTable], row: int | None, min_cell: int) -> list[ReachLine]:
+    """A country's counts from the results tables: its row's totals (``row``), or the grand totals.
+
+    The figures are the very cells the results publish, so the two can never
+    disagree and a hidden count stays hidden; a table whose rows were added
+    together has nothing per country.
+    """
+    lines = []
+    for t in results:
+        if t.table is None or not t.in_reach or (row is not None and not t.by_row):
+            continue
+        cell = t.table.grand_total if row is None else t.table.row_totals[row]
+        lines.append(ReachLine(t.title, cell.display(min_cell)))
+    return lines
 
 
-def _addressee(donor: Donor, picture: FundingPicture) -> Addressee:
-    to = picture.date_to
-    received = db.session.scalar(select(func.sum(Contribution.usd_amount)).where(
-        Contribution.donor_id == donor.id, Contribution.received_on <= to)) or Decimal("0.00")
+def _donors(picture: FundingPicture, lang: str) -> list[DonorLine]:
+    """What each donor gave in the period (USD), under the name the Fund publishes in ``lang``."""
+    rows = db.session.execute(
+        select(Donor.name, Donor.name_fr, Donor.kind, func.sum(Contribution.usd_amount))
+        .join(Contribution, Contribution.donor_id == Donor.id)
+        .where(Contribution.received_on.between(picture.date_from, picture.date_to))
+        .group_by(Donor.id, Donor.name, Donor.name_fr, Donor.kind)
+    ).all()
+    lines = [DonorLine(clip(Donor(name=name, name_fr=name_fr).name_in(lang)), kind, received or ZERO)
+             for name, name_fr, kind, received in rows]
+    return sorted(lines, key=lambda d: (-d.received, d.name))
+
+
+def _addressee(donor: Donor, picture: FundingPicture, lang: str) -> Addressee:
+    """The addressed donor's pledges and contributions of the period in full, with what it still owes."""
+    start, to = picture.date_from, picture.date_to
+    contributions = db.session.execute(
+        select(Contribution.reference, Contribution.received_on, Contribution.amount, Contribution.currency,
+               Contribution.usd_amount, Pledge.reference, Contribution.pledge_id)
+        .outerjoin(Pledge, Contribution.pledge_id == Pledge.id)
+        .where(Contribution.donor_id == donor.id, Contribution.received_on.between(start, to))
+        .order_by(Contribution.received_on, Contribution.reference)
+    ).all()
+    paid_into = {pledge_id for *_rest, pledge_id in contributions if pledge_id}
     lines, project_codes, countries = [], set(), set()
     for p in (p for p in picture.pledges if p.donor_id == donor.id):
+        if not (start <= p.pledged_on or p.remaining > 0 or p.id in paid_into):
+            continue  # settled before the period and untouched in it
         if p.project_code:
             earmark = p.project_code
             project_codes.add(p.project_code)
         elif p.country:
-            earmark = country_name(p.country, locale_code())
+            earmark = country_name(p.country, lang)
             countries.add(p.country)
         else:
             earmark = str(_l("Not earmarked"))
-        lines.append(EarmarkLine(clip(p.reference), p.pledged_on, p.amount, p.currency, p.usd_amount, p.received_usd,
-                                 earmark, p.received, p.remaining, p.outstanding))
+        lines.append(PledgeLine(clip(p.reference), p.pledged_on, p.amount, p.currency, p.usd_amount, p.received,
+                                p.received_usd, p.remaining, p.outstanding, earmark))
     spending: list[tuple[str, Decimal]] = []
     if project_codes or countries:
         conditions = []
@@ -292,8 +365,13 @@ def _addressee(donor: Donor, picture: FundingPicture) -> Addressee:
         spending = [(label(c), amount) for c, amount in db.session.execute(
             select(Disbursement.category, func.sum(Disbursement.usd_amount))
             .join(Project, Disbursement.project_id == Project.id)
-            .where(or_(*conditions), Disbursement.status == "paid",
-                   Disbursement.paid_on.between(picture.date_from, picture.date_to))
+            .where(or_(*conditions), Disbursement.status == "paid", Disbursement.paid_on.between(start, to))
             .group_by(Disbursement.category).order_by(Disbursement.category)
         )]
-    return Addressee(clip(donor.name), lines, received, spending)
+    return Addressee(
+        name=clip(donor.name_in(lang)), pledges=lines,
+        contributions=[ContributionLine(clip(ref), on, amount, currency, usd, clip(pledge) if pledge else "")
+                       for ref, on, amount, currency, usd, pledge, _id in contributions],
+        received=sum((row[4] for row in contributions), ZERO),
+        outstanding=sum((p.outstanding for p in picture.pledges if p.donor_id == donor.id), ZERO),
+        earmarked_spending=spending)

@@ -66,10 +66,6 @@ def _request_values(form: ReportForm):
     return form.scope.data, form.date_from.data, form.date_to.data, form.lang.data, donor
 
 
-def _verify_url() -> str:
-    return url_for("reports.verify", _external=True)
-
-
 @bp.route("/reports/")
 @permission("reports.read")
 def index():
@@ -92,7 +88,7 @@ def new():
             db.session.rollback()
             show_errors(form, error, {"date_to": "date_to"})
         else:
-            archive.start_rendering(report, _verify_url())
+            archive.start_rendering(report, archive.verify_url())
             flash(_("Report %(number)s is issued; its PDF is being rendered.", number=report.number), "success")
             return redirect(url_for("reports.show", number=report.number))
     return render_template("reports/new.html", form=form)
