@@ -39,6 +39,7 @@ from tracker.models import (
     CodeSequence,
     Contribution,
     Disbursement,
+    Donor,
     Enrolment,
     ExchangeRate,
     IncomeProject,
@@ -90,6 +91,7 @@ def test_seed_demo_command_writes_realistic_data_that_keeps_every_rule(runner, d
     session = db.session
     _check_sizes(session)
     _check_demo_users(session)
+    _check_french_names(session)
     _check_states_cover_everything(session)
     _check_dates_never_in_the_future(session)
     _check_disbursements(session)
@@ -127,6 +129,21 @@ def _check_sizes(session):
     year = today().year
     assert set(session.scalars(select(BudgetLine.year).distinct())) == {year - 1, year}
     assert len(set(session.scalars(select(BudgetLine.category).distinct()))) == 8
+
+
+def _check_french_names(session):
+    """Every project and donor has a name in French for the reports issued in French, its own."""
+    titles = session.execute(select(Project.code, Project.title, Project.title_fr)).all()
+    assert all(french and french != english for _code, english, french in titles)
+    assert len({french for _code, _english, french in titles}) == len(titles)
+    ituri = next(french for code, english, french in titles if english.endswith(", Ituri"))
+    assert ituri == "Assistance globale aux victimes d'EAS et à leurs enfants, Ituri"
+    names = dict(session.execute(select(Donor.name, Donor.name_fr)).all())
+    assert all(names.values())
+    assert (names["Norway"], names["United Kingdom"], names["Netherlands"]) == ("Norvège", "Royaume-Uni", "Pays-Bas")
+    assert names["Private donations (online appeal)"] == "Dons privés (appel en ligne)"
+    # Already French, and kept so.
+    assert names["Organisation internationale de la Francophonie"] == "Organisation internationale de la Francophonie"
 
 
 def _check_demo_users(session):

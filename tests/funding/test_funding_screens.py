@@ -159,10 +159,10 @@ def test_donor_list_shows_pledged_received_and_outstanding(world, manager_client
     # outstanding (6,700.00 − 3,350.00) + max(5,000.00 − 6,000.00, 0) = 3,350.00
     assert "$11,700.00" in page and "$10,350.00" in page and "$3,350.00" in page
     rows = {r["name"]: r for r in csv_rows(manager_client.get("/donors/export.csv"))}
-    assert rows["Japan"] == {"name": "Japan", "kind": "member_state", "country": "JP", "pledged_usd": "11700.00",
-                             "received_usd": "10350.00", "outstanding_usd": "3350.00"}
-    assert rows["Sweden"] == {"name": "Sweden", "kind": "member_state", "country": "SE", "pledged_usd": "2000.00",
-                              "received_usd": "0.00", "outstanding_usd": "2000.00"}
+    assert rows["Japan"] == {"name": "Japan", "kind": "member_state", "country": "JP", "name_fr": "",
+                             "pledged_usd": "11700.00", "received_usd": "10350.00", "outstanding_usd": "3350.00"}
+    assert rows["Sweden"] == {"name": "Sweden", "kind": "member_state", "country": "SE", "name_fr": "",
+                              "pledged_usd": "2000.00", "received_usd": "0.00", "outstanding_usd": "2000.00"}
 
 
 def test_donor_page_shows_each_pledge_with_what_was_received_against_it(world, manager_client):

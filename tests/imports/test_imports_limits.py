@@ -291,7 +291,7 @@ def test_a_header_thousands_of_cells_wide_is_not_listed_in_full(app):
     message, _peak = refusal(app, f"name,kind,{header}\nA,ngo\n".encode(), kind="donors", filename="d.csv")
 
     assert message.startswith("Unknown columns: c0, c1, c2,")
-    assert "c19, …. The columns are: name, kind, country." in message
+    assert "c19, …. The columns are: name, kind, country, name_fr." in message
 
 
 # --- the time budget --------------------------------------------------------------------------------------------------

@@ -10,7 +10,14 @@ from sqlalchemy import select
 
 from tracker.bulk import insert_rows
 from tracker.demo.helpers import UTC, day_between, nice_amount, percent_between, to_step
-from tracker.demo.story import DONORS, EARMARKS, PAID_IN_OTHER_CURRENCY, UNALLOCATED_SHARE, UNCOVERED_SHARE
+from tracker.demo.story import (
+    DONOR_NAMES_FR,
+    DONORS,
+    EARMARKS,
+    PAID_IN_OTHER_CURRENCY,
+    UNALLOCATED_SHARE,
+    UNCOVERED_SHARE,
+)
 from tracker.models import Contribution, Donor, Pledge
 from tracker.money import exponent, to_usd
 
@@ -34,7 +41,7 @@ def seed_donors(seeder):
     for name, kind, country, _currency, _abbreviation, _weight in DONORS:
         donor = seeder.session.scalars(select(Donor).where(Donor.name == name)).one_or_none()
         if donor is None:
-            donor = Donor(name=name, kind=kind, country=country,
+            donor = Donor(name=name, name_fr=DONOR_NAMES_FR[name], kind=kind, country=country,
                           created_at=dt.datetime.combine(seeder.start, dt.time(9), UTC))
             seeder.session.add(donor)
             seeder.counts["donors"] += 1

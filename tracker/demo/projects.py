@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tracker.demo.countries import COUNTRIES
 from tracker.demo.helpers import month_end
-from tracker.demo.story import PARTNERS, PROJECTS
+from tracker.demo.story import PARTNERS, PROJECT_TITLES_FR, PROJECTS
 from tracker.models import Partner, Project
 
 
@@ -35,8 +35,8 @@ def seed_partners_and_projects(seeder):
         code = f"TF-{country}-{start.year}-{number:02d}"
         taken.add(code)
         project = Project(
-            code=code, title=title, country=country, partner=partners[partner], start_date=start,
-            end_date=end, status=status, created_at=seeder.at(rng, min(start, seeder.last), country),
+            code=code, title=title, title_fr=PROJECT_TITLES_FR[key], country=country, partner=partners[partner],
+            start_date=start, end_date=end, status=status, created_at=seeder.at(rng, min(start, seeder.last), country),
             description=(f"Implemented by {partner}. Assistance to survivors of sexual exploitation and abuse "
                          f"and to their children in {', '.join(p.split(' (')[0] for p in places[:3])}: "
                          "school fees and materials, income-generating activities, medical, psychosocial "

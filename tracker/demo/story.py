@@ -58,6 +58,23 @@ PROJECTS = [
      "Legacy support for survivors of SEA and their children, Bong and Nimba",
      (-3, 1), (0, 12), "closed", 0.5, "mid", ["Gbarnga", "Ganta", "Sanniquellie", "Totota", "Palala"]),
 ]
+#: The projects' titles in French (by key), for the reports issued in French. SEA is EAS in French:
+#: exploitation et atteintes sexuelles.
+PROJECT_TITLES_FR = {
+    "cd-nk": "Soutien à l'éducation et aux moyens de subsistance des enfants nés d'EAS, Nord-Kivu",
+    "cd-it": "Assistance globale aux victimes d'EAS et à leurs enfants, Ituri",
+    "cd-sk": "Réinsertion socio-économique des victimes d'EAS, Sud-Kivu",
+    "cd-ka": "Demandes en reconnaissance de paternité, aide juridique et pensions alimentaires pour les victimes "
+             "d'EAS, Kasaï",
+    "cf-bg": "Soutien médical, psychosocial et scolaire aux victimes d'EAS, Bangui",
+    "cf-bb": "Moyens de subsistance et scolarisation des enfants nés d'EAS, Bambari et Kaga-Bandoro",
+    "ss-jm": "Soutien intégré aux victimes d'EAS et aux enfants nés d'EAS, Djouba et Malakal",
+    "ss-bw": "Soutien aux moyens de subsistance et à l'éducation des victimes d'EAS, Bentiu et Wau",
+    "ht-pp": "Soutien juridique, psychosocial et éducatif aux mères d'enfants nés d'EAS, Port-au-Prince",
+    "ht-sd": "Soutien à l'éducation et aux revenus des enfants nés d'EAS et de leurs mères, Les Cayes et Port-Salut",
+    "lr-mo": "Soutien à l'éducation et aux moyens de subsistance des enfants nés d'EAS, Montserrado",
+    "lr-bn": "Suivi des victimes d'EAS des cas anciens et de leurs enfants, Bong et Nimba",
+}
 #: Per funding profile, percent ranges of (m, a): direct need = direct spending × m (outreach and admin
 #: come on top), allocations = direct spending × a, so coverage is about a / (1.17 m).
 PROFILES = {"well": ((118, 128), (114, 124)), "mid": ((150, 175), (106, 112)), "under": ((230, 280), (100, 104))}
@@ -93,6 +110,19 @@ DONORS = [
     ("Private donations (online appeal)", "private", None, "USD", "PRV", 1),
     ("Withheld payments (UN personnel)", "withheld_payments", None, "USD", "WHP", 2),
 ]
+#: The donors' names in French, for the reports issued in French: a Member State as the United Nations write
+#: it in French, an organisation by its official French name (the Francophonie's is French already; the NGO
+#: has none, its name stays).
+DONOR_NAMES_FR = {
+    "Norway": "Norvège", "Sweden": "Suède", "Japan": "Japon", "Canada": "Canada", "Germany": "Allemagne",
+    "United Kingdom": "Royaume-Uni", "Netherlands": "Pays-Bas", "Australia": "Australie", "Switzerland": "Suisse",
+    "Ireland": "Irlande", "Denmark": "Danemark", "Italy": "Italie", "Finland": "Finlande", "India": "Inde",
+    "Portugal": "Portugal", "Bangladesh": "Bangladesh", "Nigeria": "Nigéria",
+    "Organisation internationale de la Francophonie": "Organisation internationale de la Francophonie",
+    "Hope Beyond Harm International": "Hope Beyond Harm International",
+    "Private donations (online appeal)": "Dons privés (appel en ligne)",
+    "Withheld payments (UN personnel)": "Sommes retenues (personnel des Nations Unies)",
+}
 #: Earmarked pledges, and how each is paid: (donor, year offset) -> ("country", code) or ("project", project
 #: key), and the pattern of its payments (see pledges.seed_pledges_and_contributions). Canada earmarks for
 #: Haiti, then for a project in Ituri; Ireland's, Canada's second and the Netherlands' second are still owed.

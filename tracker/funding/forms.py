@@ -35,6 +35,7 @@ def donor_choices() -> list[SelectChoice]:
 
 class DonorForm(FlaskForm):
     name = StringField(_l("Name"))
+    name_fr = StringField(_l("Name in French"), render_kw={"lang": "fr"})
     kind = SelectField(_l("Kind"), choices=vocab_choices(DONOR_KINDS))
     country = SelectField(_l("Country"), validate_choice=False)
 
@@ -77,13 +78,13 @@ class BudgetLineForm(FlaskForm):
 class ProjectForm(FlaskForm):
     code = StringField(_l("Code"), render_kw={"placeholder": "TF-CD-2025-01", "autocomplete": "off"})
     title = StringField(_l("Title"))
+    title_fr = StringField(_l("Title in French"), render_kw={"lang": "fr"})
     country = SelectField(_l("Country"), validate_choice=False)
     partner = StringField(_l("Implementing partner"), render_kw={"list": "partners", "autocomplete": "off"})
     start_date = date_field(_l("Start date"))
     end_date = date_field(_l("End date"), default=None)
     status = SelectField(_l("Status"), choices=vocab_choices(PROJECT_STATUSES), default="pipeline")
     description = TextAreaField(_l("Description"))
-
 
 
 class RateForm(FlaskForm):

@@ -32,7 +32,15 @@ from tracker.funding.import_batch import (
     read_records,
     valid,
 )
-from tracker.funding.import_rules import PROJECT_FIELDS, given, resolve_donor_row, resolve_project_row, resolve_rate_row
+from tracker.funding.import_rules import (
+    PROJECT_FIELDS,
+    donor_name_fr,
+    given,
+    project_title_fr,
+    resolve_donor_row,
+    resolve_project_row,
+    resolve_rate_row,
+)
 from tracker.funding.rates import check_rate
 from tracker.models import Beneficiary, BudgetLine, Donor, ExchangeRate, Partner, Project
 from tracker.models.base import now_utc
@@ -86,6 +94,7 @@ class Rates(Batch):
 
 class Donors(Batch):
     models = (Donor,)
+    _COLUMNS = (Donor.id, Donor.name, Donor.kind, Donor.country, Donor.name_fr)
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -95,37 +104,38 @@ class Donors(Batch):
         wanted = {valid(v.text, values["name"], "name", max_length=200) for _, values in rows} - {None}
         wanted -= set(self.donors)
         for part in parts(wanted):
-            found = {r.name: r for r in read_records(select(Donor.id, Donor.name, Donor.kind, Donor.country)
-                                                     .where(Donor.name.in_(part)))}
+            found = {r.name: r for r in read_records(select(*self._COLUMNS).where(Donor.name.in_(part)))}
             for name in part:
                 self.donors[name] = found.get(name)
 
     def donor(self, name: str) -> Record | None:
         return known(self.donors, name, lambda n: next(iter(read_records(
-            select(Donor.id, Donor.name, Donor.kind, Donor.country).where(Donor.name == n))), None))
+            select(*self._COLUMNS).where(Donor.name == n))), None))
 
     def check(self, values):
-        resolved = resolve_donor_row(values, existing_of=self.donor)
+        resolved = resolve_donor_row(values, self.ctx, existing_of=self.donor)
         if resolved is None:
             return "unchanged", []
         name, existing = resolved
-        name, kind, country = services.check_donor(name=name, kind=values["kind"], country=given(values, "country"),
-                                                   donor=existing, name_taken=lambda n: self.donor(n) is not None)
+        name, kind, country, name_fr = services.check_donor(
+            name=name, kind=values["kind"], country=given(values, "country"),
+            name_fr=donor_name_fr(values, self.ctx, existing), donor=existing,
+            name_taken=lambda n: self.donor(n) is not None)
+        fields = {"name": name, "kind": kind, "country": country, "name_fr": name_fr}
         if existing is None:
-            record = self.donors[name] = Record(name=name, kind=kind, country=country)
-            return "created", [Create(Donor, {"name": name, "kind": kind, "country": country,
-                                              "created_at": now_utc()}, record)]
-        old = {"name": existing.name, "kind": existing.kind, "country": existing.country}
-        existing.name, existing.kind, existing.country = name, kind, country
-        return "updated", [Update(Donor, existing, old, {"name": name, "kind": kind, "country": country})]
+            record = self.donors[name] = Record(**fields)
+            return "created", [Create(Donor, fields | {"created_at": now_utc()}, record)]
+        old = {column: getattr(existing, column) for column in fields}
+        existing.__dict__.update(fields)
+        return "updated", [Update(Donor, existing, old, fields)]
 
 
 # --- projects --------------------------------------------------------------------------------------------------------
 
 class Projects(Batch):
     models = (Partner, Project)
-    _COLUMNS = (Project.id, Project.code, Project.title, Project.description, Project.country, Project.partner_id,
-                Project.start_date, Project.end_date, Project.status)
+    _COLUMNS = (Project.id, Project.code, Project.title, Project.title_fr, Project.description, Project.country,
+                Project.partner_id, Project.start_date, Project.end_date, Project.status)
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -209,6 +219,7 @@ class Projects(Batch):
         code, country, existing = resolved
         checked = services.check_project(
             code=code, country=country, **{name: values[name] for name in PROJECT_FIELDS},
+            title_fr=project_title_fr(values, self.ctx, existing),
             description=existing.description if existing is not None else None, project=existing,
             code_taken=self.code_taken, has_mothers=self.has_mothers,
             lines_outside=self.lines_outside)
@@ -217,8 +228,9 @@ class Projects(Batch):
         if partner is None:  # as services.partner_named adds it
             partner = self.partners[checked.partner] = Record(name=checked.partner, kind="ngo")
             actions.append(Create(Partner, {"name": partner.name, "kind": partner.kind}, partner))
-        fields = {"title": checked.title, "description": checked.description, "country": checked.country,
-                  "start_date": checked.start_date, "end_date": checked.end_date, "status": checked.status}
+        fields = {"title": checked.title, "title_fr": checked.title_fr, "description": checked.description,
+                  "country": checked.country, "start_date": checked.start_date, "end_date": checked.end_date,
+                  "status": checked.status}
         if existing is None:
             record = Record(code=checked.code, partner=partner, **fields)
             self.projects[checked.code] = record

@@ -19,7 +19,9 @@ from tracker.funding.import_batch_kinds import BudgetLines, Donors, Projects, Ra
 from tracker.funding.import_batch_money import Allocations, Contributions, Pledges
 from tracker.funding.import_rules import (
     PROJECT_FIELDS,
+    donor_name_fr,
     given,
+    project_title_fr,
     resolve_allocation_row,
     resolve_contribution_row,
     resolve_donor_row,
@@ -91,7 +93,7 @@ def apply_project(values: dict[str, str], ctx: RowContext) -> str:
     if resolved is None:
         return "unchanged"
     code, country, existing = resolved
-    fields = {name: values[name] for name in PROJECT_FIELDS}
+    fields = {name: values[name] for name in PROJECT_FIELDS} | {"title_fr": project_title_fr(values, ctx, existing)}
     if existing is None:
         services.save_project(code=code, country=country, **fields)
         return "created"
@@ -113,10 +115,13 @@ register(Kind(
         Column("start_date", help=_l("YYYY-MM-DD.")),
         Column("end_date", help=_l("YYYY-MM-DD, on or after the start date.")),
         Column("status", help=_l("pipeline, active or closed.")),
+        Column("title_fr", required=False,
+               help=_l("The title in French, for reports issued in French; may be blank. A file without this "
+                       "column leaves the recorded one as it is.")),
     ),
     example_rows=({"code": "TF-CD-2025-01", "title": "Assistance to survivors in Ituri", "country": "CD",
                    "partner": "Example NGO", "start_date": "2025-01-01", "end_date": "2026-12-31",
-                   "status": "active"},),
+                   "status": "active", "title_fr": "Assistance aux victimes en Ituri"},),
 ))
 
 
@@ -149,14 +154,16 @@ def _donor_of(name: str) -> Donor | None:
 
 
 def apply_donor(values: dict[str, str], ctx: RowContext) -> str:
-    resolved = resolve_donor_row(values, existing_of=_donor_of)
+    resolved = resolve_donor_row(values, ctx, existing_of=_donor_of)
     if resolved is None:
         return "unchanged"
     name, existing = resolved
+    name_fr = donor_name_fr(values, ctx, existing)
     if existing is None:
-        services.create_donor(name=name, kind=values["kind"], country=given(values, "country"))
+        services.create_donor(name=name, kind=values["kind"], country=given(values, "country"), name_fr=name_fr)
         return "created"
-    services.update_donor(donor=existing, name=name, kind=values["kind"], country=given(values, "country"))
+    services.update_donor(donor=existing, name=name, kind=values["kind"], country=given(values, "country"),
+                          name_fr=name_fr)
     return "updated"
 
 
@@ -170,8 +177,12 @@ register(Kind(
         Column("name", help=_l("The donor's name, as used in the pledges and contributions files.")),
         Column("kind", help=_l("member_state, intergovernmental, ngo, private or withheld_payments.")),
         Column("country", required=False, help=_l("ISO 3166 code of a Member State, such as NO.")),
+        Column("name_fr", required=False,
+               help=_l("The name in French, for reports issued in French, such as Royaume de Norvège; may be "
+                       "blank. A file without this column leaves the recorded one as it is.")),
     ),
-    example_rows=({"name": "Kingdom of Norway", "kind": "member_state", "country": "NO"},),
+    example_rows=({"name": "Kingdom of Norway", "kind": "member_state", "country": "NO",
+                   "name_fr": "Royaume de Norvège"},),
 ))
 
 

@@ -32,6 +32,13 @@ def given(values: dict[str, str], column: str) -> str | None:
     return (values.get(column) or "").strip() or None
 
 
+def kept_or_given(values: dict[str, str], ctx: RowContext, column: str, recorded: str | None) -> str | None:
+    """The text of an optional column that a file made before it existed leaves out (a donor's ``name_fr``, a
+    project's ``title_fr``): what is recorded (``None`` for a new record) when the header lacks the column, so
+    that importing such a file again erases nothing; else the cell as typed, a blank one meaning none."""
+    return recorded if column in ctx.absent_columns else values[column]
+
+
 def same_as_recorded(what: str, pairs) -> None:
     """Refuse a row whose key exists with other data: ``pairs`` are (column, recorded, given)."""
     for column, recorded, given_ in pairs:
@@ -77,8 +84,13 @@ PROJECT_FIELDS = ("title", "partner", "start_date", "end_date", "status")
 
 
 def project_as_recorded(project) -> tuple:
-    return (project.title, project.country, project.partner.name, project.start_date, project.end_date,
-            project.status)
+    return (project.title, project.title_fr, project.country, project.partner.name, project.start_date,
+            project.end_date, project.status)
+
+
+def project_title_fr(values: dict[str, str], ctx: RowContext, project) -> str | None:
+    """The ``title_fr`` a projects row gives ``project`` (``None``: a new one), as :func:`kept_or_given` reads it."""
+    return kept_or_given(values, ctx, "title_fr", project.title_fr if project is not None else None)
 
 
 def resolve_project_row(values: dict[str, str], ctx: RowContext, *,
@@ -93,7 +105,8 @@ def resolve_project_row(values: dict[str, str], ctx: RowContext, *,
     existing = existing_of(code)
     if existing is None:
         return code, country, None
-    given_ = (v.text(values["title"], "title", max_length=300), country,
+    given_ = (v.text(values["title"], "title", max_length=300),
+              v.text(project_title_fr(values, ctx, existing), "title_fr", required=False, max_length=300), country,
               v.text(values["partner"], "partner", max_length=200),
               v.date(values["start_date"], "start_date", not_future=False),
               v.date(values["end_date"], "end_date", not_future=False),
@@ -105,16 +118,23 @@ def resolve_project_row(values: dict[str, str], ctx: RowContext, *,
 
 # --- donors ----------------------------------------------------------------------------------------------------------
 
-def resolve_donor_row(values: dict[str, str], *, existing_of: Callable[[str], Any]) -> tuple[str, Any] | None:
+def donor_name_fr(values: dict[str, str], ctx: RowContext, donor) -> str | None:
+    """The ``name_fr`` a donors row gives ``donor`` (``None``: a new one), as :func:`kept_or_given` reads it."""
+    return kept_or_given(values, ctx, "name_fr", donor.name_fr if donor is not None else None)
+
+
+def resolve_donor_row(values: dict[str, str], ctx: RowContext, *,
+                      existing_of: Callable[[str], Any]) -> tuple[str, Any] | None:
     """``(name, donor)`` of a row that adds a donor (``donor`` ``None``; :func:`~tracker.funding.services.
     check_donor` has its rules) or changes one; ``None`` when the donor is recorded as the row has it."""
     name = v.text(values["name"], "name", max_length=200)
     existing = existing_of(name)
     if existing is None:
         return name, None
+    name_fr = v.text(donor_name_fr(values, ctx, existing), "name_fr", required=False, max_length=200)
     kind = v.choice(values["kind"], "kind", DONOR_KINDS)
     country = v.country(values["country"]) if given(values, "country") else None
-    if (existing.kind, existing.country) == (kind, country):
+    if (existing.kind, existing.country, existing.name_fr) == (kind, country, name_fr):
         return None
     return name, existing
 

@@ -37,6 +37,7 @@ class DonorRow:
     name: str
     kind: str
     country: str | None
+    name_fr: str | None
     pledged: Decimal
     received: Decimal
     #: What the donor's pledges still owe today, each in its own currency valued at its rate (the engine's rule).
@@ -53,7 +54,8 @@ def donors_select():
         .group_by(Contribution.donor_id).subquery()
     )
     return (
-        select(Donor.id, Donor.name, Donor.kind, Donor.country, _usd(func.coalesce(by_pledges.c.pledged, 0)),
+        select(Donor.id, Donor.name, Donor.kind, Donor.country, Donor.name_fr,
+               _usd(func.coalesce(by_pledges.c.pledged, 0)),
                _usd(func.coalesce(by_contributions.c.received, 0)))
         .outerjoin(by_pledges, by_pledges.c.donor_id == Donor.id)
         .outerjoin(by_contributions, by_contributions.c.donor_id == Donor.id)
@@ -171,6 +173,7 @@ def allocations_select(user, *, project: str | None = None):
 class ProjectPage:
     code: str
     title: str
+    title_fr: str | None
     description: str | None
     country: str
     partner: str
@@ -204,8 +207,8 @@ def project_page(project: Project) -> ProjectPage:
         select(func.count(Child.id)).join(Child.mother).where(Beneficiary.project_id == project.id)
     )
     return ProjectPage(
-        code=project.code, title=project.title, description=project.description, country=project.country,
-        partner=project.partner.name, status=project.status, start_date=project.start_date,
-        end_date=project.end_date, budget_years=years, budget=budget, budget_totals=totals,
-        active_mothers=mothers or 0, children=children or 0,
+        code=project.code, title=project.title, title_fr=project.title_fr, description=project.description,
+        country=project.country, partner=project.partner.name, status=project.status,
+        start_date=project.start_date, end_date=project.end_date, budget_years=years, budget=budget,
+        budget_totals=totals, active_mothers=mothers or 0, children=children or 0,
     )

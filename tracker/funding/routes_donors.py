@@ -31,7 +31,8 @@ from tracker.funding.queries import (
 from tracker.models import Donor
 from tracker.web import page_number, paginate
 
-DONOR_EXPORT = ["name", "kind", "country", "pledged_usd", "received_usd", "outstanding_usd"]
+#: ``name_fr`` after the columns of the donors import it mirrors; a reader should take the columns by name.
+DONOR_EXPORT = ["name", "kind", "country", "name_fr", "pledged_usd", "received_usd", "outstanding_usd"]
 
 
 @bp.route("/donors/")
@@ -47,7 +48,7 @@ def donors():
 def export_donors(fmt: str):
     make = donor_rows()
     return export_list(fmt, "donors", DONOR_EXPORT, lambda: [
-        [d.name, d.kind, d.country, d.pledged, d.received, d.outstanding]
+        [d.name, d.kind, d.country, d.name_fr, d.pledged, d.received, d.outstanding]
         for d in map(make, db.session.execute(donors_select()))])
 
 
@@ -64,13 +65,15 @@ def donor(id: int):
 
 def _donor_form_page(form, donor_=None):
     form.country.choices = countries_choices(blank=_("None"))
+    hints = {"name_fr": _("Optional: the name used in reports issued in French, such as Norvège for Norway. Left "
+                          "blank, they use the name above.")}
     if donor_ is None:
         return form_page(form, title=_("New donor"), crumbs=[(url_for("funding.donors"), _("Donors"))],
-                         cancel=url_for("funding.donors"), submit=_("Record"))
+                         cancel=url_for("funding.donors"), submit=_("Record"), hints=hints)
     return form_page(form, title=_("Edit %(name)s", name=donor_.name),
                      crumbs=[(url_for("funding.donors"), _("Donors")),
                              (url_for("funding.donor", id=donor_.id), donor_.name)],
-                     cancel=url_for("funding.donor", id=donor_.id))
+                     cancel=url_for("funding.donor", id=donor_.id), hints=hints)
 
 
 @bp.route("/donors/new", methods=["GET", "POST"])
@@ -79,7 +82,8 @@ def new_donor():
     form = DonorForm()
     if form.validate_on_submit():
         try:
-            donor_ = services.create_donor(name=form.name.data, kind=form.kind.data, country=form.country.data)
+            donor_ = services.create_donor(name=form.name.data, kind=form.kind.data, country=form.country.data,
+                                           name_fr=form.name_fr.data)
         except Invalid as error:
             db.session.rollback()
             show_errors(form, error)
@@ -99,7 +103,8 @@ def edit_donor(id: int):
         form.country.data = donor_.country or ""
     if form.validate_on_submit():
         try:
-            services.update_donor(donor=donor_, name=form.name.data, kind=form.kind.data, country=form.country.data)
+            services.update_donor(donor=donor_, name=form.name.data, kind=form.kind.data, country=form.country.data,
+                                  name_fr=form.name_fr.data)
         except Invalid as error:
             db.session.rollback()
             show_errors(form, error)

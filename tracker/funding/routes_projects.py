@@ -118,9 +118,9 @@ def _save_project(form, project: Project | None):
     try:
         saved = services.save_project(
             code=form.code.data if project is None else project.code, title=form.title.data,
-            country=form.country.data, partner=form.partner.data, start_date=form.start_date.data,
-            end_date=form.end_date.data, status=form.status.data, description=form.description.data,
-            project=project,
+            title_fr=form.title_fr.data, country=form.country.data, partner=form.partner.data,
+            start_date=form.start_date.data, end_date=form.end_date.data, status=form.status.data,
+            description=form.description.data, project=project,
         )
     except Invalid as error:
         db.session.rollback()
@@ -133,13 +133,16 @@ def _save_project(form, project: Project | None):
 def _project_form_page(form, project=None):
     partners = db.session.scalars(select(Partner.name).order_by(Partner.name)).all()
     crumbs = [(url_for("projects.index"), _("Projects"))]
+    hints = {"title_fr": _("Optional: the title used in reports issued in French. Left blank, they use the title "
+                           "above.")}
     if project is None:
         return form_page(form, title=_("New project"), crumbs=crumbs, cancel=url_for("projects.index"),
                          submit=_("Create"), datalists={"partners": partners},
-                         hints={"partner": _("A new name adds the partner.")})
+                         hints=hints | {"partner": _("A new name adds the partner.")})
     crumbs.append((url_for("projects.show", code=project.code), project.code))
     return form_page(form, title=_("Edit %(code)s", code=project.code), crumbs=crumbs,
-                     cancel=url_for("projects.show", code=project.code), datalists={"partners": partners})
+                     cancel=url_for("projects.show", code=project.code), datalists={"partners": partners},
+                     hints=hints)
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])

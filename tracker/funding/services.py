@@ -65,30 +65,35 @@ def _refuse_taken(taken: Callable[[str], bool], value: str, field: str) -> None:
 
 # --- donors ----------------------------------------------------------------------------------------------------------
 
-def check_donor(*, name: str, kind: str, country: str | None = None, donor=None,
-                name_taken: Callable[[str], bool]) -> tuple[str, str, str | None]:
-    """``(name, kind, country)`` of a new donor (``donor`` ``None``) or of ``donor`` changed, or :class:`Invalid`
-    on the first rule broken; ``name_taken(name)`` tells whether a donor has the name."""
+def check_donor(*, name: str, kind: str, country: str | None = None, name_fr: str | None = None, donor=None,
+                name_taken: Callable[[str], bool]) -> tuple[str, str, str | None, str | None]:
+    """``(name, kind, country, name_fr)`` of a new donor (``donor`` ``None``) or of ``donor`` changed, or
+    :class:`Invalid` on the first rule broken; ``name_taken(name)`` tells whether a donor has the name. The French
+    name is optional (blank: none) and need not be unique."""
     name = v.text(name, "name", max_length=200)
+    name_fr = v.text(name_fr, "name_fr", required=False, max_length=200)
     kind = v.choice(kind, "kind", DONOR_KINDS)
     country = v.country(country, "country") if country else None
     if donor is None or name != donor.name:
         _refuse_taken(name_taken, name, "name")
-    return name, kind, country
+    return name, kind, country, name_fr
 
 
-def create_donor(*, name: str, kind: str, country: str | None = None) -> Donor:
-    name, kind, country = check_donor(name=name, kind=kind, country=country, name_taken=_taken(Donor, Donor.name))
-    donor = Donor(name=name, kind=kind, country=country)
+def create_donor(*, name: str, kind: str, country: str | None = None, name_fr: str | None = None) -> Donor:
+    name, kind, country, name_fr = check_donor(name=name, kind=kind, country=country, name_fr=name_fr,
+                                               name_taken=_taken(Donor, Donor.name))
+    donor = Donor(name=name, kind=kind, country=country, name_fr=name_fr)
     db.session.add(donor)
     db.session.flush()
     return donor
 
 
-def update_donor(*, donor: Donor, name: str, kind: str, country: str | None = None) -> Donor:
-    name, kind, country = check_donor(name=name, kind=kind, country=country, donor=donor,
-                                      name_taken=_taken(Donor, Donor.name))
-    donor.name, donor.kind, donor.country = name, kind, country
+def update_donor(*, donor: Donor, name: str, kind: str, country: str | None = None,
+                 name_fr: str | None = None) -> Donor:
+    """Change a donor; ``country`` and ``name_fr`` not given (``None``) are removed."""
+    name, kind, country, name_fr = check_donor(name=name, kind=kind, country=country, name_fr=name_fr, donor=donor,
+                                               name_taken=_taken(Donor, Donor.name))
+    donor.name, donor.kind, donor.country, donor.name_fr = name, kind, country, name_fr
     db.session.flush()
     return donor
 
@@ -318,6 +323,7 @@ class CheckedProject:
     end_date: dt.date
     status: str
     description: str | None
+    title_fr: str | None
 
 
 def _has_mothers(project_id: int) -> bool:
@@ -332,14 +338,16 @@ def _lines_outside(project_id: int, first_year: int, last_year: int) -> int:
 
 
 def check_project(*, code: str, title: str, country: str, partner: str, start_date, end_date, status: str,
-                  description: str | None = None, project=None, code_taken: Callable[[str], bool],
-                  has_mothers: Callable[[int], bool],
+                  description: str | None = None, title_fr: str | None = None, project=None,
+                  code_taken: Callable[[str], bool], has_mothers: Callable[[int], bool],
                   lines_outside: Callable[[int, int, int], int]) -> CheckedProject:
     """Every rule of :func:`save_project`, in its order. ``project`` (``id``, ``code``, ``country``) is the one
     changed, ``None`` for a new one; ``code_taken(code)`` tells whether any project has the code,
     ``has_mothers(project_id)`` whether mothers are registered in it and ``lines_outside(project_id, first_year,
-    last_year)`` how many of its budget lines fall outside those years."""
+    last_year)`` how many of its budget lines fall outside those years. The French title is optional (blank:
+    none)."""
     title = v.text(title, "title", max_length=300)
+    title_fr = v.text(title_fr, "title_fr", required=False, max_length=300)
     country = v.country(country, "country")
     start = v.date(start_date, "start_date", not_future=False)
     end = v.date(end_date, "end_date", not_future=False)
@@ -360,21 +368,23 @@ def check_project(*, code: str, title: str, country: str, partner: str, start_da
     outside = lines_outside(project.id, start.year, end.year) if project is not None and project.id else 0
     if outside:
         raise Invalid(_l("%(n)d budget lines fall outside these dates", n=outside), "end_date")
-    return CheckedProject(code, title, country, partner, start, end, status, description)
+    return CheckedProject(code, title, country, partner, start, end, status, description, title_fr)
 
 
 def save_project(*, code: str, title: str, country: str, partner: str, start_date, end_date, status: str,
-                 description: str | None = None, project: Project | None = None) -> Project:
-    """Create a project (or change one); dates in order; the code never changes."""
+                 description: str | None = None, title_fr: str | None = None,
+                 project: Project | None = None) -> Project:
+    """Create a project (or change one); dates in order; the code never changes. ``description`` and
+    ``title_fr`` not given (``None``) are removed."""
     checked = check_project(code=code, title=title, country=country, partner=partner, start_date=start_date,
-                            end_date=end_date, status=status, description=description, project=project,
-                            code_taken=_taken(Project, Project.code), has_mothers=_has_mothers,
+                            end_date=end_date, status=status, description=description, title_fr=title_fr,
+                            project=project, code_taken=_taken(Project, Project.code), has_mothers=_has_mothers,
                             lines_outside=_lines_outside)
     partner_row = partner_named(checked.partner)  # before the project joins the session (autoflush)
     if project is None:
         project = Project(code=checked.code, partner=partner_row)
         db.session.add(project)
-    project.title, project.country = checked.title, checked.country
+    project.title, project.title_fr, project.country = checked.title, checked.title_fr, checked.country
     project.start_date, project.end_date = checked.start_date, checked.end_date
     project.status, project.description = checked.status, checked.description
     project.partner = partner_row

@@ -52,6 +52,9 @@ class RowContext:
     #: A dry run: everything is rolled back at the end, so a kind may leave out what can refuse no row (its
     #: audit events); the rows themselves are still written, for the database to check them.
     dry_run: bool = False
+    #: The kind's optional columns the file's header leaves out. Most kinds read them as blank; one may keep
+    #: what is recorded instead, so that a file made before the column existed erases nothing.
+    absent_columns: frozenset[str] = frozenset()
 
     def find(self, model, column: str, attr: str, value: str):
         """A record by its code or reference inside the importer's countries (cached per file); ``column``

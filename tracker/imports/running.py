@@ -74,7 +74,9 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
     transaction is rolled back and the exception propagates.
 
     ``rows`` yields ``(row_number, {column: text})``, as a
-    :class:`~tracker.imports.reading.ParsedFile` does; ``read_errors`` are the
+    :class:`~tracker.imports.reading.ParsedFile` does (its ``columns`` tell the
+    kind which optional columns the file leaves out,
+    :attr:`~tracker.imports.kinds.RowContext.absent_columns`); ``read_errors`` are the
     row errors found while reading (its ``errors``: too many cells, too long):
     those rows are reported and not applied. The session's current transaction
     belongs to the import: it ends committed or rolled back.
@@ -98,13 +100,16 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
     cache: dict = {}
     earlier = EarlierRows(kind)
     names = kind.column_names  # a property that builds the tuple: once, not per row
+    header = getattr(rows, "columns", None)  # a ParsedFile's; rows given otherwise leave no column out
+    absent = frozenset(names) - frozenset(header) if header is not None else frozenset()
     done = 0
     try:
         _begin_for_real(session)
         batch: list[tuple[int, dict[str, str]]] = []
 
         def one(row_number: int, values: dict[str, str]) -> tuple[str, list[RowError]]:
-            ctx = RowContext(user=user, history=history, row_number=row_number, cache=cache, dry_run=dry_run)
+            ctx = RowContext(user=user, history=history, row_number=row_number, cache=cache, dry_run=dry_run,
+                             absent_columns=absent)
             return _apply_one(session, kind, values, ctx)
 
         def count(outcome: str, row_errors: list[RowError]) -> None:
@@ -114,7 +119,8 @@ def run_import(kind: Kind, rows: Iterable[tuple[int, dict[str, str]]], *, read_e
                 setattr(result, outcome, getattr(result, outcome) + 1)
 
         def apply_batch() -> None:
-            ctx = RowContext(user=user, history=history, row_number=0, cache=cache, dry_run=dry_run)
+            ctx = RowContext(user=user, history=history, row_number=0, cache=cache, dry_run=dry_run,
+                             absent_columns=absent)
             for outcome, row_errors in kind.apply_batch(batch, ctx, one):
                 count(outcome, row_errors)
             batch.clear()

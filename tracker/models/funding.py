@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models._helpers import one_of
+from tracker.models._helpers import in_language, one_of
 from tracker.models.base import Base, Money, UTCDateTime, now_utc
 
 DONOR_KINDS = ("member_state", "intergovernmental", "ngo", "private", "withheld_payments")
@@ -37,6 +37,12 @@ class Donor(Base):
     kind: Mapped[str] = mapped_column(String(20))
     country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
+    #: The name in French, for reports issued in French (:meth:`name_in`); optional, not unique.
+    name_fr: Mapped[str | None] = mapped_column(String(200))
+
+    def name_in(self, lang: str) -> str:
+        """The name for readers of ``lang``: the French one when ``lang`` is French and it is set."""
+        return in_language(lang, self.name, self.name_fr)
 
 
 class Pledge(Base):

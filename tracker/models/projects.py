@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models._helpers import one_of
+from tracker.models._helpers import in_language, one_of
 from tracker.models.base import Base, Money, UTCDateTime, now_utc
 
 PROJECT_STATUSES = ("pipeline", "active", "closed")
@@ -41,6 +41,8 @@ class Project(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     title: Mapped[str] = mapped_column(String(300))
+    #: The title in French, for reports issued in French (:meth:`title_in`); optional.
+    title_fr: Mapped[str | None] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
     country: Mapped[str] = mapped_column(String(2), index=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
@@ -53,6 +55,10 @@ class Project(Base):
     budget_lines: Mapped[list[BudgetLine]] = relationship(
         back_populates="project", order_by="(BudgetLine.year, BudgetLine.category)"
     )
+
+    def title_in(self, lang: str) -> str:
+        """The title for readers of ``lang``: the French one when ``lang`` is French and it is set."""
+        return in_language(lang, self.title, self.title_fr)
 
 
 class BudgetLine(Base):
