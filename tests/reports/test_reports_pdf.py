@@ -362,8 +362,10 @@ def demo(_schema, database_url, tmp_path_factory, small):
             mothers = db.session.execute(select(Beneficiary.full_name, Beneficiary.phone, Beneficiary.code)).all()
             children = db.session.execute(select(Child.first_name, Child.code)).all()
             public = (list(db.session.scalars(select(Project.title)))
+                      + list(db.session.scalars(select(Project.title_fr).where(Project.title_fr.is_not(None))))
                       + list(db.session.scalars(select(Partner.name)))
-                      + list(db.session.scalars(select(Donor.name))))
+                      + list(db.session.scalars(select(Donor.name)))
+                      + list(db.session.scalars(select(Donor.name_fr).where(Donor.name_fr.is_not(None)))))
             db.session.remove()
         target = tmp_path_factory.mktemp("demo") / "demo-fr.pdf"
         result = runner.invoke(args=["report", "funding-gap", "--format", "pdf", "--lang", "fr", "-o", str(target)])
