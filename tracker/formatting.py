@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-
-from babel.dates import format_date as babel_format_date
-from decimal import ROUND_HALF_EVEN
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from babel import Locale
+from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency, format_decimal, format_percent, parse_pattern
 from flask_babel import get_locale
 

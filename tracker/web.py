@@ -19,7 +19,7 @@ from tracker.countries import PROGRAMME_COUNTRIES
 from tracker.extensions import db
 from tracker.models import Project
 from tracker.money import CURRENCIES, PROGRAMME_CURRENCIES
-from tracker.vocab import label
+from tracker.vocab import LABELS
 
 __all__ = [
     "Page", "SelectChoice", "currency_choices", "local_currency", "page_number", "paginate", "paginate_list",
@@ -97,8 +97,11 @@ def currency_choices(preferred: str | None = None) -> list[SelectChoice]:
 
 
 def vocab_choices(values: Iterable[str]) -> list[SelectChoice]:
-    """Options for stored words (categories, statuses...), labelled in the reader's language."""
-    return [SelectChoice(v, label(v)) for v in values]
+    """Options for stored words (categories, statuses...), labelled in the reader's language.
+
+    The labels stay lazy: a form class built at import time shows them in the language of each request.
+    """
+    return [SelectChoice(v, LABELS.get(v, v)) for v in values]
 
 
 def local_currency(country: str) -> str:

@@ -158,7 +158,7 @@ def test_a_country_report_has_one_page_and_its_project_rows(app, data):
                            "from new pledges.")
 
 
-# --- the verification address ------------------------------------------------------------------------------------------
+# --- the verification address ---------------------------------------------------------------------------------------
 
 def test_the_verification_address_comes_from_public_base_url(app):
     app.config["PUBLIC_BASE_URL"] = "https://tracker.example.org"
@@ -191,7 +191,7 @@ def test_a_malformed_public_base_url_stops_the_start():
             parse("PUBLIC_BASE_URL", bad)
 
 
-# --- merging categories where suppression would blank a table ------------------------------------------------------------
+# --- merging categories where suppression would blank a table -----------------------------------------------------
 
 CLAIMS = Spec("claims", "Claims", "", (
     Grouping((("received",), ("dna",), ("paid",)), ("Received", "DNA", "Paid")),

@@ -245,7 +245,7 @@ def _children_at_risk(countries: list[CountryPage], min_cell: int) -> str | None
         table = suppress([[c.figures.children_at_risk] for c in countries], min_cell=min_cell)
     except UnprotectableTableError:
         return None
-    for page, cell in zip(countries, table.row_totals):
+    for page, cell in zip(countries, table.row_totals, strict=True):
         page.children_at_risk = cell.display(min_cell)
     return table.grand_total.display(min_cell)
 

@@ -107,7 +107,7 @@ def publish(spec: Spec, row_labels: list[str], counts: dict[tuple[int, str], int
     else:
         forms = [(g, False) for g in spec.groupings] + ([(g, True) for g in spec.groupings] if n > 1 else [])
     chosen = None
-    for index, (grouping, merge_rows) in enumerate(forms):
+    for grouping, merge_rows in forms:
         indices = [list(range(n))] if merge_rows else [[i] for i in range(n)]
         grid = [[sum(counts.get((i, raw), 0) for i in rows for raw in column) for column in grouping.columns]
                 for rows in indices]
