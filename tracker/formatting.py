@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from flask_babel import get_locale
@@ -17,11 +19,20 @@ def locale_code() -> str:
     return str(get_locale() or "en")
 
 
-def format_money(amount: Decimal | None, currency: str = "USD") -> str:
-    """``$1,250.50`` in English, ``1 250,50 $US`` in French; exact, no float."""
+def format_money(amount: Decimal | None, currency: str = "USD", *, whole: bool = False) -> str:
+    """``$1,250.50`` in English, ``1 250,50 $US`` in French; exact, no float.
+
+    ``whole``: rounded half-even to whole units and written without decimals (``$1,250``, ``1 250 $US``), for
+    charts, where cents are noise; the locale's own pattern, with its fraction taken out.
+    """
     if amount is None:
         return "—"
-    return format_currency(amount, currency, locale=locale_code(), currency_digits=True)
+    locale = locale_code()
+    if whole:
+        pattern = re.sub(r"\.0+", "", Locale.parse(locale).currency_formats["standard"].pattern)
+        return format_currency(amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN), currency, format=pattern,
+                               locale=locale, currency_digits=False)
+    return format_currency(amount, currency, locale=locale, currency_digits=True)
 
 
 def number(value, digits: int = 0) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy import and_, func, or_, select
 from tracker.countries import country_name
 from tracker.extensions import db
 from tracker.formatting import locale_code
-from tracker.funding.charts import category_chart, months_chart, need_vs_allocated
+from tracker.funding.charts import category_chart, chart_source, months_chart, projects_chart
 from tracker.funding.engine import (
     Figures,
     FundingPicture,
@@ -170,9 +170,10 @@ def build_report(*, scope: str, date_from: dt.date | None, date_to: dt.date | No
         verify_url=verify_url, waterfall=waterfall(picture, from_need=True),
     )
     data.charts = {
-        "projects": need_vs_allocated(picture.projects),
-        "categories": category_chart(picture),
-        "months": months_chart(months),
+        "projects": projects_chart(picture.projects, {p.id: p.title for p in picture.projects},
+                                   chart_source(picture.as_of)),
+        "categories": category_chart(picture, chart_source(picture.as_of)),
+        "months": months_chart(months, chart_source(picture.as_of)),
     }
     return data
 
