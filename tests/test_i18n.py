@@ -433,3 +433,18 @@ def test_french_and_english_formats(app):
         with force_locale("en"):
             assert formatting.format_money(Decimal("1250.50"), "USD") == "$1,250.50"
             assert formatting.date(dt.date(2026, 11, 27)) == "Nov 27, 2026"
+
+
+def test_whole_money_for_charts_rounds_half_even_and_keeps_the_locale_pattern(app):
+    from flask_babel import force_locale
+
+    from tracker import formatting
+
+    with app.test_request_context("/"), force_locale("fr"):
+        assert formatting.format_money(Decimal("1250.50"), "USD", whole=True) == "1\u202f250\u00a0$US"
+        assert formatting.format_money(Decimal("0.00"), "USD", whole=True) == "0\u00a0$US"
+    with app.test_request_context("/"), force_locale("en"):
+        # Half-even: 1,250.50 to the even 1,250; 1,251.50 to the even 1,252; 0.49 to 0.
+        assert formatting.format_money(Decimal("1250.50"), "USD", whole=True) == "$1,250"
+        assert formatting.format_money(Decimal("1251.50"), "USD", whole=True) == "$1,252"
+        assert formatting.format_money(Decimal("0.49"), "USD", whole=True) == "$0"

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
-from babel.numbers import format_currency, format_decimal, format_percent, parse_pattern
+from babel.numbers import format_currency, format_decimal, format_percent
 from flask_babel import get_locale
 
 from tracker.countries import country_name
@@ -18,22 +19,26 @@ def locale_code() -> str:
     return str(get_locale() or "en")
 
 
-def format_money(amount: Decimal | None, currency: str = "USD") -> str:
-    """``$1,250.50`` in English, ``1 250,50 $US`` in French; exact, no float."""
+def format_money(amount: Decimal | None, currency: str = "USD", *, whole: bool = False) -> str:
+    """``$1,250.50`` in English, ``1 250,50 $US`` in French; exact, no float.
+
+    ``whole``: rounded half-even to whole units and written without decimals (``$1,250``, ``1 250 $US``), for
+    charts, where cents are noise; the locale's own pattern, with its fraction taken out.
+    """
     if amount is None:
         return "—"
-    return format_currency(amount, currency, locale=locale_code(), currency_digits=True)
+    locale = locale_code()
+    if whole:
+        pattern = re.sub(r"\.0+", "", Locale.parse(locale).currency_formats["standard"].pattern)
+        rounded = amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN) + 0  # + 0: never "-$0"
+        return format_currency(rounded, currency, format=pattern,
+                               locale=locale, currency_digits=False)
+    return format_currency(amount, currency, locale=locale, currency_digits=True)
 
 
 def format_dollars(amount: Decimal | None) -> str:
     """US dollars rounded to the dollar (half to even) for headline figures: ``$25,786``, ``25 786 $US``."""
-    if amount is None:
-        return "—"
-    locale = Locale.parse(locale_code())
-    pattern = parse_pattern(locale.currency_formats["standard"])
-    pattern.frac_prec = (0, 0)
-    whole = amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN) + 0  # + 0: never "-$0"
-    return pattern.apply(whole, locale, currency="USD", currency_digits=False)
+    return format_money(amount, "USD", whole=True)
 
 
 def number(value, digits: int = 0) -> str:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from tracker.charts import Chart
-from tracker.funding.charts import category_chart, months_chart, need_vs_allocated
+from tracker.charts import SCREEN, Chart
+from tracker.funding.charts import category_chart, chart_source, months_chart, projects_chart
 from tracker.funding.engine import (
     FundingPicture,
     MonthAmount,
@@ -43,19 +43,19 @@ class Review:
     chart_months: Chart
 
 
-
 def build_review(*, scope: str, date_from: dt.date | None, date_to: dt.date | None, countries, sort: str) -> Review:
     picture = funding_picture(scope=scope, date_from=date_from, date_to=date_to, countries=countries)
     key = SORTS.get(sort, SORTS["gap"])[0]
     projects = sorted(picture.projects, key=key)
     months = contributions_by_month(picture.date_from, picture.date_to)
+    source = chart_source(picture.as_of)
     return Review(
         picture=picture,
         projects=projects,
         pledges=picture.outstanding,
         months=months,
         waterfall=waterfall(picture),
-        chart_projects=need_vs_allocated(projects),
-        chart_categories=category_chart(picture),
-        chart_months=months_chart(months),
+        chart_projects=projects_chart(projects, {p.id: p.title for p in projects}, source, sizes=SCREEN),
+        chart_categories=category_chart(picture, source, sizes=SCREEN),
+        chart_months=months_chart(months, source, sizes=SCREEN),
     )

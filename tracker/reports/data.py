@@ -22,7 +22,7 @@ from sqlalchemy import func, or_, select
 from tracker.countries import country_name
 from tracker.extensions import db
 from tracker.formatting import format_dollars, percent
-from tracker.funding.charts import category_chart, months_chart, need_vs_allocated
+from tracker.funding.charts import category_chart, chart_source, months_chart, projects_chart
 from tracker.funding.engine import (
     ZERO,
     Figures,
@@ -203,9 +203,10 @@ def build_report(*, scope: str, date_from: dt.date | None, date_to: dt.date | No
     )
     months = contributions_by_month(picture.date_from, picture.date_to)
     data.charts = {
-        "projects": need_vs_allocated(picture.projects),
-        "categories": category_chart(picture),
-        "months": months_chart(months),
+        "projects": projects_chart(picture.projects, {i: row.title for i, row in rows.items()},
+                                   chart_source(picture.as_of)),
+        "categories": category_chart(picture, chart_source(picture.as_of)),
+        "months": months_chart(months, chart_source(picture.as_of)),
     }
     return data
 
