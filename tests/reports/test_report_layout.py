@@ -249,6 +249,7 @@ SAME_IN_BOTH = {
     "Total", "total", "Congo", "programme", "personnel", "dollar", "dollars", "cent", "cents", "page", "code",
     "date", "pays", "pour", "psychosocial", "Organisation", "International", "internationale", "SHA-256",
     "closes",  # "Closes sans pension" (claims), the English "closes the gap" (the ask)
+    "Source",  # under each chart
 }
 
 
