@@ -435,6 +435,23 @@ def test_french_and_english_formats(app):
             assert formatting.date(dt.date(2026, 11, 27)) == "Nov 27, 2026"
 
 
+def test_a_currency_written_in_letters_is_kept_apart_from_its_figure(app):
+    """Babel writes ``CDF120,500.00`` in English; the app writes ``CDF 120,500.00`` (a no-break space), and
+    leaves a symbol (``$``, ``€``) and the French order, which is already spaced, as they are."""
+    from flask_babel import force_locale
+
+    from tracker import formatting
+
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            assert formatting.format_money(Decimal("120500.00"), "CDF") == "CDF\u00a0120,500.00"
+            assert formatting.format_money(Decimal("-120500.00"), "CDF") == "-CDF\u00a0120,500.00"
+            assert formatting.format_money(Decimal("120500"), "XAF", whole=True) == "FCFA\u00a0120,500"
+            assert formatting.format_money(Decimal("-5.25"), "EUR") == "-€5.25"
+        with force_locale("fr"):
+            assert formatting.format_money(Decimal("120500.00"), "CDF") == "120\u202f500,00\u00a0CDF"
+
+
 def test_whole_money_for_charts_rounds_half_even_and_keeps_the_locale_pattern(app):
     from flask_babel import force_locale
 

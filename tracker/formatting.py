@@ -19,8 +19,15 @@ def locale_code() -> str:
     return str(get_locale() or "en")
 
 
+#: A currency written in letters (``CDF``, ``FCFA``) glued to its figure, as Babel writes it in English.
+_GLUED_LETTERS = re.compile(r"^(-?)([^\W\d_]{2,})(?=\d)")
+
+
 def format_money(amount: Decimal | None, currency: str = "USD", *, whole: bool = False) -> str:
     """``$1,250.50`` in English, ``1 250,50 $US`` in French; exact, no float.
+
+    A currency written in letters is kept apart from its figure by a no-break space: ``CDF 120,500.00``, not
+    Babel's English ``CDF120,500.00``.
 
     ``whole``: rounded half-even to whole units and written without decimals (``$1,250``, ``1 250 $US``), for
     charts, where cents are noise; the locale's own pattern, with its fraction taken out.
@@ -31,9 +38,12 @@ def format_money(amount: Decimal | None, currency: str = "USD", *, whole: bool =
     if whole:
         pattern = re.sub(r"\.0+", "", Locale.parse(locale).currency_formats["standard"].pattern)
         rounded = amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN) + 0  # + 0: never "-$0"
-        return format_currency(rounded, currency, format=pattern,
-                               locale=locale, currency_digits=False)
-    return format_currency(amount, currency, locale=locale, currency_digits=True)
+        return _spaced(format_currency(rounded, currency, format=pattern, locale=locale, currency_digits=False))
+    return _spaced(format_currency(amount, currency, locale=locale, currency_digits=True))
+
+
+def _spaced(written: str) -> str:
+    return _GLUED_LETTERS.sub("\\1\\2\u00a0", written)
 
 
 def format_dollars(amount: Decimal | None) -> str:

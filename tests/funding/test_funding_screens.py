@@ -241,7 +241,7 @@ def test_a_pledge_paid_in_full_in_its_own_currency_owes_nothing_on_every_screen(
         "362000.00", "0.00", "0.00", "34228.00")
     assert (row["exchange_difference"], row["age_days"]) == ("-741.20", "")
     donor_page = text(manager_client.get(f"/donors/{norway_id}"))
-    assert "NOK362,000.00" in donor_page and "NOK0.00" in donor_page   # Babel's English format of kroner
+    assert "NOK\u00a0362,000.00" in donor_page and "NOK\u00a00.00" in donor_page   # kroner, spaced from the figure
     assert "-$741.20" in donor_page
     donors = {r["name"]: r for r in csv_rows(manager_client.get("/donors/export.csv"))}
     assert donors["Norway"]["outstanding_usd"] == "0.00"
