@@ -147,9 +147,9 @@ def test_no_page_of_any_role_scrolls_sideways_and_axe_finds_nothing_serious(demo
         for width in WIDTHS:
             v.page.set_viewport_size({"width": width, "height": 900})
             for path in demo["visits"][role]:
-                response = v.page.goto(v.url(path))
                 if path in NOT_A_PLAIN_GET:
                     continue
+                response = v.page.goto(v.url(path))
                 if response.status != 200:
                     problems.append(f"{path} ({role}) answered {response.status}")
                     continue
