@@ -218,10 +218,9 @@ def test_a_record_outside_her_countries_or_unknown_is_404_and_no_view(staff_clie
 
 
 def _shown(page) -> list[tuple[str, str]]:
-    """(action, record) of each row of the audit log page, newest first."""
-    rows = re.findall(r"<td><code>([a-z_]+)</code></td>\s*<td>([^<]*)(?:<code>([^<]*)</code>)?</td>",
-                      page.get_data(as_text=True))
-    return [(action, f"{entity.strip()} {code}".strip()) for action, entity, code in rows]
+    """(action, record as shown: its type and code) of each row of the audit log page, newest first."""
+    rows = re.findall(r'<td data-action="([a-z_]+)">.*?</td>\s*<td>(.*?)</td>', page.get_data(as_text=True), re.S)
+    return [(action, " ".join(re.sub(r"<[^>]+>", " ", record).split())) for action, record in rows]
 
 
 def test_the_audit_log_filters_searches_and_views_by_action_and_record(staff_client, app, registry, sign_in):
@@ -232,15 +231,15 @@ def test_the_audit_log_filters_searches_and_views_by_action_and_record(staff_cli
     admin = sign_in(role="admin", email="admin@example.org")
 
     assert _shown(admin.get("/admin/audit/?action=search")) == [
-        ("search", "beneficiaries CD-M-00003"), ("search", "beneficiaries CD-M-00002"),
-        ("search", "beneficiaries CD-M-00001")]
+        ("search", "Mothers CD-M-00003"), ("search", "Mothers CD-M-00002"),
+        ("search", "Mothers CD-M-00001")]
     assert _shown(admin.get("/admin/audit/?action=view")) == [
-        ("view", "children CD-C-00001-1"), ("view", "beneficiaries CD-M-00001")]
+        ("view", "Children CD-C-00001-1"), ("view", "Mothers CD-M-00001")]
     # By record number: every search that showed her and every opening of her page.
     assert _shown(admin.get("/admin/audit/?entity_id=CD-M-00001&action=")) == [
-        ("view", "beneficiaries CD-M-00001"), ("search", "beneficiaries CD-M-00001"),
-        ("create", "beneficiaries CD-M-00001")]
-    assert _shown(admin.get("/admin/audit/?action=view&entity=children")) == [("view", "children CD-C-00001-1")]
+        ("view", "Mothers CD-M-00001"), ("search", "Mothers CD-M-00001"),
+        ("create", "Mothers CD-M-00001")]
+    assert _shown(admin.get("/admin/audit/?action=view&entity=children")) == [("view", "Children CD-C-00001-1")]
 
 
 def test_the_audit_filters_name_actions_and_record_types_in_english_and_french(staff_client, app, registry,

@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 
 from flask import render_template, request
-from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from tracker import audit
+from tracker.admin.audit_labels import ACTION_LABELS, ENTITY_LABELS
+from tracker.admin.audit_records import record_links, user_link
 from tracker.admin.blueprint import bp
 from tracker.admin.forms import AuditFilterForm
 from tracker.admin.queries import EXPORT_HEADER, audit_choices, audit_page, audit_select
@@ -14,60 +16,10 @@ from tracker.auth.permissions import permission
 from tracker.database import writes_on_get
 from tracker.exports import csv_response
 from tracker.extensions import db
-from tracker.vocab import LABELS
 from tracker.web import SelectChoice, page_number
 
 #: Rows in one export; a larger log is exported by narrowing the dates.
 EXPORT_LIMIT = 100_000
-
-#: What the filter's choices say for the actions written in the log (the code follows the label, as the
-#: table shows codes); an action not named here is shown by its code.
-ACTION_LABELS = {
-    "view": _l("Record opened"),
-    "search": _l("Mother looked up by name or code"),
-    "show_personal": _l("Personal data shown"),
-    "export": _l("Exported"),
-    "export_personal": _l("Exported with personal data"),
-    "import": _l("Imported"),
-    "issue_report": _l("Report issued"),
-    "download_report": _l("Report downloaded"),
-    "sign_in": _l("Signed in"),
-    "sign_in_failed": _l("Sign-in refused"),
-    "sign_out": _l("Signed out"),
-    "account_locked": _l("Account locked"),
-    "password_changed": _l("Password changed"),
-    "password_reset": _l("Password reset"),
-    "two_factor_enabled": _l("Second factor turned on"),
-    "two_factor_reset": _l("Second factor reset"),
-    "recovery_codes_created": _l("Recovery codes made"),
-    "recovery_code_used": _l("Recovery code used"),
-    "api_token_created": _l("API token created"),
-    "api_token_revoked": _l("API token revoked"),
-    "api_request": _l("API request"),
-    "access_changed": _l("Access changed"),
-    "data_key_rotated": _l("Data key rotated"),
-    "seed_demo": _l("Demo data loaded"),
-    **{code: LABELS[code] for code in ("create", "update", "delete", "submit", "approve", "reject", "pay", "void")},
-}
-#: The same for the record types (tables) most searched for.
-ENTITY_LABELS = {
-    "beneficiaries": _l("Mothers"),
-    "children": _l("Children"),
-    "paternity_claims": _l("Paternity claims"),
-    "income_projects": _l("Income-generating activities"),
-    "disbursements": _l("Disbursements"),
-    "projects": _l("Projects"),
-    "users": _l("Users"),
-    "donors": _l("Donors"),
-    "pledges": _l("Pledges"),
-    "contributions": _l("Contributions"),
-    "allocations": _l("Allocations"),
-    "exchange_rates": _l("Exchange rates"),
-    "budget_lines": _l("Budget lines"),
-    "issued_reports": _l("Donor reports"),
-    "api_tokens": _l("API tokens"),
-}
-
 
 def _labelled(codes, labels) -> list[SelectChoice]:
     """``code`` → ``"Label (code)"`` choices in the order of their labels in the reader's language."""
@@ -108,7 +60,9 @@ def _query_args(filters: dict) -> dict:
 def audit_log():
     form, filters = _filters()
     page = audit_page(page_number(), **filters)
-    return render_template("admin/audit.html", form=form, page=page, args=_query_args(filters))
+    return render_template("admin/audit.html", form=form, page=page, args=_query_args(filters),
+                           action_labels=ACTION_LABELS, entity_labels=ENTITY_LABELS,
+                           records=record_links(page.items, current_user), user_link=user_link(current_user))
 
 
 @bp.route("/audit/export.csv")

@@ -16,10 +16,12 @@ from tracker.dates import current_academic_year
 from tracker.disbursements import queries, services
 from tracker.disbursements.blueprint import bp
 from tracker.disbursements.forms import EntryForm, StartForm, TermForm
+from tracker.disbursements.term_totals import batch_totals
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm, show_errors
 from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project
+from tracker.models.base import today
 from tracker.web import SelectChoice, currency_choices, local_currency, project_choices, scoped_project
 
 
@@ -137,15 +139,44 @@ def whole_term():
                                      school=form.school.data or None)
     else:
         form.school.choices = [SelectChoice("", _("All schools"))]
-    if request.method == "POST" and project is not None and rows:
+    redo = request.form.get("do") if request.method == "POST" else None
+    if redo in RECALCULATE:
+        if not ActionForm().validate_on_submit():
+            abort(400)
+    elif request.method == "POST" and project is not None and rows:
         result = _enter_batch(project, rows, _term(form))
         if isinstance(result, dict):
             errors = result
         else:
             return redirect(url_for("disbursements.index", project=project.code, status="submitted"))
+    ticked, totals = _selection(project, rows, redo)
+    if redo == "recalculate":
+        errors = {**totals.unreadable, **errors}
     return render_template("disbursements/term.html", form=form, project=project, rows=rows,
-                                   errors=errors, action=ActionForm(),
+                                   errors=errors, action=ActionForm(), ticked=ticked, totals=totals,
                                    batch_key=request.form.get("batch_key") or uuid.uuid4().hex)
+
+
+#: The buttons of the batch page that only redraw it, with the totals of what is ticked (no JavaScript needed).
+RECALCULATE = ("recalculate", "select_all", "select_none")
+
+
+def _selection(project: Project | None, rows, redo: str | None):
+    """The rows ticked (all of them when the page opens, or on "Select all") and the batch's totals."""
+    if project is None or not rows:
+        return set(), None
+    if request.method == "GET" or redo == "select_all":
+        ticked = {r.enrolment_id for r in rows}
+    elif redo == "select_none":
+        ticked = set()
+    else:
+        ticked = _ids(request.form.getlist("enrolment"))
+    amounts = {} if request.method == "GET" else {
+        r.enrolment_id: request.form[f"amount-{r.enrolment_id}"] for r in rows
+        if f"amount-{r.enrolment_id}" in request.form}
+    totals = batch_totals(project=project, rows=rows, ticked=ticked, amounts=amounts,
+                          entered_on=request.form.get("entered_on"), today=today())
+    return ticked, totals
 
 
 def _term(form: TermForm) -> int:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
 from tracker.auth.scope import scoped_select
 from tracker.crypto import keyring
@@ -122,6 +122,8 @@ class ClaimRow:
     status: str
     status_on: dt.date
     waiting_days: int | None
+    #: The date of the ``received`` step (the claims list only).
+    received_on: dt.date | None = None
 
 
 @dataclass
@@ -302,13 +304,66 @@ def child_page(child: Child, *, show_personal: bool = False) -> ChildPage:
 
 # --- claims ----------------------------------------------------------------------------------------------------------
 
+#: The columns the claims list sorts by, each with the direction its header link first asks for.
+CLAIM_SORTS = {"waiting": "desc", "received": "desc", "step": "asc", "member_state": "asc"}
+DEFAULT_CLAIM_SORT = "waiting"
+
+
+def parse_claim_sort(raw: str | None) -> tuple[str, str]:
+    """``(column, "asc"|"desc")`` from ``?sort=``: ``received`` ascending, ``-received`` descending; anything
+    else is the default, longest waiting first."""
+    raw = (raw or "").strip()
+    column = raw.removeprefix("-")
+    if column not in CLAIM_SORTS:
+        return DEFAULT_CLAIM_SORT, CLAIM_SORTS[DEFAULT_CLAIM_SORT]
+    return column, "desc" if raw.startswith("-") else "asc"
+
+
+def _received_on():
+    """The date of the claim's ``received`` step (the one in force, not a corrected one)."""
+    return (
+        select(func.min(ClaimStep.occurred_on))
+        .where(ClaimStep.claim_id == PaternityClaim.id, ClaimStep.step == "received", ClaimStep.superseded_at.is_(None))
+        .correlate(PaternityClaim)
+        .scalar_subquery()
+    )
+
+
+def _claim_order(column: str, direction: str, member_state_names: dict[str, str]) -> list:
+    """ORDER BY of the claims list. Days waiting only count for open claims: closed ones (final step) come after
+    every open one in both directions of that column; the other columns break ties by the same rule."""
+    closed = case((PaternityClaim.status.in_(FINAL_STEPS), 1), else_=0)
+    received = _received_on()
+    # Longest waiting first = the oldest date of the current step first.
+    waiting = [closed, PaternityClaim.status_on.desc() if direction == "asc" else PaternityClaim.status_on]
+    default_tail = [closed, PaternityClaim.status_on, Child.code]
+    if column == "waiting":
+        return waiting + [Child.code]
+    if column == "received":
+        return [case((received.is_(None), 1), else_=0), received.desc() if direction == "desc" else received,
+                *default_tail]
+    if column == "step":
+        rank = case(RANK, value=PaternityClaim.status, else_=99)
+        return [rank.desc() if direction == "desc" else rank, *default_tail]
+    # Member State: in the order of the country names in the reader's language, not of their codes.
+    by_name_order = sorted(member_state_names, key=lambda code: member_state_names[code].casefold())
+    order = {code: n for n, code in enumerate(by_name_order)}
+    by_name = case(order, value=PaternityClaim.member_state, else_=len(order)) if order else PaternityClaim.member_state
+    return [by_name.desc() if direction == "desc" else by_name, *default_tail]
+
+
 def claims_select(user, *, status: str | None = None, member_state: str | None = None, open_only: bool = False,
-                  min_days: int | None = None):
+                  min_days: int | None = None, sort: tuple[str, str] | None = None,
+                  member_state_names: dict[str, str] | None = None):
+    """The claims the user may see, filtered, open claims first and the longest waiting first unless ``sort``
+    (from :func:`parse_claim_sort`) asks for another order."""
+    column, direction = sort or (DEFAULT_CLAIM_SORT, CLAIM_SORTS[DEFAULT_CLAIM_SORT])
     stmt = (
         scoped_select(PaternityClaim, user)
         .with_only_columns(PaternityClaim.id, Child.code, PaternityClaim.member_state,
-                           PaternityClaim.personnel_category, PaternityClaim.status, PaternityClaim.status_on)
-        .order_by(PaternityClaim.status_on, Child.code)
+                           PaternityClaim.personnel_category, PaternityClaim.status, PaternityClaim.status_on,
+                           _received_on().label("received_on"))
+        .order_by(*_claim_order(column, direction, member_state_names or {}))
     )
     if status:
         stmt = stmt.where(PaternityClaim.status == status)
@@ -321,11 +376,19 @@ def claims_select(user, *, status: str | None = None, member_state: str | None =
     return stmt
 
 
+def claim_member_states(user) -> list[str]:
+    """The Member States named by the claims the user may see, by code."""
+    stmt = (scoped_select(PaternityClaim, user).with_only_columns(PaternityClaim.member_state)
+            .distinct().order_by(PaternityClaim.member_state))
+    return list(db.session.scalars(stmt))
+
+
 def claims_page(user, page: int = 1, **filters) -> Page:
     now = today()
     return paginate(
         claims_select(user, **filters), page,
-        row=lambda r: ClaimRow(r[0], r[1], r[2], r[3], r[4], r[5], None if r[4] in FINAL_STEPS else (now - r[5]).days),
+        row=lambda r: ClaimRow(r[0], r[1], r[2], r[3], r[4], r[5], None if r[4] in FINAL_STEPS else (now - r[5]).days,
+                               received_on=r[6]),
     )
 
 

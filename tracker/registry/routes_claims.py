@@ -8,7 +8,7 @@ from flask_login import current_user
 from tracker import audit
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404
-from tracker.countries import country_choices
+from tracker.countries import country_choices, country_name
 from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
@@ -19,7 +19,15 @@ from tracker.models.base import today
 from tracker.registry import claims
 from tracker.registry.blueprint import bp
 from tracker.registry.forms import ClaimForm, CorrectStepForm, StepForm
-from tracker.registry.queries import claim_history, claims_page, claims_select
+from tracker.registry.queries import (
+    CLAIM_SORTS,
+    DEFAULT_CLAIM_SORT,
+    claim_history,
+    claim_member_states,
+    claims_page,
+    claims_select,
+    parse_claim_sort,
+)
 from tracker.web import SelectChoice, page_number, vocab_choices
 
 EXPORT_HEADER = ["child_code", "member_state", "personnel_category", "status", "status_on", "waiting_days"]
@@ -32,16 +40,38 @@ def _filters() -> dict:
         "status": args.get("status") if args.get("status") in CLAIM_STEPS else None,
         "member_state": (args.get("member_state") or "").upper()[:2] or None,
         "open_only": args.get("open") == "1",
-        "min_days": int(days) if days.isdigit() and 0 < int(days) < 100000 else None,
+        "min_days": int(days) if days.isascii() and days.isdigit() and 0 < int(days) < 100000 else None,
     }
+
+
+def _member_state_names() -> dict[str, str]:
+    """The Member States of the claims the user may see, code → name in the reader's language."""
+    locale = locale_code()
+    return {code: country_name(code, locale) for code in claim_member_states(current_user)}
 
 
 @bp.route("/claims/")
 @permission("records.view")
 def claims_list():
+    """Open claims first, the longest waiting first, unless a column header asked for another order."""
     filters = _filters()
-    return render_template("registry/claims.html", page=claims_page(current_user, page_number(), **filters),
-                                   filters=filters, steps=CLAIM_STEPS)
+    names = _member_state_names()
+    sort = parse_claim_sort(request.args.get("sort"))
+    page = claims_page(current_user, page_number(), sort=sort, member_state_names=names, **filters)
+    member_states = sorted(names.items(), key=lambda item: item[1].casefold())
+    if filters["member_state"] and filters["member_state"] not in names:
+        # A code typed into the URL that no claim names: keep it chosen, so the empty result explains itself.
+        member_states.append((filters["member_state"], country_name(filters["member_state"], locale_code())))
+    return render_template("registry/claims.html", page=page, filters=filters, steps=CLAIM_STEPS,
+                           member_states=[SelectChoice(code, name) for code, name in member_states],
+                           sort=sort, sorts=CLAIM_SORTS, sort_arg=_sort_arg(sort))
+
+
+def _sort_arg(sort: tuple[str, str]) -> str | None:
+    """``?sort=`` as the links carry it (nothing for the default order)."""
+    if sort == (DEFAULT_CLAIM_SORT, CLAIM_SORTS[DEFAULT_CLAIM_SORT]):
+        return None
+    return ("-" if sort[1] == "desc" else "") + sort[0]
 
 
 @bp.route("/claims/export.<fmt>")
@@ -54,8 +84,9 @@ def export_claims(fmt: str):
         abort(404)
     rows = []
     now = today()
-    for _id, child_code, member_state, category, status, status_on in db.session.execute(
-        claims_select(current_user, **_filters())
+    for _id, child_code, member_state, category, status, status_on, _received in db.session.execute(
+        claims_select(current_user, sort=parse_claim_sort(request.args.get("sort")),
+                      member_state_names=_member_state_names(), **_filters())
     ):
         waiting = None if status in claims.FINAL_STEPS else (now - status_on).days
         rows.append([child_code, member_state, category, status, status_on, waiting])
