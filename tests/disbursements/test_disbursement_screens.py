@@ -408,7 +408,7 @@ def queue_rows(response) -> dict[str, str]:
 def balance_rows(response) -> dict[str, str]:
     """The queue page's table of projects (balance, payments, asked for), by project code."""
     body = html.unescape(response.get_data(as_text=True))
-    tbody = re.search(r'<table class="queue-balances">.*?<tbody>(.*?)</tbody>', body, re.S).group(1)
+    tbody = re.search(r'<table class="queue-balances"[^>]*>.*?<tbody>(.*?)</tbody>', body, re.S).group(1)
     return {re.search(r"TF-[A-Z]{2}-\d{4}-\d{2}", tr).group(0): re.sub(r"\s+", " ", tr)
             for tr in tbody.split("<tr")[1:]}
 

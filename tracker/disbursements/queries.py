@@ -227,6 +227,7 @@ class QueueRow:
 class QueueProject:
     code: str
     title: str
+    title_fr: str | None
     balance: Decimal
     count: int
     total_usd: Decimal
@@ -325,10 +326,10 @@ def queue_page(user, status: str, filters: QueueFilters, page: int, per_page: in
 
     shown = paginate(stmt, page, per_page, row=row)
     on_page = {r.project_code for r in shown.items}
-    projects = [QueueProject(code, title, balances.get(pid, Decimal("0.00")), counts.get(pid, 0),
+    projects = [QueueProject(code, title, title_fr, balances.get(pid, Decimal("0.00")), counts.get(pid, 0),
                              sums.get(pid, Decimal("0.00")))
-                for pid, code, title in db.session.execute(
-                    select(Project.id, Project.code, Project.title).where(Project.id.in_(set(sums)))
+                for pid, code, title, title_fr in db.session.execute(
+                    select(Project.id, Project.code, Project.title, Project.title_fr).where(Project.id.in_(set(sums)))
                     .order_by(Project.code)) if code in on_page]
     return QueuePage(shown, projects, oldest)
 
