@@ -234,7 +234,7 @@ def test_journey_2_manager_with_two_factor_approves_pays_and_sees_the_review_cha
     expect(tile(mine, "School fees still to fund this year")).to_have_text("$195.00")
 
     nav(v, "Approvals", "approvals")
-    section = page.get_by_role("region", name=re.compile(PROJECT))
+    section = page.get_by_role("region", name=re.compile("the longest waiting first"))
     rows = section.get_by_role("row")
     for code in (world["existing_child"], child):
         rows.filter(has_text=code).get_by_role("checkbox").check()
@@ -244,7 +244,7 @@ def test_journey_2_manager_with_two_factor_approves_pays_and_sees_the_review_cha
 
     page.get_by_role("link", name="Approved, to pay").click()
     v.check("to pay")
-    section = page.get_by_role("region", name=re.compile(PROJECT))
+    section = page.get_by_role("region", name=re.compile("the longest waiting first"))
     rows = section.get_by_role("row")
     for n, code in enumerate((world["existing_child"], child), start=1):
         row = rows.filter(has_text=code)

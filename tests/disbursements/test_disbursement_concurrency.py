@@ -257,3 +257,24 @@ def test_two_people_entering_the_same_term_at_once_create_one_holding_payment(pg
                 Disbursement.enrolment_id == enrolment_id, Disbursement.term == 1))
             _db.session.remove()
         assert holding == 1, f"{holding} payments hold term 1 of enrolment {enrolment_id}: {outcomes}"
+
+
+def test_people_entering_payments_at_once_get_distinct_numbers_one_after_another(pg_app, people):
+    """Each entry locks the country's counter row, then numbers one past the highest stored for its year."""
+    from tracker.models import Beneficiary
+
+    def enter(disbursement, user, n):
+        mother = _db.session.get(Beneficiary, people["mother"])
+        services.enter(project=mother.project, category="medical", beneficiary=mother, payee="Clinic",
+                       amount=f"{500 + n}", currency="CDF", entered_on=dt.date(2025, 9, 15), user=user)
+
+    entrants = [people["staff"], people["first"], people["second"]]
+    for round_ in range(8):
+        outcomes = _race(pg_app, None, [(who, lambda d, user, n=3 * round_ + k: enter(d, user, n))
+                                        for k, who in enumerate(entrants)])
+        assert [o[1] for o in outcomes] == ["done"] * 3, outcomes
+    with pg_app.app_context():
+        references = sorted(_db.session.scalars(select(Disbursement.reference)))
+        _db.session.remove()
+    # 8 rounds of 3 entries, entered in 2025: DB-CD-2025-000001 to DB-CD-2025-000024, none twice, none skipped.
+    assert references == [f"DB-CD-2025-{n:06d}" for n in range(1, 25)]

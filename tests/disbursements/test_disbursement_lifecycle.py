@@ -151,12 +151,25 @@ def test_entered_payment_is_submitted_for_approval_by_the_staff_member(w):
     assert stored["usd_amount"] is None and stored["approved_by_id"] is None
     assert stored["amount"] == Decimal("45000.00") and stored["currency"] == "CDF"
     assert stored["term"] == 1 and stored["enrolment_id"] == w.enrolment.id
-    assert d.reference == "DB-CD-000001"
+    assert d.reference == "DB-CD-2025-000001"
 
 
-def test_references_are_numbered_per_country(w):
+def test_references_are_numbered_per_country_and_year_of_entry(w):
     first, second = fees(w, term=1), fees(w, term=2)
-    assert (first.reference, second.reference) == ("DB-CD-000001", "DB-CD-000002")
+    assert (first.reference, second.reference) == ("DB-CD-2025-000001", "DB-CD-2025-000002")
+    assert medical(w, entered_on=dt.date(2026, 1, 5)).reference == "DB-CD-2026-000001"
+    assert medical(w).reference == "DB-CD-2025-000003"
+
+
+def test_references_follow_the_highest_of_their_country_and_year_and_leave_older_forms_alone(w):
+    # The demo and imports store references of the same scheme (and older ones of the form DB-CD-000123): the
+    # next number is one more than the highest six-digit one of that country and year, whoever stored it.
+    for reference in ("DB-CD-2025-002755", "DB-CD-2025-000900", "DB-CD-000999", "DB-CF-2025-009999",
+                      "DB-CD-2025-12345678", "DB-CD-2024-004000"):
+        medical(w, reference=reference)
+    assert medical(w).reference == "DB-CD-2025-002756"
+    assert medical(w).reference == "DB-CD-2025-002757"
+    assert row("DB-CD-000999")["status"] == "submitted"  # an existing reference keeps its form
 
 
 def test_draft_is_submitted_approved_paid_and_voided_each_with_an_audit_event(w):

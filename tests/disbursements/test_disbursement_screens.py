@@ -106,7 +106,7 @@ def world(app, staff_client, manager_client) -> World:
 
 
 def refs(response) -> list[str]:
-    return re.findall(r'href="/disbursements/(DB-[A-Z]{2}-\d{6})"', response.get_data(as_text=True))
+    return re.findall(r'href="/disbursements/(DB-[A-Z]{2}-(?:\d{4}-)?\d{6})"', response.get_data(as_text=True))
 
 
 def text_of(response) -> str:
@@ -397,14 +397,23 @@ def test_donors_get_not_found(world, donor_client):
         assert donor_client.get(url).status_code == 404, url
 
 
-def sections(response) -> dict[str, str]:
-    """Each project's card on a queue page, by project code."""
-    body = response.get_data(as_text=True)
-    return {re.search(r"<h2[^>]*>(TF-[A-Z]{2}-\d{4}-\d{2})", part).group(1): part
-            for part in body.split('<section class="card"')[1:]}
+def queue_rows(response) -> dict[str, str]:
+    """Each row of a queue page's table, by reference, in page order."""
+    body = html.unescape(response.get_data(as_text=True))
+    tbody = re.search(r'<table class="queue">.*?<tbody>(.*?)</tbody>', body, re.S).group(1)
+    return {re.search(r"/disbursements/(DB-[A-Z]{2}-(?:\d{4}-)?\d{6})", tr).group(1): "<tr" + tr
+            for tr in tbody.split("<tr")[1:]}
 
 
-def test_approvals_page_groups_by_project_and_shows_the_balance(app, world, manager_client):
+def balance_rows(response) -> dict[str, str]:
+    """The queue page's table of projects (balance, payments, asked for), by project code."""
+    body = html.unescape(response.get_data(as_text=True))
+    tbody = re.search(r'<table class="queue-balances"[^>]*>.*?<tbody>(.*?)</tbody>', body, re.S).group(1)
+    return {re.search(r"TF-[A-Z]{2}-\d{4}-\d{2}", tr).group(0): re.sub(r"\s+", " ", tr)
+            for tr in tbody.split("<tr")[1:]}
+
+
+def test_approvals_page_shows_each_projects_balance_and_running_total_oldest_first(app, world, manager_client):
     with app.test_request_context():
         manager = _db.session.scalars(select(User).where(User.email == "manager@example.org")).one()
         enterer = _db.session.get(User, world.enterer)
@@ -424,32 +433,29 @@ def test_approvals_page_groups_by_project_and_shows_the_balance(app, world, mana
         first, second = first.reference, second.reference
     page = manager_client.get("/approvals/")
     assert page.status_code == 200
-    cards = sections(page)
-    assert list(cards) == ["TF-CD-2025-01", "TF-CD-2025-02", "TF-CF-2025-01"]
-
+    projects = balance_rows(page)
+    assert list(projects) == ["TF-CD-2025-01", "TF-CD-2025-02", "TF-CF-2025-01"]
     # TF-CD-2025-01: allocated 100.00 − paid 15.75 (45,000 CDF × 0.00035) − committed 10.50 (the approved
     # 30,000 CDF) = 73.75; the voided and rejected ones do not count.
     # Asked for: 150,000 CDF → 52.50 (running 52.50), then 90,000 CDF → 31.50 (running 84.00 > 73.75).
-    cd1_card = html.unescape(cards["TF-CD-2025-01"])
-    assert re.search(r"Balance:\s*<strong>\$73\.75</strong>", cd1_card)
-    assert re.search(r'Asked for here:\s*<strong class="loss">\$84\.00</strong>', cd1_card)
-    assert "more than the balance" in cd1_card
-    tbody = re.search(r"<tbody>(.*?)</tbody>", cd1_card, re.S).group(1)
-    rows = {re.search(r"/disbursements/(DB-[A-Z]{2}-\d{6})", tr).group(1): "<tr" + tr for tr in tbody.split("<tr")[1:]}
-    assert set(rows) == {first, second}
-    assert '<tr class="over">' not in rows[first] and "$52.50" in rows[first]
-    assert rows[second].startswith('<tr class="over">') and "$31.50" in rows[second] and "$84.00" in rows[second]
-
+    assert "$73.75" in projects["TF-CD-2025-01"] and '<td class="num loss">$84.00</td>' in projects["TF-CD-2025-01"]
+    assert "more than the balance" in projects["TF-CD-2025-01"]
     # TF-CD-2025-02: allocated 500.00, nothing paid or committed; asked for 30,000 CDF → 10.50.
-    cd2_card = html.unescape(cards["TF-CD-2025-02"])
-    assert re.search(r"Balance:\s*<strong>\$500\.00</strong>", cd2_card)
-    assert re.search(r"Asked for here:\s*<strong>\$10\.50</strong>", cd2_card)
-    assert "more than the balance" not in cd2_card
-
+    assert "$500.00" in projects["TF-CD-2025-02"] and '<td class="num">$10.50</td>' in projects["TF-CD-2025-02"]
+    assert "more than the balance" not in projects["TF-CD-2025-02"]
     # TF-CF-2025-01: no allocation: balance 0.00; 25,000 XAF × 0.0017 = 42.50 is over it.
-    cf_card = html.unescape(cards["TF-CF-2025-01"])
-    assert re.search(r"Balance:\s*<strong>\$0\.00</strong>", cf_card)
-    assert "$42.50" in cf_card and "more than the balance" in cf_card
+    assert "$0.00" in projects["TF-CF-2025-01"] and "more than the balance" in projects["TF-CF-2025-01"]
+
+    rows = queue_rows(page)
+    # All submitted today: the order they joined the queue in.
+    assert list(rows) == [world.submitted, world.cf, first, second]
+    assert not rows[first].startswith('<tr class="over">') and "$52.50" in rows[first]
+    assert rows[second].startswith('<tr class="over">') and "$31.50" in rows[second] and "$84.00" in rows[second]
+    assert rows[world.cf].startswith('<tr class="over">') and "$42.50" in rows[world.cf]
+    assert not rows[world.submitted].startswith('<tr class="over">')
+    assert all("waiting 0 days" in row for row in rows.values())
+    legend = re.search(r'<dl class="queue-legend".*?</dl>', text_of(page), re.S).group(0)
+    assert "Tinted row" in legend and "would go over its balance" in legend
 
 
 def test_approvals_page_lets_nobody_tick_their_own_entry(app, world, manager_client):
@@ -474,8 +480,18 @@ def _versions(response) -> dict[int, str]:
     return {int(i): v for i, v in re.findall(r'name="version-(\d+)" value="(\d+)"', response.get_data(as_text=True))}
 
 
-def test_batch_approval_reports_one_approved_meanwhile_by_reference_and_approves_the_others(app, world,
-                                                                                           manager_client):
+def problems(response) -> list[tuple[str, str]]:
+    """The error summary at the top of a queue page: (the input it links to, the message)."""
+    box = re.search(r'<div class="queue-problems".*?</div>', response.get_data(as_text=True), re.S)
+    return [(target, html.unescape(text)) for target, text in
+            re.findall(r'<li><a href="#([\w-]+)">(.*?)</a></li>', box.group(0))] if box else []
+
+
+def ticked_ids(response) -> set[int]:
+    return {int(i) for i in re.findall(r'name="id" value="(\d+)" id="t-\d+" checked', response.get_data(as_text=True))}
+
+
+def test_batch_approval_with_one_approved_meanwhile_saves_nothing_and_names_it(app, world, manager_client):
     with app.test_request_context():
         enterer = _db.session.get(User, world.enterer)
         submitted = _db.session.scalar(select(Disbursement).where(Disbursement.reference == world.submitted))
@@ -492,19 +508,23 @@ def test_batch_approval_reports_one_approved_meanwhile_by_reference_and_approves
         _db.session.commit()
     form = {"id": [str(i) for i in ids.values()], "decision": "approve"}
     form.update({f"version-{i}": versions[i] for i in ids.values()})
-    response = manager_client.post("/approvals/decide", data=form, follow_redirects=True)
-    assert response.status_code == 200
-    messages = flashes(response)
-    refused = [m for m in messages if taken in m and "Approved" not in m]
-    assert len(refused) == 1 and "changed by someone else" in refused[0]
-    approved_message = [m for m in messages if m.startswith("Approved")]
-    assert approved_message == [f"Approved: {', '.join(sorted(r for r in ids if r != taken))}."]
+    response = manager_client.post("/approvals/decide", data=form)
+    assert response.status_code == 422
+    summary = problems(response)
+    assert len(summary) == 1 and taken in summary[0][1] and "changed by someone else" in summary[0][1]
+    # All or nothing: the other two stay submitted and stay ticked; the one taken meanwhile has left the queue.
+    others = [r for r in ids if r != taken]
+    assert [stored(app, r)["status"] for r in others] == ["submitted", "submitted"]
+    assert ticked_ids(response) == {ids[r] for r in others}
     assert stored(app, taken)["approved_by_id"] == world.other_manager
+    # Approved again, the two go through together.
+    response = manager_client.post("/approvals/decide", data={"id": [str(ids[r]) for r in others],
+                                                              "decision": "approve"}, follow_redirects=True)
+    assert f"Approved: {', '.join(others)}." in flashes(response)
     with app.app_context():
         manager_id = _db.session.scalar(select(User.id).where(User.email == "manager@example.org"))
-    for ref in ids:
-        if ref != taken:
-            assert (stored(app, ref)["status"], stored(app, ref)["approved_by_id"]) == ("approved", manager_id)
+    for ref in others:
+        assert (stored(app, ref)["status"], stored(app, ref)["approved_by_id"]) == ("approved", manager_id)
 
 
 def test_batch_approval_without_versions_still_refuses_the_one_already_approved(app, world, manager_client):
@@ -512,34 +532,44 @@ def test_batch_approval_without_versions_still_refuses_the_one_already_approved(
         ids = dict(_db.session.execute(select(Disbursement.reference, Disbursement.id).where(
             Disbursement.reference.in_([world.submitted, world.approved]))).all())
     response = manager_client.post("/approvals/decide", data={"id": [str(i) for i in ids.values()],
-                                                              "decision": "approve"}, follow_redirects=True)
-    messages = flashes(response)
-    assert f"Approved: {world.submitted}." in messages
-    assert any(world.approved in m and "cannot be approved" in m for m in messages)
+                                                              "decision": "approve"})
+    assert response.status_code == 422
+    assert [m for _, m in problems(response)] == [f"{world.approved} is approved; it cannot be approved"]
+    assert stored(app, world.submitted)["status"] == "submitted"
 
 
-def test_batch_rejection_needs_a_reason(app, world, manager_client):
+def test_batch_rejection_needs_a_reason_and_keeps_the_ticks(app, world, manager_client):
     with app.app_context():
         submitted_id = _db.session.scalar(select(Disbursement.id).where(Disbursement.reference == world.submitted))
     response = manager_client.post("/approvals/decide", data={"id": [str(submitted_id)], "decision": "reject",
-                                                              "reason": ""}, follow_redirects=True)
-    assert any("Say why" in m for m in flashes(response))
+                                                              "reason": ""})
+    assert response.status_code == 422
+    assert problems(response) == [("reason", "Say why they are rejected.")]
+    assert ticked_ids(response) == {submitted_id}
     assert stored(app, world.submitted)["status"] == "submitted"
     manager_client.post("/approvals/decide", data={"id": [str(submitted_id)], "decision": "reject",
                                                    "reason": "duplicate"})
     assert stored(app, world.submitted)["rejection_reason"] == "duplicate"
 
 
+def test_batch_with_nothing_ticked_says_so(world, manager_client):
+    for url, decision in (("/approvals/decide", "approve"), ("/approvals/pay", "pay")):
+        response = manager_client.post(url, data={"decision": decision, "paid_on": "2025-10-01"})
+        assert response.status_code == 422
+        assert problems(response) == [("ticks", "Tick at least one payment.")]
+
+
 def test_batch_decision_ignores_ids_outside_their_countries(app, world, manager_client):
     with app.app_context():
         ss_id = _db.session.scalar(select(Disbursement.id).where(Disbursement.reference == world.ss))
-    response = manager_client.post("/approvals/decide", data={"id": [str(ss_id)], "decision": "approve"},
-                                   follow_redirects=True)
-    assert response.status_code == 200
+    response = manager_client.post("/approvals/decide", data={"id": [str(ss_id)], "decision": "approve"})
+    assert response.status_code == 422
+    assert problems(response) == [("ticks", "Tick at least one payment.")]
     assert stored(app, world.ss)["status"] == "submitted"
 
 
-def test_batch_payment_pays_each_with_its_reference_and_refuses_a_reused_one(app, world, manager_client):
+def test_batch_payment_with_a_reused_reference_pays_none_and_keeps_every_tick_and_reference(app, world,
+                                                                                            manager_client):
     with app.test_request_context():
         enterer = _db.session.get(User, world.enterer)
         manager = _db.session.scalars(select(User).where(User.email == "manager@example.org")).one()
@@ -549,16 +579,54 @@ def test_batch_payment_pays_each_with_its_reference_and_refuses_a_reused_one(app
         services.approve(disbursement=another, user=manager)
         _db.session.commit()
         ids = {world.approved: approved.id, another.reference: another.id}
-    form = {"id": [str(i) for i in ids.values()], "paid_on": "2025-03-15",
+    form = {"id": [str(i) for i in ids.values()], "paid_on": "2025-03-15", "decision": "pay",
             f"payref-{ids[world.approved]}": "CASH-9", f"payref-{ids['DB-CD-000301']}": "BANK-1"}
+    response = manager_client.post("/approvals/pay", data=form)
+    assert response.status_code == 422
+    # BANK-1 already paid world.paid in the same project.
+    assert problems(response) == [(f"pr-{ids['DB-CD-000301']}", f"DB-CD-000301: payment reference: BANK-1 is "
+                                                                f"already the payment reference of {world.paid} "
+                                                                f"in this project")]
+    assert ticked_ids(response) == set(ids.values())
+    body = response.get_data(as_text=True)
+    assert f'name="payref-{ids[world.approved]}" maxlength="80" size="14" autocomplete="off" value="CASH-9"' in body
+    assert 'value="BANK-1" aria-invalid="true"' in body and 'name="paid_on" value="2025-03-15"' in body
+    assert (f'<p class="error" id="pr-{ids["DB-CD-000301"]}-error">BANK-1 is already the payment reference of '
+            f'{world.paid} in this project</p>') in body
+    assert [stored(app, r)["status"] for r in ids] == ["approved", "approved"]  # nothing half-saved
+    form[f"payref-{ids['DB-CD-000301']}"] = "BANK-2"
     response = manager_client.post("/approvals/pay", data=form, follow_redirects=True)
-    assert response.status_code == 200
-    messages = flashes(response)
-    assert f"Paid: {world.approved}." in messages
-    assert any("DB-CD-000301" in m and "BANK-1" in m for m in messages)
-    assert (stored(app, world.approved)["status"], stored(app, world.approved)["payment_reference"]) == \
-        ("paid", "CASH-9")
-    assert stored(app, "DB-CD-000301")["status"] == "approved"
+    assert f"Paid: {world.approved}, DB-CD-000301." in flashes(response)
+    assert [(stored(app, r)["status"], stored(app, r)["payment_reference"]) for r in ids] == \
+        [("paid", "CASH-9"), ("paid", "BANK-2")]
+
+
+def test_batch_payment_with_missing_references_names_each_payment_and_links_to_its_input(app, world,
+                                                                                         manager_client):
+    with app.test_request_context():
+        enterer = _db.session.get(User, world.enterer)
+        manager = _db.session.scalars(select(User).where(User.email == "manager@example.org")).one()
+        approved = _db.session.scalar(select(Disbursement).where(Disbursement.reference == world.approved))
+        another = _enter(approved.project, approved.beneficiary, enterer, dt.date(2025, 3, 2))
+        services.approve(disbursement=another, user=manager)
+        _db.session.commit()
+        ids = {world.approved: approved.id, another.reference: another.id}
+        new_ref = another.reference
+    assert new_ref == "DB-CD-2025-000001"
+    response = manager_client.post("/approvals/pay", data={
+        "id": [str(i) for i in ids.values()], "paid_on": "2999-01-01", "decision": "pay",
+        f"payref-{ids[world.approved]}": "CASH-9", f"payref-{ids[new_ref]}": "  "})
+    assert response.status_code == 422
+    assert problems(response) == [
+        ("paid-on", "Paid on: is in the future"),
+        (f"pr-{ids[new_ref]}", f"{new_ref}: enter the payment reference (the bank's or the school's receipt number)"),
+    ]
+    assert ticked_ids(response) == set(ids.values())
+    body = html.unescape(response.get_data(as_text=True))
+    assert 'value="CASH-9"' in body
+    assert f'<p class="error" id="pr-{ids[new_ref]}-error">Enter the payment reference.</p>' in body
+    assert '<p class="error" id="paid-on-error">is in the future</p>' in body
+    assert [stored(app, r)["status"] for r in ids] == ["approved", "approved"]
 
 
 def test_batch_with_a_garbled_id_is_not_a_server_error(app, world, manager_client):
@@ -566,9 +634,10 @@ def test_batch_with_a_garbled_id_is_not_a_server_error(app, world, manager_clien
     before = stored(app, world.submitted)
     for url in ["/approvals/decide", "/approvals/pay"]:
         for garbled in ["²", "99999999999999999999999", "-1", "abc"]:
-            response = manager_client.post(url, data={"id": [garbled], "decision": "approve",
-                                                      "paid_on": "2025-10-01"})
-            assert response.status_code in (302, 400), (url, garbled)
+            for decision in ("approve", "pay", "select_all", "total"):
+                response = manager_client.post(url, data={"id": [garbled], "decision": decision,
+                                                          "paid_on": "2025-10-01"})
+                assert response.status_code in (200, 400, 422), (url, garbled, decision)
     assert stored(app, world.submitted) == before
 
 

@@ -12,6 +12,7 @@ from tracker.bulk import insert_rows
 from tracker.demo.countries import COUNTRIES
 from tracker.demo.helpers import DAY, day_between, month_end, month_starts, to_step, weighted_choice
 from tracker.demo.story import AHEAD_STATES, FOLLOW_UP_STATES, PAST_STATES, REJECTIONS, VOIDS
+from tracker.disbursements.services import reference_prefix
 from tracker.models import Disbursement
 from tracker.money import to_usd
 
@@ -21,13 +22,13 @@ _DISBURSEMENT_KEYS = [c.key for c in Disbursement.__table__.columns if c.key != 
 def _reference(seeder, country: str, year: int) -> str:
     key = (country, year)
     if key not in seeder.disbursement_numbers:
-        prefix = f"DB-{country}-{year}-"
+        prefix = reference_prefix(country, year)
         highest = seeder.session.scalar(select(func.max(Disbursement.reference)).where(
             Disbursement.reference.like(prefix + "%")))
         tail = highest[len(prefix):] if highest else ""
         seeder.disbursement_numbers[key] = int(tail) if tail.isdigit() else 0
     seeder.disbursement_numbers[key] += 1
-    return f"DB-{country}-{year}-{seeder.disbursement_numbers[key]:06d}"
+    return f"{reference_prefix(country, year)}{seeder.disbursement_numbers[key]:06d}"
 
 
 def _payment(seeder, rng, p, m, rows, *, category, payee, amount, currency, entered_on, states,

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from tracker.auth.scope import apply_scope, scoped_select
 from tracker.disbursements.services import HOLDING
 from tracker.extensions import db
 from tracker.models import AuditEvent, Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
+from tracker.models.base import today
 from tracker.money import to_usd
 from tracker.rates import rate_on
 
@@ -181,10 +182,30 @@ def schools_of(project: Project, academic_year: str) -> list[str]:
 
 # --- approval queues -------------------------------------------------------------------------------------------------
 
+#: The queues' age filter: waiting more than this many days.
+QUEUE_AGES = (30, 60, 90)
+#: The moment a payment joined each queue: submitted (to approve), approved (to pay).
+_QUEUE_SINCE = {"submitted": "submitted_at", "approved": "approved_at"}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    project: str | None = None
+    category: str | None = None
+    age: int | None = None          #: waiting more than this many days
+    entered_by: int | None = None   #: the id of the person who entered them
+
+    def args(self) -> dict:
+        """The filters as query arguments (codes and ids only)."""
+        return {k: v for k, v in (("project", self.project), ("category", self.category), ("age", self.age),
+                                  ("entered_by", self.entered_by)) if v}
+
+
 @dataclass(frozen=True)
 class QueueRow:
     id: int
     reference: str
+    project_code: str
     category: str
     mother_code: str
     child_code: str | None
@@ -195,65 +216,130 @@ class QueueRow:
     entered_on: dt.date
     entered_by: str
     entered_by_id: int
-    usd_estimate: Decimal | None
-    running_usd: Decimal | None
+    usd_estimate: Decimal | None    #: frozen USD once approved, else estimated at the rate of the entry date
+    running_usd: Decimal | None     #: this one and the older ones of its project in the list
     version_id: int
-    usd_amount: Decimal | None = None
+    waiting_days: int               #: whole days since it joined the queue
+    over_balance: bool = False      #: the running total is more than the project's balance
 
 
-@dataclass
-class ProjectQueue:
+@dataclass(frozen=True)
+class QueueProject:
     code: str
     title: str
+    title_fr: str | None
     balance: Decimal
-    rows: list[QueueRow] = field(default_factory=list)
-
-    @property
-    def total_usd(self) -> Decimal:
-        return sum((r.usd_estimate or Decimal(0) for r in self.rows), Decimal("0.00"))
+    count: int
+    total_usd: Decimal
 
     @property
     def over_balance(self) -> bool:
         return self.total_usd > self.balance
 
 
-def queue(user, status: str) -> list[ProjectQueue]:
-    """Disbursements in ``status`` in the user's countries, by project, with a running USD total against the balance.
+@dataclass(frozen=True)
+class QueuePage:
+    page: object                    #: a :class:`tracker.web.Page` of :class:`QueueRow`
+    projects: list[QueueProject]    #: the projects of this page's rows, with what the whole list asks of them
+    oldest_days: int | None         #: the longest wait in the whole list
 
-    Submitted ones have no frozen USD value yet: they are estimated at the rate
-    in force on their entry date (the rate approval will freeze).
+
+def _queue_since(status: str):
+    column = getattr(Disbursement, _QUEUE_SINCE[status])
+    # Rows stored before the queue's moment was kept fall back to when they were entered.
+    return type_coerce(func.coalesce(column, Disbursement.entered_at), column.type)
+
+
+def _queue_select(user, status: str, filters: QueueFilters, *columns):
+    since = _queue_since(status)
+    stmt = (apply_scope(select(*columns).select_from(Disbursement), Disbursement, user)
+            .where(Disbursement.status == status))
+    if filters.project:
+        stmt = stmt.where(Project.code == filters.project)
+    if filters.category:
+        stmt = stmt.where(Disbursement.category == filters.category)
+    if filters.entered_by:
+        stmt = stmt.where(Disbursement.entered_by_id == filters.entered_by)
+    if filters.age:
+        # More than N whole days: it joined the queue before the start of the day N days ago (UTC).
+        cutoff = dt.datetime.combine(today() - dt.timedelta(days=filters.age), dt.time(), tzinfo=dt.UTC)
+        stmt = stmt.where(since < cutoff)
+    return stmt.order_by(since, Disbursement.id)
+
+
+class _Usd:
+    """USD values of queued payments: frozen ones as stored, the others at the rate of their entry date."""
+
+    def __init__(self):
+        self.rates: dict[tuple[str, dt.date], Decimal | None] = {}
+
+    def __call__(self, amount, currency, entered_on, frozen) -> Decimal | None:
+        if frozen is not None:
+            return frozen
+        key = (currency, entered_on)
+        if key not in self.rates:
+            self.rates[key] = rate_on(*key)
+        return to_usd(amount, currency, self.rates[key]) if self.rates[key] is not None else None
+
+
+def queue_page(user, status: str, filters: QueueFilters, page: int, per_page: int = 50) -> QueuePage:
+    """One page of the disbursements in ``status`` in the user's countries, the longest waiting first.
+
+    Each row carries its project's running USD total over the whole list in that order (this one and every
+    older one of the same project, earlier pages included), against the project's balance: approving the
+    oldest first, the row where it passes the balance is the first the project cannot afford.
     """
     from tracker.funding.engine import project_balances
+    from tracker.web import paginate
+
+    usd = _Usd()
+    # The whole list, light: what each row asks of its project (a few hundred rows of six columns).
+    light = db.session.execute(_queue_select(
+        user, status, filters, Disbursement.id, Disbursement.project_id, Disbursement.amount, Disbursement.currency,
+        Disbursement.entered_on, Disbursement.usd_amount, _queue_since(status))).all()
+    running: dict[int, Decimal | None] = {}
+    sums: dict[int, Decimal] = {}
+    counts: dict[int, int] = {}
+    for r in light:
+        value = usd(r.amount, r.currency, r.entered_on, r.usd_amount)
+        sums[r.project_id] = sums.get(r.project_id, Decimal("0.00")) + (value or Decimal(0))
+        counts[r.project_id] = counts.get(r.project_id, 0) + 1
+        running[r.id] = sums[r.project_id] if value is not None else None
+    oldest = (today() - light[0][-1].date()).days if light else None
+    balances = project_balances(set(sums))
 
     enterer = aliased(User)
-    rows = db.session.execute(
-        apply_scope(
-            select(Disbursement.id, Disbursement.reference, Disbursement.category, Beneficiary.code, Child.code,
-                   Disbursement.term, Disbursement.payee, Disbursement.amount, Disbursement.currency,
-                   Disbursement.entered_on, enterer.name, Disbursement.entered_by_id, Disbursement.usd_amount,
-                   Disbursement.version_id, Project.id, Project.code, Project.title)
-            .select_from(Disbursement)
-            .join(Beneficiary, Disbursement.beneficiary_id == Beneficiary.id)
-            .outerjoin(Child, Disbursement.child_id == Child.id)
-            .join(enterer, Disbursement.entered_by_id == enterer.id),
-            Disbursement, user,
-        ).where(Disbursement.status == status).order_by(Project.code, Disbursement.entered_on, Disbursement.id)
-    ).all()
-    balances = project_balances({r[14] for r in rows})
-    rates: dict[tuple[str, dt.date], Decimal | None] = {}
-    groups: dict[str, ProjectQueue] = {}
-    for r in rows:
-        group = groups.setdefault(r[15], ProjectQueue(r[15], r[16], balances.get(r[14], Decimal("0.00"))))
-        usd = r[12]
-        if usd is None:
-            key = (r[8], r[9])
-            if key not in rates:
-                rates[key] = rate_on(*key)
-            usd = to_usd(r[7], r[8], rates[key]) if rates[key] is not None else None
-        running = group.total_usd + (usd or Decimal(0))
-        group.rows.append(QueueRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], usd,
-                                   running, r[13], r[12]))
-    return list(groups.values())
+    stmt = (_queue_select(
+        user, status, filters, Disbursement.id, Disbursement.reference, Project.code, Disbursement.category,
+        Beneficiary.code, Child.code, Disbursement.term, Disbursement.payee, Disbursement.amount,
+        Disbursement.currency, Disbursement.entered_on, enterer.name, Disbursement.entered_by_id,
+        Disbursement.usd_amount, Disbursement.version_id, Disbursement.project_id, _queue_since(status))
+        .join(Beneficiary, Disbursement.beneficiary_id == Beneficiary.id)
+        .outerjoin(Child, Disbursement.child_id == Child.id)
+        .join(enterer, Disbursement.entered_by_id == enterer.id))
+
+    def row(r) -> QueueRow:
+        total = running.get(r[0])
+        over = total is not None and total > balances.get(r[15], Decimal("0.00"))
+        return QueueRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+                        usd(r[8], r[9], r[10], r[13]), total, r[14], (today() - r[16].date()).days, over)
+
+    shown = paginate(stmt, page, per_page, row=row)
+    on_page = {r.project_code for r in shown.items}
+    projects = [QueueProject(code, title, title_fr, balances.get(pid, Decimal("0.00")), counts.get(pid, 0),
+                             sums.get(pid, Decimal("0.00")))
+                for pid, code, title, title_fr in db.session.execute(
+                    select(Project.id, Project.code, Project.title, Project.title_fr).where(Project.id.in_(set(sums)))
+                    .order_by(Project.code)) if code in on_page]
+    return QueuePage(shown, projects, oldest)
+
+
+def queue_enterers(user, status: str) -> list[tuple[int, str]]:
+    """Who entered the payments in ``status`` in the user's countries: ``(id, name)`` by name (a filter's options)."""
+    return [tuple(r) for r in db.session.execute(
+        apply_scope(select(User.id, User.name).select_from(Disbursement), Disbursement, user)
+        .join(User, Disbursement.entered_by_id == User.id)
+        .where(Disbursement.status == status).distinct().order_by(User.name, User.id))]
 
 
 # --- one disbursement ------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from tracker.extensions import db
 from tracker.funding.rates import usd_value
 from tracker.models import CATEGORIES, Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
 from tracker.models.base import now_utc, today
-from tracker.registry.codes import next_number
+from tracker.registry.codes import lock_counter
 from tracker.vocab import label
 
 #: Disbursements that hold a term of school fees (a second one needs a top-up reason).
@@ -57,9 +57,31 @@ TRANSITIONS = {
 }
 
 
-def new_reference(country: str) -> str:
-    """``DB-CD-000123``: numbered per country, never reused."""
-    return f"DB-{country}-{next_number(db.session, country, 'D'):06d}"
+def reference_prefix(country: str, year: int) -> str:
+    """``DB-CD-2026-``: the start of every payment number of a country and year (:func:`new_reference`)."""
+    return f"DB-{country}-{year}-"
+
+
+def new_reference(country: str, year: int) -> str:
+    """``DB-CD-2026-000123``: the next payment number of ``country`` for ``year`` (the year it was entered).
+
+    One scheme wherever a payment gets a number: the entry form, the whole-term batch and the demo
+    (:mod:`tracker.demo.payments`); imports bring their own. The country's counter row (kind ``D``) is locked
+    until commit (:func:`~tracker.registry.codes.lock_counter`: the row's lock on PostgreSQL, the write lock on
+    SQLite), so two people entering at once take turns; the number is then one more than the highest of that
+    country and year already stored, which also counts the demo's and imported ones. Only six-digit numbers
+    count, so their text order is their number order under any collation; a number is never reused because
+    references are never deleted.
+    """
+    lock_counter(db.session, country, "D")
+    prefix = reference_prefix(country, year)
+    highest = db.session.scalar(
+        select(Disbursement.reference)
+        .where(Disbursement.reference.like(prefix + "%"), Disbursement.reference >= prefix,
+               Disbursement.reference <= prefix + "999999", func.length(Disbursement.reference) == len(prefix) + 6)
+        .order_by(Disbursement.reference.desc()).limit(1))
+    tail = highest[len(prefix):] if highest else ""
+    return f"{prefix}{(int(tail) if tail.isdigit() else 0) + 1:06d}"
 
 
 def _guarded(disbursement: Disbursement, transition: Transition, values: dict, *, user: User) -> Disbursement:
@@ -259,7 +281,8 @@ def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: s
     moment = now_utc()
     child_code = child.code if child else None  # read now: nothing can be loaded after a failed flush
     disbursement = Disbursement(
-        reference=reference or new_reference(project.country), project_id=project.id, category=category,
+        reference=reference or new_reference(project.country, entered_on.year), project_id=project.id,
+        category=category,
         beneficiary_id=beneficiary.id, child_id=child.id if child else None,
         enrolment_id=enrolment.id if enrolment else None, term=term,
         income_project_id=income_project.id if income_project else None,
