@@ -68,6 +68,7 @@ FROM_ENVIRONMENT = {
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", _number(int, "a whole number of proxies")),
     "ACADEMIC_YEAR_START_MONTH": ("ACADEMIC_YEAR_START_MONTH", _number(int, "a month number from 1 to 12")),
     "REPORT_MIN_CELL": ("REPORT_MIN_CELL", _number(int, "a whole number")),
+    "CLAIM_STALLED_DAYS": ("CLAIM_STALLED_DAYS", _number(int, "a whole number of days")),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", _base_url),
     "IATI_REPORTING_ORG_REF": ("IATI_REPORTING_ORG_REF", _text),
     "IATI_REPORTING_ORG_NAME": ("IATI_REPORTING_ORG_NAME", _text),
@@ -176,6 +177,8 @@ class Config:
     ACADEMIC_YEAR_START_MONTH = 9
     #: Smallest count a donor sees as a number; smaller ones show as "<N".
     REPORT_MIN_CELL = 10
+    #: An open paternity claim whose current step is more than this many days old is stalled (staff worklist).
+    CLAIM_STALLED_DAYS = 90
     #: The address the public reaches this site at (``https://tracker.example.org``): an issued report prints
     #: PUBLIC_BASE_URL + ``/verify`` as the place to check it. Required to issue reports in production; elsewhere
     #: the address of the request that issues the report is used.

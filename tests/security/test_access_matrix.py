@@ -59,6 +59,7 @@ MATRIX = {
     ("auth.revoke_api_token", "POST"):              (LOGIN, OK,   OK,   OK,   OK,   None),
     ("static", "GET"):                              (OK,    OK,   OK,   OK,   OK,   None),
     ("main.home", "GET"):                           (LOGIN, OK,   OK,   OK,   OK,   None),
+    ("main.unpaid_terms", "GET"):                   (LOGIN, HIDE, OK,   OK,   OK,   None),
     # administration: users and the audit log
     ("admin.users", "GET"):                         (LOGIN, HIDE, DENY, DENY, OK,   None),
     ("admin.new_user", "GET"):                      (LOGIN, HIDE, DENY, DENY, OK,   None),

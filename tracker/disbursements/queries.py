@@ -35,8 +35,12 @@ class Row:
     paid_on: dt.date | None
 
 
+#: The staff worklist's own payments (tracker/main): ``?mine=drafts`` or ``?mine=rejected`` on the list.
+MINE = {"drafts": "draft", "rejected": "rejected"}
+
+
 def list_select(user, *, project=None, category=None, status=None, date_from=None, date_to=None, child=None,
-                mother=None):
+                mother=None, mine=None):
     stmt = (
         scoped_select(Disbursement, user)
         .join(Beneficiary, Disbursement.beneficiary_id == Beneficiary.id)
@@ -64,6 +68,8 @@ def list_select(user, *, project=None, category=None, status=None, date_from=Non
         stmt = stmt.where(Child.code == child)
     if mother:
         stmt = stmt.where(Beneficiary.code == mother)
+    if mine in MINE:
+        stmt = stmt.where(Disbursement.entered_by_id == user.id, Disbursement.status == MINE[mine])
     return stmt
 
 

@@ -13,7 +13,7 @@ from tracker.database import writes_on_get
 from tracker.disbursements import services
 from tracker.disbursements.blueprint import bp
 from tracker.disbursements.forms import PayForm, ReasonForm
-from tracker.disbursements.queries import Row, history, list_select
+from tracker.disbursements.queries import MINE, Row, history, list_select
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm
@@ -41,6 +41,8 @@ def _filters() -> dict:
         "date_to": day("date_to"),
         "child": (args.get("child") or "").strip().upper()[:24] or None,
         "mother": (args.get("mother") or "").strip().upper()[:20] or None,
+        # The staff worklist's "my drafts" and "my rejected payments" (tracker/main).
+        "mine": args.get("mine") if args.get("mine") in MINE else None,
     }
 
 

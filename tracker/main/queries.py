@@ -38,10 +38,12 @@ def scope_summary(user) -> ScopeSummary:
 
 
 def reports_for_donor(user):
-    """Reports issued to this donor, and fund-wide ones issued to no one in particular."""
+    """Reports issued to this donor, and fund-wide ones issued to no one in particular; the last column says
+    whether its PDF can be downloaded (a report still being rendered has none yet)."""
     return db.session.execute(
         readable_reports(user)
         .with_only_columns(IssuedReport.number, IssuedReport.scope, IssuedReport.period_from, IssuedReport.period_to,
-                           IssuedReport.lang, IssuedReport.issued_at)
+                           IssuedReport.lang, IssuedReport.issued_at,
+                           ((IssuedReport.status == "issued") & IssuedReport.pdf.is_not(None)).label("downloadable"))
         .order_by(IssuedReport.issued_at.desc())
     ).all()

@@ -5,11 +5,15 @@ the budget screen of funding shows it too.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
 
 from tracker.auth.scope import scoped_select
 from tracker.extensions import db
-from tracker.models import Partner, Project
+from tracker.models import Allocation, Partner, Project
 
 
 @dataclass(frozen=True)
@@ -34,3 +38,21 @@ def project_rows(user, *, country: str | None = None, status: str | None = None)
         ProjectRow(p.code, p.title, p.country, partner, p.status, p.start_date, p.end_date)
         for p, partner in db.session.execute(stmt)
     ]
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    allocated_on: dt.date
+    amount_usd: Decimal
+    reference: str | None
+    note: str | None
+
+
+def project_allocations(project_id: int) -> list[AllocationRow]:
+    """Every allocation to the project, newest first (a project has a handful a year)."""
+    rows = db.session.execute(
+        select(Allocation.allocated_on, Allocation.amount_usd, Allocation.reference, Allocation.note)
+        .where(Allocation.project_id == project_id)
+        .order_by(Allocation.allocated_on.desc(), Allocation.id.desc())
+    )
+    return [AllocationRow(*r) for r in rows]

@@ -9,7 +9,7 @@ import statistics
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import and_, func, select, type_coerce
 
 from tracker.auth.scope import apply_scope, scoped_select
 from tracker.dates import add_months
@@ -65,7 +65,26 @@ def income_summary(income_project: IncomeProject) -> IncomeSummary:
     return IncomeSummary(months, average, [(c, a) for c, a in disbursed])
 
 
-def income_select(user, *, status: str | None = None, activity: str | None = None):
+#: Income activities that still report month by month.
+RUNNING = ("active", "struggling")
+
+
+def income_report_due(on: dt.date):
+    """A running activity (active or struggling) that started before this month and has no report for last month.
+
+    The staff worklist's "income reports due" (tracker/main) and the income list's ``?report_due=1``.
+    """
+    this_month = on.replace(day=1)
+    last_month = add_months(this_month, -1)
+    reported = (
+        select(IncomeReport.id)
+        .where(IncomeReport.income_project_id == IncomeProject.id, IncomeReport.month == last_month)
+        .exists()
+    )
+    return and_(IncomeProject.status.in_(RUNNING), IncomeProject.started_on < this_month, ~reported)
+
+
+def income_select(user, *, status: str | None = None, activity: str | None = None, report_due: str | None = None):
     stmt = (
         scoped_select(IncomeProject, user)
         .with_only_columns(IncomeProject.reference, Beneficiary.code, IncomeProject.activity, IncomeProject.status,
@@ -76,6 +95,8 @@ def income_select(user, *, status: str | None = None, activity: str | None = Non
         stmt = stmt.where(IncomeProject.status == status)
     if activity:
         stmt = stmt.where(func.lower(IncomeProject.activity) == activity.strip().lower())
+    if report_due:
+        stmt = stmt.where(income_report_due(today()))
     return stmt
 
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import and_, case, func, select
 
 from tracker.auth.scope import scoped_select
@@ -353,7 +354,8 @@ def _claim_order(column: str, direction: str, member_state_names: dict[str, str]
 
 
 def claims_select(user, *, status: str | None = None, member_state: str | None = None, open_only: bool = False,
-                  min_days: int | None = None, sort: tuple[str, str] | None = None,
+                  min_days: int | None = None, stalled: str | None = None,
+                  sort: tuple[str, str] | None = None,
                   member_state_names: dict[str, str] | None = None):
     """The claims the user may see, filtered, open claims first and the longest waiting first unless ``sort``
     (from :func:`parse_claim_sort`) asks for another order."""
@@ -373,6 +375,8 @@ def claims_select(user, *, status: str | None = None, member_state: str | None =
         stmt = stmt.where(PaternityClaim.status.notin_(FINAL_STEPS))
     if min_days:
         stmt = stmt.where(PaternityClaim.status_on <= today() - dt.timedelta(days=min_days))
+    if stalled:
+        stmt = stmt.where(claim_stalled(today()))
     return stmt
 
 
@@ -381,6 +385,14 @@ def claim_member_states(user) -> list[str]:
     stmt = (scoped_select(PaternityClaim, user).with_only_columns(PaternityClaim.member_state)
             .distinct().order_by(PaternityClaim.member_state))
     return list(db.session.scalars(stmt))
+
+
+def claim_stalled(on: dt.date):
+    """An open claim with no step for more than ``CLAIM_STALLED_DAYS`` days before ``on`` (DESIGN section 3):
+    its current step (``status_on``, the date of its latest step in force) is older than that."""
+    days = current_app.config["CLAIM_STALLED_DAYS"]
+    return and_(PaternityClaim.status.notin_(FINAL_STEPS),
+                PaternityClaim.status_on < on - dt.timedelta(days=days))
 
 
 def claims_page(user, page: int = 1, **filters) -> Page:

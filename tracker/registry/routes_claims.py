@@ -41,6 +41,8 @@ def _filters() -> dict:
         "member_state": (args.get("member_state") or "").upper()[:2] or None,
         "open_only": args.get("open") == "1",
         "min_days": int(days) if days.isascii() and days.isdigit() and 0 < int(days) < 100000 else None,
+        # The staff worklist's "no step for 90 days" (tracker/main): open claims past CLAIM_STALLED_DAYS.
+        "stalled": "1" if args.get("stalled") == "1" else None,
     }
 
 

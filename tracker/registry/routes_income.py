@@ -29,6 +29,8 @@ def _filters() -> dict:
     return {
         "status": args.get("status") if args.get("status") in INCOME_PROJECT_STATUSES else None,
         "activity": (args.get("activity") or "").strip()[:120] or None,
+        # The staff worklist's "income reports due" (tracker/main).
+        "report_due": "1" if args.get("report_due") == "1" else None,
     }
 
 
