@@ -76,6 +76,8 @@ LABELS = {
     "reject": _l("Rejected"),
     "pay": _l("Payment recorded"),
     "void": _l("Voided"),
+    "withdraw": _l("Withdrawn to correct it"),
+    "correct": _l("Corrected"),
     # sexes
     "F": _l("Girl"),
     "M": _l("Boy"),

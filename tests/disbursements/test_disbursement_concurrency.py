@@ -187,6 +187,32 @@ def test_approving_and_rejecting_at_once_give_exactly_one_decision(pg_app, peopl
             assert (row["status"], row["usd_amount"], events) == ("rejected", None, [("reject", winner)])
 
 
+def test_withdrawing_while_a_manager_approves_ends_in_exactly_one_of_the_two(pg_app, people):
+    """Whoever entered it withdraws it to draft as a manager approves it: one guarded UPDATE wins, the other
+    changes nothing (no half state, one audit event)."""
+    for n in range(10):
+        disbursement_id, reference = _fresh(pg_app, people, approved=False, n=n)
+        outcomes = _race(pg_app, disbursement_id, [
+            (people["staff"], lambda d, user: services.withdraw(disbursement=d, user=user, reason="wrong amount")),
+            (people["first"], lambda d, user: services.approve(disbursement=d, user=user)),
+        ])
+        winner = _one_winner(outcomes, reference)
+        row, _events = _state(pg_app, reference)
+        with pg_app.app_context():
+            actions = [tuple(e) for e in _db.session.execute(
+                select(AuditEvent.action, AuditEvent.user_id)
+                .where(AuditEvent.entity == "disbursements", AuditEvent.entity_id == reference,
+                       AuditEvent.action.in_(("approve", "withdraw"))).order_by(AuditEvent.id))]
+            _db.session.remove()
+        if winner == people["staff"]:
+            assert (row["status"], row["approved_by_id"], row["usd_amount"]) == ("draft", None, None)
+            assert actions == [("withdraw", winner)]
+        else:
+            assert (row["status"], row["approved_by_id"]) == ("approved", winner)
+            assert actions == [("approve", winner)]
+        assert row["version_id"] == 2
+
+
 def test_no_disbursement_is_left_half_changed_after_the_races(pg_app, people):
     """Every raced row is in one clean state: its status matches what was recorded with it."""
     for n in range(5):

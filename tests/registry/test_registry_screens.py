@@ -444,9 +444,13 @@ def test_child_page_shows_each_terms_state(staff_client, world, app):
     _pay(refs.enrolment, 3, "rejected", app)
     _pay(refs.enrolment, 3, "voided", app)
     page = text_of(staff_client.get(f"/children/{refs.child}"))
-    terms = re.findall(r'<li class="term term-([a-z_]+)"><span class="visually-hidden">Term</span> (\d): ([^<]+)</li>',
-                       page)
-    assert terms == [("paid", "1", "Paid"), ("approved", "2", "Approved"), ("not_requested", "3", "Not asked for")]
+    terms = re.findall(r'<li class="term term-([a-z_]+)">(<a class="term-pay" [^>]*>)?'
+                       r'<span class="visually-hidden">Term</span> (\d): ([^<]+)<', page)
+    # The term no payment holds is a link to the payment form (issue 18); the others stay plain.
+    assert terms == [("paid", "", "1", "Paid"), ("approved", "", "2", "Approved"),
+                     ("not_requested", f'<a class="term-pay" href="/disbursements/new?mother={refs.mother}&amp;'
+                                       f'category=school_fees&amp;child={refs.child}&amp;year=2025-2026&amp;term=3">',
+                      "3", "Not asked for")]
 
 
 # --- paternity claims ------------------------------------------------------------------------------------------------

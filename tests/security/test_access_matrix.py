@@ -137,6 +137,9 @@ MATRIX = {
     ("disbursements.reject", "POST"):               (LOGIN, HIDE, DENY, OK,   DENY, "disbursement"),
     ("disbursements.pay", "POST"):                  (LOGIN, HIDE, DENY, OK,   DENY, "disbursement"),
     ("disbursements.void", "POST"):                 (LOGIN, HIDE, DENY, OK,   DENY, "disbursement"),
+    ("disbursements.withdraw", "POST"):             (LOGIN, HIDE, OK,   OK,   DENY, "disbursement"),
+    ("disbursements.correct", "GET"):               (LOGIN, HIDE, OK,   OK,   DENY, "disbursement"),
+    ("disbursements.correct", "POST"):              (LOGIN, HIDE, OK,   OK,   DENY, "disbursement"),
     ("disbursements.approvals", "GET"):             (LOGIN, HIDE, DENY, OK,   DENY, None),
     ("disbursements.decide", "POST"):               (LOGIN, HIDE, DENY, OK,   DENY, None),
     ("disbursements.to_pay", "GET"):                (LOGIN, HIDE, DENY, OK,   DENY, None),
@@ -205,6 +208,7 @@ MATRIX = {
 POST_DATA = {
     "disbursements.reject": {"reason": "checking access"},
     "disbursements.void": {"reason": "checking access"},
+    "disbursements.withdraw": {"reason": "checking access"},
     "disbursements.pay": {"paid_on": "2025-03-02", "payment_reference": "PAY-CHECK-1"},
 }
 # fmt: on

@@ -18,10 +18,13 @@ class StartForm(FlaskForm):
     mother = StringField(_l("Mother's code"), validators=[InputRequired(), Length(max=20)],
                          render_kw={"placeholder": "CD-M-00042", "autocomplete": "off"})
     category = SelectField(_l("Category"), choices=vocab_choices(CATEGORIES))
+    back = HiddenField(validators=[Length(max=300)])
 
 
 class EntryForm(FlaskForm):
     request_key = HiddenField(validators=[Length(max=64)])
+    #: The page the user came from, for "Back to the list" once the payment is saved (a path on this site).
+    back = HiddenField(validators=[Length(max=300)])
     target = SelectField(_l("For"), validators=[Optional()])
     payee = StringField(_l("Payee (school, supplier, provider)"), validators=[InputRequired(), Length(max=200)])
     amount = amount_field(_l("Amount"), validators=[InputRequired()])
@@ -43,6 +46,18 @@ class TermForm(FlaskForm):
     school = SelectField(_l("School"), validators=[Optional()])
     academic_year = StringField(_l("Academic year"), validators=[InputRequired()], render_kw={"maxlength": 9})
     term = SelectField(_l("Term"), choices=[SelectChoice(t) for t in "1234"])
+
+
+class CorrectForm(FlaskForm):
+    """A withdrawn (draft) payment's values that its author may correct before submitting it again."""
+    payee = StringField(_l("Payee (school, supplier, provider)"), validators=[InputRequired(), Length(max=200)])
+    amount = amount_field(_l("Amount"), validators=[InputRequired()])
+    currency = SelectField(_l("Currency"))
+    entered_on = date_field(_l("Date of the request"))
+
+
+class WithdrawForm(FlaskForm):
+    reason = StringField(_l("Why you withdraw it"), validators=[InputRequired(), Length(max=200)])
 
 
 class ReasonForm(FlaskForm):

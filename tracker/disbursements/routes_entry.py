@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from tracker import validation as v
 from tracker.auth.permissions import permission
+from tracker.auth.routes import safe_next
 from tracker.auth.scope import scoped_select
 from tracker.dates import current_academic_year
 from tracker.disbursements import queries, services
@@ -38,10 +40,12 @@ def _targets(mother: Beneficiary, category: str, top_up: bool):
 def new():
     """Step one chooses the mother and category; step two offers only what fits her."""
     start = StartForm(request.args)
+    back = came_from()
+    start.back.data = back
     mother_code = (request.args.get("mother") or "").strip().upper()
     category = request.args.get("category") or ""
     if not mother_code or category not in {c.value for c in start.category.choices}:
-        return render_template("disbursements/start.html", start=start)
+        return render_template("disbursements/start.html", start=start, mother=_mother_or_none(mother_code))
     mother = db.session.scalars(
         scoped_select(Beneficiary, current_user).where(Beneficiary.code == mother_code)
     ).one_or_none()
@@ -60,8 +64,10 @@ def new():
     anyone = [] if category in ("school_fees", "iga") else [SelectChoice("", _("No child in particular"))]
     form.target.choices = anyone + [SelectChoice(t.value, t.label) for t in targets]
     form.currency.choices = currency_choices(local_currency(mother.country))
+    prefill_missed = None
     if request.method == "GET":
         form.request_key.data = uuid.uuid4().hex
+        form.back.data = back
         form.currency.data = local_currency(mother.country)
         form.top_up.data = top_up
         if len(targets) == 1 or (targets and category in ("school_fees", "iga")):
@@ -72,6 +78,8 @@ def new():
                 form.amount.data = format(first.amount, "f")
             if first.currency:
                 form.currency.data = first.currency
+        if category == "school_fees" and not top_up and request.args.get("child"):
+            prefill_missed = _prefill_term(form, mother, targets)
     if form.validate_on_submit():
         try:
             disbursement = _enter(mother, category, form)
@@ -81,10 +89,61 @@ def new():
                                       "income_project_reference": "target", "mother_code": "target"})
         else:
             db.session.commit()
-            flash(_("%(ref)s is entered.", ref=disbursement.reference), "success")
+            # The page of the payment says so, with "Enter another for this mother" and "Back to the list".
+            session["after_entry"] = {"reference": disbursement.reference, "back": safe_back(form.back.data)}
             return redirect(url_for("disbursements.show", reference=disbursement.reference))
     return render_template("disbursements/new.html", form=form, mother=mother, category=category,
-                                   targets=targets, top_up=top_up)
+                                   targets=targets, top_up=top_up, prefill_missed=prefill_missed)
+
+
+def safe_back(value: str | None) -> str | None:
+    """A path on this site to go back to, never the entry form itself."""
+    value = safe_next((value or "")[:300])
+    if value is None or urlsplit(value).path.startswith(url_for("disbursements.new")):
+        return None
+    return value
+
+
+def came_from() -> str | None:
+    """Where the user came from: ``back`` carried by the form or the link, else the page that linked here."""
+    given = request.form.get("back") if request.method == "POST" else request.args.get("back")
+    if given:
+        return safe_back(given)
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return None
+    return safe_back(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+
+
+def _mother_or_none(code: str) -> Beneficiary | None:
+    if not code:
+        return None
+    return db.session.scalars(scoped_select(Beneficiary, current_user).where(Beneficiary.code == code[:20])).first()
+
+
+def _prefill_term(form: EntryForm, mother: Beneficiary, targets) -> str | None:
+    """Choose the term a link asked for (``child``, ``year``, ``term``: codes and numbers only) with its school and
+    fee; say so when that term is already asked for or paid. Nothing is saved until the form is sent."""
+    child_code = (request.args.get("child") or "").strip().upper()[:24]
+    year = (request.args.get("year") or "").strip()[:9]
+    term = (request.args.get("term") or "").strip()[:2]
+    enrolment_id = db.session.scalar(
+        select(Enrolment.id).join(Enrolment.child)
+        .where(Child.mother_id == mother.id, Child.code == child_code, Enrolment.academic_year == year)
+    )
+    wanted = f"{enrolment_id}:{term}" if enrolment_id and term.isdigit() else None
+    chosen = next((t for t in targets if t.value == wanted), None)
+    if chosen is None:
+        return _("Term %(term)s of %(child)s for %(year)s is not open: it is already asked for or paid, or the "
+                 "child is not enrolled that year. Choose below.", term=term or "?", child=child_code or "?",
+                 year=year or "?")
+    form.target.data = chosen.value
+    form.payee.data = chosen.payee or ""
+    if chosen.amount is not None:
+        form.amount.data = format(chosen.amount, "f")
+    if chosen.currency:
+        form.currency.data = chosen.currency
+    return None
 
 
 def _enter(mother: Beneficiary, category: str, form: EntryForm):

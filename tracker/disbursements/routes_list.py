@@ -1,7 +1,7 @@
 """All disbursements (scoped, filtered, exported) and one disbursement's page with its actions."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,7 +12,7 @@ from tracker.auth.scope import get_scoped_or_404
 from tracker.database import writes_on_get
 from tracker.disbursements import services
 from tracker.disbursements.blueprint import bp
-from tracker.disbursements.forms import PayForm, ReasonForm
+from tracker.disbursements.forms import PayForm, ReasonForm, WithdrawForm
 from tracker.disbursements.queries import MINE, Row, history, list_select
 from tracker.errors import Invalid
 from tracker.extensions import db
@@ -81,12 +81,27 @@ def get_or_404(reference: str) -> Disbursement:
 @permission("records.view")
 def show(reference: str):
     disbursement = get_or_404(reference)
+    mine = disbursement.entered_by_id == current_user.id
     return render_template(
         "disbursements/show.html", d=disbursement, events=history(disbursement), action=ActionForm(),
-        reason_form=ReasonForm(), pay_form=PayForm(),
-        can_approve=current_user.can("disbursements.approve") and disbursement.entered_by_id != current_user.id,
+        reason_form=ReasonForm(), pay_form=PayForm(), withdraw_form=WithdrawForm(),
+        can_approve=current_user.can("disbursements.approve") and not mine,
         can_enter=current_user.can("disbursements.enter"),
+        can_withdraw=current_user.can("disbursements.enter") and mine,
+        after_entry=_after_entry(disbursement),
     )
+
+
+def _after_entry(disbursement: Disbursement) -> dict | None:
+    """Once, right after this payment was entered: where to enter another for her, and the way back."""
+    after = session.pop("after_entry", None)
+    if not isinstance(after, dict) or after.get("reference") != disbursement.reference:
+        return None
+    back = after.get("back")
+    return {
+        "another": url_for("disbursements.new", mother=disbursement.beneficiary.code, back=back),
+        "back": back or url_for("disbursements.index"),
+    }
 
 
 def _act(reference: str, run, success: str):

@@ -1,7 +1,9 @@
 """The disbursement lifecycle: one service holds every rule (DESIGN section 2).
 
 ``draft`` → ``submitted`` → ``approved`` → ``paid``; ``submitted`` →
-``rejected``; ``approved`` or ``paid`` → ``voided`` (with a reason).
+``rejected``; ``approved`` or ``paid`` → ``voided`` (with a reason);
+``submitted`` → ``draft`` when whoever entered it withdraws it (with a reason)
+to correct it and submit it again.
 
 Each transition is one guarded UPDATE: ``... WHERE id = :id AND status =
 :expected AND version_id = :seen``. If another person moved the same
@@ -54,6 +56,7 @@ TRANSITIONS = {
     "reject": Transition("reject", ("submitted",), "rejected"),
     "pay": Transition("pay", ("approved",), "paid"),
     "void": Transition("void", ("approved", "paid"), "voided"),
+    "withdraw": Transition("withdraw", ("submitted",), "draft"),
 }
 
 
@@ -84,8 +87,11 @@ def new_reference(country: str, year: int) -> str:
     return f"{prefix}{(int(tail) if tail.isdigit() else 0) + 1:06d}"
 
 
-def _guarded(disbursement: Disbursement, transition: Transition, values: dict, *, user: User) -> Disbursement:
-    """Move ``disbursement`` along ``transition`` only if nobody moved it since it was read."""
+def _guarded(disbursement: Disbursement, transition: Transition, values: dict, *, user: User,
+             note: dict | None = None) -> Disbursement:
+    """Move ``disbursement`` along ``transition`` only if nobody moved it since it was read.
+
+    ``note`` adds to the audit event what has no column (the reason of a withdrawal)."""
     if disbursement.status not in transition.from_states:
         raise Conflict(_l("%(ref)s is %(status)s; it cannot be %(action)s",
                           ref=disbursement.reference, status=label(disbursement.status).lower(),
@@ -108,6 +114,7 @@ def _guarded(disbursement: Disbursement, transition: Transition, values: dict, *
         if key.endswith("_by_id") or key.endswith("_at"):
             continue
         changes[key] = [None, value.isoformat() if hasattr(value, "isoformat") else str(value)]
+    changes.update(note or {})
     audit.record(db.session, transition.name, entity="disbursements", entity_id=disbursement.reference,
                  changes=changes, user_id=user.id)
     return disbursement
@@ -115,7 +122,7 @@ def _guarded(disbursement: Disbursement, transition: Transition, values: dict, *
 
 _ACTION_WORDS = {
     "submit": _l("submitted"), "approve": _l("approved"), "reject": _l("rejected"), "pay": _l("paid"),
-    "void": _l("voided"),
+    "void": _l("voided"), "withdraw": _l("withdrawn"),
 }
 
 
@@ -168,6 +175,59 @@ def void(*, disbursement: Disbursement, user: User, reason: str) -> Disbursement
     reason = v.text(reason, "reason", max_length=500)
     return _guarded(disbursement, TRANSITIONS["void"],
                     {"voided_by_id": user.id, "voided_at": now_utc(), "void_reason": reason}, user=user)
+
+
+def withdraw(*, disbursement: Disbursement, user: User, reason: str) -> Disbursement:
+    """Take a submitted payment back to draft, to correct it: only whoever entered it, only before a decision.
+
+    The guarded UPDATE (``WHERE status = 'submitted' AND version_id = :seen``) makes a withdrawal and a manager's
+    approval at the same moment end in exactly one of the two. The reason has no column: the audit event holds
+    it. Submitting it again needs a new approval, and four eyes still hold (the one who entered it never approves).
+    """
+    if disbursement.entered_by_id != user.id:
+        raise Invalid(_l("only the person who entered %(ref)s may withdraw it", ref=disbursement.reference))
+    reason = v.text(reason, "reason", max_length=200)
+    return _guarded(disbursement, TRANSITIONS["withdraw"], {"submitted_by_id": None, "submitted_at": None},
+                    user=user, note={"reason": [None, reason]})
+
+
+def correct(*, disbursement: Disbursement, user: User, payee: str, amount, currency: str,
+            entered_on=None) -> Disbursement:
+    """Correct a draft's payee, amount, currency and date; only whoever entered it (so four eyes still hold).
+
+    One guarded UPDATE (``WHERE status = 'draft' AND version_id = :seen``): a draft submitted or corrected by
+    another tab a moment earlier is refused, not overwritten. The audit event lists each value before and after.
+    """
+    if disbursement.entered_by_id != user.id:
+        raise Invalid(_l("only the person who entered %(ref)s may correct it", ref=disbursement.reference))
+    if disbursement.status != "draft":
+        raise Conflict(_l("%(ref)s is %(status)s; only a draft can be corrected",
+                          ref=disbursement.reference, status=label(disbursement.status).lower()))
+    currency = v.currency(currency)
+    values = {"payee": v.text(payee, "payee", max_length=200), "amount": v.amount(amount, "amount", currency),
+              "currency": currency, "entered_on": v.date(entered_on or today(), "entered_on")}
+    changes = {}
+    for key, value in values.items():
+        before = getattr(disbursement, key)
+        if before != value:
+            changes[key] = [str(before) if not hasattr(before, "isoformat") else before.isoformat(),
+                            str(value) if not hasattr(value, "isoformat") else value.isoformat()]
+    if not changes:
+        return disbursement
+    seen = disbursement.version_id
+    result = db.session.execute(
+        update(Disbursement)
+        .where(Disbursement.id == disbursement.id, Disbursement.status == "draft", Disbursement.version_id == seen)
+        .values(version_id=seen + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(disbursement)
+    if result.rowcount != 1:
+        raise Conflict(_l("%(ref)s was changed by someone else a moment ago (it is now %(status)s); nothing was done",
+                          ref=disbursement.reference, status=label(disbursement.status).lower()))
+    audit.record(db.session, "correct", entity="disbursements", entity_id=disbursement.reference,
+                 changes=changes, user_id=user.id)
+    return disbursement
 
 
 # --- entry -----------------------------------------------------------------------------------------------------------

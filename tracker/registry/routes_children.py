@@ -17,6 +17,7 @@ from tracker.registry import people
 from tracker.registry.blueprint import bp
 from tracker.registry.forms import ChildEditForm, ChildForm, EnrolmentForm
 from tracker.registry.queries import child_page
+from tracker.registry.routes_mothers import can_pay_for
 from tracker.web import currency_choices, local_currency
 
 
@@ -66,6 +67,7 @@ def _render_child(child_: Child, *, show_personal: bool):
     return render_template(
         "registry/child.html", page=child_page(child_, show_personal=show_personal), action=ActionForm(),
         can_edit=current_user.can("records.edit"), can_show=current_user.can("personal.show"),
+        can_pay=can_pay_for(child_.mother),
     )
 
 

@@ -157,12 +157,20 @@ def _mother_or_404(code: str) -> Beneficiary:
     return get_scoped_or_404(Beneficiary, code=code)
 
 
+def can_pay_for(mother: Beneficiary) -> bool:
+    """Whether her unpaid terms link to the payment form: the user enters payments, and a payment for her would
+    be accepted (she is in the programme, her project is not closed)."""
+    return (current_user.can("disbursements.enter") and mother.status == "active"
+            and mother.project.status != "closed")
+
+
 def _render_mother(mother: Beneficiary, *, show_personal: bool):
     return render_template(
         "registry/mother.html",
         page=mother_page(mother, show_personal=show_personal),
         action=ActionForm(), exit_form=ExitForm(), consent_form=ConsentForm(),
         can_edit=current_user.can("records.edit"), can_show=current_user.can("personal.show"),
+        can_pay=can_pay_for(mother),
     )
 
 
