@@ -1,6 +1,6 @@
 """What both ways of importing the Fund's money share (row by row in :mod:`~tracker.funding.import_kinds`, in
 batches in :mod:`~tracker.funding.import_batch`): what a row names and whether it is a record imported already,
-with the same checks in the same order, so that both report the same first problem of a row.
+with the same checks in the same order, so that both report the same problems of a row (all of them at once).
 
 Each ``resolve_*`` function reads the database only through the lookups it is given (the ``*_of`` arguments):
 row by row they are queries, in batches what a batch looked up at once and what its earlier rows added. The
@@ -63,8 +63,15 @@ def resolve_rate_row(values: dict[str, str], *,
                      recorded_of: Callable[[str, dt.date], Decimal | None]) -> tuple[str, dt.date] | None:
     """``(currency, valid_from)`` of a row that adds a rate (:func:`~tracker.funding.rates.check_rate` has its
     rules), ``None`` when the same rate is recorded for that day; ``recorded_of`` gives the recorded rate."""
-    currency = v.currency(values["currency"])
-    valid_from = v.date(values["valid_from"], "valid_from", not_future=False)
+    errors = Errors()
+    currency = errors.check(v.currency, values["currency"])
+    valid_from = errors.check(v.date, values["valid_from"], "valid_from", not_future=False)
+    if errors:
+        try:
+            parse_rate(values["usd_per_unit"])
+        except MoneyError as error:
+            errors.add(str(error), "usd_per_unit")
+        errors.raise_any()
     existing = recorded_of(currency, valid_from)
     if existing is None:
         return currency, valid_from
