@@ -12,13 +12,61 @@ from __future__ import annotations
 
 
 class Invalid(ValueError):
-    """Input a service refuses: ``errors`` maps a field (or ``""``) to a message."""
+    """Input a service refuses: ``errors`` maps a field (or ``""``) to a message.
+
+    A field may have several messages (a list): ``messages`` keeps each one, ``errors`` joins them with "; ".
+    """
 
     def __init__(self, errors, field: str = ""):
         if not isinstance(errors, dict):
             errors = {field: errors}  # one message (a str or a lazy translation) for one field
-        self.errors = {k: str(v) for k, v in errors.items()}
+        self.messages = {k: [str(m) for m in (v if isinstance(v, (list, tuple)) else [v])]
+                         for k, v in errors.items()}
+        self.errors = {k: "; ".join(v) for k, v in self.messages.items()}
         super().__init__("; ".join(f"{k}: {v}" if k else v for k, v in self.errors.items()))
+
+
+class Errors:
+    """Collects what several checks refuse, so that a service reports every field's problem at once.
+
+    ``check(parse, ...)`` runs one parser and returns its value, or ``None`` when it refused (its messages are
+    kept); ``add`` keeps a message; ``raise_any()`` raises one :class:`Invalid` holding them all, if any.
+    A check that needs a value another check refused is skipped (its value is ``None``)::
+
+        errors = Errors()
+        currency = errors.check(v.currency, values["currency"])
+        amount = errors.check(v.amount, values["amount"], "amount", currency)
+        errors.raise_any()
+    """
+
+    def __init__(self):
+        self.messages: dict[str, list[str]] = {}
+
+    def add(self, message, field: str = "") -> None:
+        self.messages.setdefault(field, []).append(str(message))
+
+    def merge(self, error: Invalid) -> None:
+        for field, messages in error.messages.items():
+            for message in messages:
+                if message not in self.messages.get(field, ()):
+                    self.add(message, field)
+
+    def check(self, parse, *args, **kwargs):
+        try:
+            return parse(*args, **kwargs)
+        except Invalid as error:
+            self.merge(error)
+            return None
+
+    def has(self, *fields: str) -> bool:
+        return any(f in self.messages for f in fields)
+
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise Invalid(dict(self.messages))
 
 
 #: Seconds a client is asked to wait (``Retry-After``) before trying again after the database was busy.

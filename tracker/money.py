@@ -6,10 +6,19 @@ report. Binary floating-point values are refused wherever they could sneak in.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from babel import Locale
-from babel.numbers import get_currency_precision, get_territory_currencies
+from babel.numbers import (
+    NumberFormatError,
+    format_decimal,
+    get_currency_precision,
+    get_decimal_symbol,
+    get_group_symbol,
+    get_territory_currencies,
+    parse_decimal,
+)
 from flask_babel import lazy_gettext as _l
 
 #: Every amount the Fund handles must be below this (in any currency).
@@ -94,7 +103,8 @@ def parse_amount(text, currency: str | None = None, *, allow_zero: bool = False)
         if raw.startswith("-") and _PLAIN_DECIMAL(raw[1:]):
             raise MoneyError(_l("the amount must be greater than zero"))
         if not _PLAIN_DECIMAL(raw):
-            raise MoneyError(_l("%(value)s is not a plain amount like 1250.50 (digits, one dot, no commas)",
+            raise MoneyError(_l("%(value)s is not a plain amount like 1250.50 (digits and one dot only: no spaces, "
+                                "no commas)",
                                 value=repr(raw[:40])))
         try:
             value = Decimal(raw)
@@ -120,6 +130,54 @@ def parse_amount(text, currency: str | None = None, *, allow_zero: bool = False)
 def _PLAIN_DECIMAL(raw: str) -> bool:
     head, dot, tail = raw.partition(".")
     return head.isdigit() and head.isascii() and (not dot or (tail.isdigit() and tail.isascii()))
+
+
+#: What a typed amount may hold before its language reads it: digits, dots, commas and spaces (plain, no-break,
+#: narrow no-break), after an optional minus sign (refused later, with its own message).
+_TYPED = re.compile(r"-?[0-9][0-9.,\u0020\u00a0\u202f]*")
+_SPACES = re.compile(r"[\u0020\u00a0\u202f]")
+#: A plain amount with a dot and one or two decimals: read the same in every language.
+_DOT_CENTS = re.compile(r"[0-9]+\.[0-9]{1,2}")
+
+
+def parse_typed_amount(text, locale) -> Decimal:
+    """Read an amount a person typed in a form, as written in their language (``locale``): exact, never a float.
+
+    French: ``1 250,50`` (the thousands separated by a space, a no-break space or a narrow no-break space) and
+    ``1250,5``; English: ``1,250.50`` and ``1250.50``. In every language the plain ``1250.50`` is read as
+    written. Input that could mean two amounts is refused rather than guessed: ``1.250,50`` in English,
+    ``1,250.50`` or ``1.250`` in French, a comma that is no thousands separator in English (``1250,5``).
+    Only the writing is read here; :func:`parse_amount` checks the value (zero, negative, decimals).
+    Imports never come here: files take plain amounts only.
+    """
+    if isinstance(text, float):
+        raise MoneyError(_l("amounts must not be floats"))
+    if isinstance(text, Decimal):
+        return text
+    raw = str(text if text is not None else "").strip()
+    if not raw:
+        raise MoneyError(_l("an amount is required"))
+    if _PLAIN_DECIMAL(raw) or (raw.startswith("-") and _PLAIN_DECIMAL(raw[1:])):
+        if "." not in raw or get_decimal_symbol(locale) == "." or _DOT_CENTS.fullmatch(raw.lstrip("-")):
+            return Decimal(raw)
+    elif _TYPED.fullmatch(raw):
+        group = get_group_symbol(locale)
+        # Any space between digits is the language's thousands separator (French: U+202F; English: a comma).
+        written = _SPACES.sub(group, raw)
+        if get_decimal_symbol(locale) != "." and "." in written:
+            written = None  # a dot in a language whose decimals follow a comma: ambiguous
+        if written is not None:
+            try:
+                return parse_decimal(written, locale=locale, strict=True)
+            except NumberFormatError:
+                pass
+    raise MoneyError(_l("%(value)s is not an amount: write a number such as %(example)s",
+                        value=repr(raw[:40]), example=typed_example(locale)))
+
+
+def typed_example(locale) -> str:
+    """1250.50 as a person writes it in ``locale``'s language: ``1,250.50`` in English, ``1 250,50`` in French."""
+    return format_decimal(Decimal("1250.50"), "#,##0.00", locale=locale)
 
 
 def parse_rate(text) -> Decimal:

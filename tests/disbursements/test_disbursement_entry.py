@@ -137,12 +137,13 @@ def test_new_form_gets_a_fresh_request_key_each_time(world, staff_client):
 def test_bad_amount_shows_the_form_with_the_message_and_saves_nothing(app, world, staff_client):
     before = audit_count(app)
     for amount, currency, words in [
-        ("NaN", "USD", "not a plain amount"),
-        ("Infinity", "USD", "not a plain amount"),
-        ("1e9999", "USD", "not a plain amount"),
+        ("NaN", "USD", "write a number such as 1,250.50"),
+        ("Infinity", "USD", "write a number such as 1,250.50"),
+        ("1e9999", "USD", "write a number such as 1,250.50"),
         ("-0.01", "USD", "greater than zero"),
         ("0", "USD", "greater than zero"),
-        ("1,000", "USD", "no commas"),
+        ("1.000,50", "USD", "'1.000,50' is not an amount"),  # French writing in an English form: refused
+        ("1000,5", "USD", "'1000,5' is not an amount"),  # a comma that groups no thousands: ambiguous
         ("12.345", "USD", "at most 2 decimal places"),
         ("12.5", "XAF", "XAF amounts have no decimals"),
     ]:

@@ -3,6 +3,9 @@ same errors (``Kind.apply_batch`` beside ``apply_row``)."""
 from __future__ import annotations
 
 import dataclasses
+import html
+import io
+import re
 
 from sqlalchemy import delete, func, select
 
@@ -134,3 +137,33 @@ def test_the_row_the_database_refuses_in_a_batch_is_named(rq, people, monkeypatc
     result = _run(good, batch=True, user=people["staff"])
     assert [str(e) for e in result.errors] == ["row 3: reference: PAY-0002 exists already with other details"]
     assert result.committed is False  # all-or-nothing: the three good rows are not saved either
+
+
+THREE_PROBLEMS = [
+    "row 3: mother_code: CD-M-09999 is not known in your countries",
+    "row 3: currency: XXX is not an ISO 4217 currency code such as USD",
+    "row 3: entered_on: 2026-13-01 is not a date in the form YYYY-MM-DD",
+]
+
+
+def test_a_row_with_three_problems_reports_all_three_row_by_row_and_in_batches(rq, people):
+    data = csv_bytes(GOOD[0], line("PAY-0003", mother="CD-M-09999", currency="XXX", entered_on="2026-13-01"))
+    (row_by_row, in_batches), _states = _both(data, people["staff"])
+    assert row_by_row == in_batches == (THREE_PROBLEMS, 1, 0)
+    assert _db.session.scalar(select(func.count(Disbursement.id))) == 0
+
+
+def test_the_preview_of_a_small_file_lists_the_three_problems_of_a_row(app, rq, people, tmp_path):
+    from tests.conftest import AuthActions
+
+    app.config["IMPORT_UPLOAD_DIR"] = str(tmp_path / "uploads")
+    data = csv_bytes(GOOD[0], line("PAY-0003", mother="CD-M-09999", currency="XXX", entered_on="2026-13-01"))
+    client = app.test_client()
+    assert AuthActions(client).login("staff@example.org").status_code == 302
+    page = client.post("/imports/disbursements", data={"file": (io.BytesIO(data), "payments.csv")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    cells = [" ".join(re.sub(r"<[^>]+>", " ", html.unescape(row)).split())
+             for row in re.findall(r"<tr><td class=\"nowrap\">(.*?)</tr>", page, re.S)]
+    assert cells == [p.replace("row ", "").replace(": ", " ", 2) for p in THREE_PROBLEMS]
+    assert "1 row has a problem" in html.unescape(page)
+    assert _db.session.scalar(select(func.count(Disbursement.id))) == 0

@@ -300,7 +300,8 @@ def test_budget_lines_in_batches_refuse_what_rows_refuse(rq, funding_manager, ba
         "row 9: project_code: TF-XX-0000-00 is not known in your countries",
         "row 10: category: travel is not one of: school_fees, iga, medical, psychosocial, legal, material, "
         "outreach, admin",
-        "row 11: amount_usd: '1,000' is not a plain amount like 1250.50 (digits, one dot, no commas)",
+        "row 11: amount_usd: '1,000' is not a plain amount like 1250.50 (digits and one dot only: no spaces, "
+        "no commas)",
         "row 12: year: twenty is not a whole number",
         "row 13: amount_usd: is larger than any amount the Fund handles (1,000,000,000 USD)",
         "row 14: year: must be at least 2000",

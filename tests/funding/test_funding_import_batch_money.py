@@ -269,7 +269,7 @@ def test_allocations_in_batches_refuse_what_rows_refuse(rq, funding_manager, bat
         "row 6: amount_usd: only $1,800.00 received is not yet allocated",
         "row 9: amount_usd: only $0.00 received is not yet allocated",
         f"row 10: project_code: {SS} is not known in your countries",
-        "row 11: amount_usd: 'ten' is not a plain amount like 1250.50 (digits, one dot, no commas)",
+        "row 11: amount_usd: 'ten' is not a plain amount like 1250.50 (digits and one dot only: no spaces, no commas)",
         "row 12: project_code: project TF-CD-2020-01 is closed",
         "row 13: project_code: differs from the recorded AL-CF-OLD",
         "row 15: amount_usd: only $0.00 received is not yet allocated",

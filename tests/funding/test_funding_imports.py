@@ -215,7 +215,7 @@ def test_budget_lines_file_with_bad_rows_saves_nothing(manager):
         "row 5: project_code: TF-XX-0000-00 is not known in your countries",
         "row 6: category: travel is not one of: school_fees, iga, medical, psychosocial, legal, material, "
         "outreach, admin",
-        "row 7: amount_usd: '1,000' is not a plain amount like 1250.50 (digits, one dot, no commas)",
+        "row 7: amount_usd: '1,000' is not a plain amount like 1250.50 (digits and one dot only: no spaces, no commas)",
         "row 8: year: twenty is not a whole number",
     ]
     assert result.committed is False
@@ -477,7 +477,7 @@ def test_allocations_file_beyond_what_is_unallocated_saves_nothing(received, man
         "row 2: amount_usd: only $0.00 received is not yet allocated",
         "row 4: amount_usd: only $6,000.00 received is not yet allocated",
         f"row 5: project_code: {SS} is not known in your countries",
-        "row 6: amount_usd: 'ten' is not a plain amount like 1250.50 (digits, one dot, no commas)",
+        "row 6: amount_usd: 'ten' is not a plain amount like 1250.50 (digits and one dot only: no spaces, no commas)",
     ]
     assert result.committed is False
     assert count(Allocation) == 0

@@ -379,7 +379,7 @@ ENROLMENTS = [
     ([C2, "EP Amani", "2035-2036", "P1", "30000", "CDF", "3"], "academic_year: 2035-2036 is out of range"),
     ([C2, "EP Amani", "2025-2026", "P1", "30000", "cdf", "2"], ""),  # new
     ([C2, "EP Amani", "2024-2025", "P1", "45,000", "CDF", "3"],
-     "fee_per_term: '45,000' is not a plain amount like 1250.50 (digits, one dot, no commas)"),
+     "fee_per_term: '45,000' is not a plain amount like 1250.50 (digits and one dot only: no spaces, no commas)"),
     ([C2, "EP Amani", "2024-2025", "P1", "0", "CDF", "3"], "fee_per_term: the amount must be greater than zero"),
     ([C2, "EP Amani", "2024-2025", "P1", "30000", "CDF", "5"], "terms: must be at most 4"),
     ([C2, "S" * 201, "2024-2025", "P1", "30000", "CDF", "3"], "school: is too long (at most 200 characters)"),
@@ -390,7 +390,7 @@ ENROLMENTS = [
     ([C1, "EP Mapendo", "2024-2025", "P2B", "40000", "CDF", "2"], "terms: term 3 has a payment already"),
     ([C1, "EP Mapendo", "2024-2025", "P2B", "40", "USD", "3"], "currency: payments in CDF exist already"),
     ([C1, "EP Mapendo", "2024-2025", "P2B", "abc", "CDF", "3"],
-     "fee_per_term: 'abc' is not a plain amount like 1250.50 (digits, one dot, no commas)"),
+     "fee_per_term: 'abc' is not a plain amount like 1250.50 (digits and one dot only: no spaces, no commas)"),
     ([C1, "EP Mapendo", "2025-2026", "P3", "45000.50", "CDF", "3"], ""),  # row 2 again
 ]
 

@@ -228,7 +228,7 @@ INCOME_PROJECTS = [
     (["IGA-X-2", M42, "farming", "2025-02-30", "1000", "CDF", "active"],
      "started_on: 2025-02-30 is not a date in the form YYYY-MM-DD"),
     (["IGA-X-3", M42, "farming", "2025-03-01", "abc", "CDF", "active"],
-     "planned_grant: 'abc' is not a plain amount like 1250.50 (digits, one dot, no commas)"),
+     "planned_grant: 'abc' is not a plain amount like 1250.50 (digits and one dot only: no spaces, no commas)"),
     (["IGA-X-4", M42, "farming", "2025-03-01", "1000", "CDF", "finished"],
      "status: finished is not one of: planned, active, struggling, closed_successful, closed_failed"),
     (["IGA-X-5", M42, "", "2025-03-01", "1000", "CDF", "active"], "activity: is required"),
@@ -343,7 +343,7 @@ INCOME_REPORTS = [
     ([IGA1, "2025-06", "1", "0", "USD"], "currency: reports of IGA-CD-00042-1 are in CDF"),
     ([IGA1, "2025-07", "-5", "0", "CDF"], "revenue: the amount must be greater than zero"),
     ([IGA1, "2025-07", "5", "1,000", "CDF"],
-     "costs: '1,000' is not a plain amount like 1250.50 (digits, one dot, no commas)"),
+     "costs: '1,000' is not a plain amount like 1250.50 (digits and one dot only: no spaces, no commas)"),
     ([IGA1, "2025-02", "1", "0", "CDF"], "month: is before the activity started"),
     ([IGA1, "2025-04", "185000", "95000", "CDF"], ""),  # row 2's, corrected
     ([IGA1, "2025-04", "185000", "95000", ""], "currency: '' is not an ISO 4217 currency code such as USD"),

@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from tracker import validation as v
-from tracker.errors import Invalid
+from tracker.disbursements import services
+from tracker.errors import Errors, Invalid
 from tracker.extensions import db
 from tracker.imports.kinds import RowContext
 from tracker.models import Beneficiary, Child, Enrolment, IncomeProject, Project, User
@@ -74,48 +75,61 @@ class RowTargets(NamedTuple):
 def resolve_row(values: dict[str, str], ctx: RowContext, *,
                 existing_of: Callable[[str], tuple[int, int] | None],
                 enrolment_of: Callable[[int, str], Enrolment | None]) -> RowTargets | None:
-    """The records a row names, in the order of the checks (so the first problem is the one reported); ``None``
-    when its reference is imported already with the same project and mother. ``existing_of(reference)`` gives
-    the recorded ``(project_id, beneficiary_id)`` of a reference, ``enrolment_of(child_id, year)`` an enrolment:
-    from the database row by row, from what a batch looked up at once in batches."""
-    reference = v.text(values["reference"], "reference", max_length=60)
-    seen = ctx.cache.setdefault("_seen", set())
-    if reference in seen:
-        raise Invalid(_l("%(ref)s appears twice in this file", ref=reference), "reference")
-    seen.add(reference)
-    found = existing_of(reference)
-    project = ctx.find(Project, "project_code", "code", values["project_code"])
-    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
-    if found is not None:
+    """The records a row names; ``None`` when its reference is imported already with the same project and mother.
+    Every problem of the row is reported at once: when a record it names is unknown, the row's own values are
+    checked too (as the entry form would). ``existing_of(reference)`` gives the recorded ``(project_id,
+    beneficiary_id)`` of a reference, ``enrolment_of(child_id, year)`` an enrolment: from the database row by row,
+    from what a batch looked up at once in batches."""
+    errors = Errors()
+    reference = errors.check(v.text, values["reference"], "reference", max_length=60)
+    found = None
+    if reference is not None:
+        seen = ctx.cache.setdefault("_seen", set())
+        if reference in seen:
+            errors.add(_l("%(ref)s appears twice in this file", ref=reference), "reference")
+        else:
+            seen.add(reference)
+            found = existing_of(reference)
+    project = errors.check(ctx.find, Project, "project_code", "code", values["project_code"])
+    mother = errors.check(ctx.find, Beneficiary, "mother_code", "code", values["mother_code"])
+    if found is not None and project is not None and mother is not None:
         if found[0] != project.id or found[1] != mother.id:
             raise Invalid(_l("%(ref)s exists already with other details", ref=reference), "reference")
-        return None
-    child = ctx.find(Child, "child_code", "code", values["child_code"]) if values.get("child_code") else None
+        if not errors:
+            return None
+    child = (errors.check(ctx.find, Child, "child_code", "code", values["child_code"])
+             if values.get("child_code") else None)
     enrolment = None
     if values.get("academic_year"):
-        if child is None:
-            raise Invalid(_l("an academic year needs the child"), "child_code")
-        year = v.academic_year(values["academic_year"])
-        enrolment = enrolment_of(child.id, year)
-        if enrolment is None:
-            raise Invalid(_l("%(child)s is not enrolled for %(year)s", child=child.code, year=year), "academic_year")
+        year = errors.check(v.academic_year, values["academic_year"])
+        if child is None and not errors.has("child_code"):
+            errors.add(_l("an academic year needs the child"), "child_code")
+        elif child is not None and year is not None:
+            enrolment = enrolment_of(child.id, year)
+            if enrolment is None:
+                errors.add(_l("%(child)s is not enrolled for %(year)s", child=child.code, year=year), "academic_year")
     income_project = None
     if values.get("income_project_reference"):
-        income_project = ctx.find(IncomeProject, "income_project_reference", "reference",
-                                 values["income_project_reference"])
+        income_project = errors.check(ctx.find, IncomeProject, "income_project_reference", "reference",
+                                      values["income_project_reference"])
     user = import_user(ctx)
     history = ctx.history
-    paid_on = v.date(values.get("paid_on", ""), "paid_on", required=history)
-    payment_reference = v.text(values.get("payment_reference", ""), "payment_reference", required=history,
-                               max_length=80)
+    paid_on = errors.check(v.date, values.get("paid_on", ""), "paid_on", required=history)
+    payment_reference = errors.check(v.text, values.get("payment_reference", ""), "payment_reference",
+                                     required=history, max_length=80)
     if not history and (paid_on or payment_reference):
-        raise Invalid(_l("only past payments (--history) are imported as paid; leave it empty"),
-                      "paid_on" if paid_on else "payment_reference")
+        errors.add(_l("only past payments (--history) are imported as paid; leave it empty"),
+                   "paid_on" if paid_on else "payment_reference")
     if history:
         since = live_since()
         if since is None:  # run_import refuses the import before any row; never trust that alone
             raise Invalid(history_refusal(), "paid_on")
-        if paid_on > since:
-            raise Invalid(_l("after the go-live date %(day)s; record it through approval", day=since.isoformat()),
-                          "paid_on")
+        if paid_on is not None and paid_on > since:
+            errors.add(_l("after the go-live date %(day)s; record it through approval", day=since.isoformat()),
+                       "paid_on")
+    if errors:
+        # The entry is not checked when a record is missing: its own values still are, to report them all.
+        services.check_entry_values(errors, category=values["category"], currency=values["currency"],
+                                    amount=values["amount"], payee=values["payee"], entered_on=values["entered_on"])
+        errors.raise_any()
     return RowTargets(reference, project, mother, child, enrolment, income_project, user, paid_on, payment_reference)

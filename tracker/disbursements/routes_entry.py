@@ -19,9 +19,9 @@ from tracker.disbursements import queries, services
 from tracker.disbursements.blueprint import bp
 from tracker.disbursements.forms import EntryForm, StartForm, TermForm
 from tracker.disbursements.term_totals import batch_totals
-from tracker.errors import Invalid
+from tracker.errors import Errors, Invalid
 from tracker.extensions import db
-from tracker.forms import ActionForm, show_errors
+from tracker.forms import ActionForm, check_too, show_errors
 from tracker.models import Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project
 from tracker.models.base import today
 from tracker.web import SelectChoice, currency_choices, local_currency, project_choices, scoped_project
@@ -92,6 +92,8 @@ def new():
             # The page of the payment says so, with "Enter another for this mother" and "Back to the list".
             session["after_entry"] = {"reference": disbursement.reference, "back": safe_back(form.back.data)}
             return redirect(url_for("disbursements.show", reference=disbursement.reference))
+    else:
+        check_too(form, lambda: _check_values(category, form))
     return render_template("disbursements/new.html", form=form, mother=mother, category=category,
                                    targets=targets, top_up=top_up, prefill_missed=prefill_missed)
 
@@ -144,6 +146,14 @@ def _prefill_term(form: EntryForm, mother: Beneficiary, targets) -> str | None:
     if chosen.currency:
         form.currency.data = chosen.currency
     return None
+
+
+def _check_values(category: str, form: EntryForm) -> None:
+    """The entry's own values as the service checks them (for a form refused before it, :func:`check_too`)."""
+    errors = Errors()
+    services.check_entry_values(errors, category=category, currency=form.currency.data, amount=form.amount.data,
+                                payee=form.payee.data, entered_on=form.entered_on.data)
+    errors.raise_any()
 
 
 def _enter(mother: Beneficiary, category: str, form: EntryForm):

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker import audit
 from tracker import validation as v
-from tracker.errors import Invalid
+from tracker.errors import Errors, Invalid
 from tracker.extensions import db
 from tracker.funding.rates import usd_value
 from tracker.models import CATEGORIES, Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
@@ -259,60 +259,82 @@ def check_entry(*, project: Project, category: str, beneficiary: Beneficiary, pa
                 entered_on=None, child: Child | None = None, enrolment: Enrolment | None = None, term=None,
                 income_project: IncomeProject | None = None, top_up: bool = False, top_up_reason: str | None = None,
                 past: bool = False, holder: Callable[[int, int], str | None] | None = None) -> Entry:
-    """Every rule of an entry but its reference (:func:`enter`); raises :class:`Invalid` on the first broken.
+    """Every rule of an entry but its reference (:func:`enter`); raises :class:`Invalid` naming every problem
+    at once (a rule that needs a value refused by another is skipped).
 
     ``holder(enrolment_id, term)`` names the disbursement already holding a term of school fees
     (:func:`holding_disbursement` unless a batch import knows them already).
     """
-    category = v.choice(category, "category", CATEGORIES)
-    currency = v.currency(currency)
-    amount = v.amount(amount, "amount", currency)
-    payee = v.text(payee, "payee", max_length=200)
-    entered_on = v.date(entered_on or today(), "entered_on")
+    errors = Errors()
+    category, currency, amount, payee, entered_on = check_entry_values(
+        errors, category=category, currency=currency, amount=amount, payee=payee, entered_on=entered_on)
     if beneficiary.project_id != project.id:
-        raise Invalid(_l("%(code)s is not enrolled in %(project)s", code=beneficiary.code, project=project.code),
-                      "mother_code")
+        errors.add(_l("%(code)s is not enrolled in %(project)s", code=beneficiary.code, project=project.code),
+                   "mother_code")
     if project.status == "closed" and not past:
-        raise Invalid(_l("project %(code)s is closed", code=project.code), "project_code")
+        errors.add(_l("project %(code)s is closed", code=project.code), "project_code")
     if beneficiary.status != "active" and not past:
-        raise Invalid(_l("%(code)s has left the programme", code=beneficiary.code), "mother_code")
+        errors.add(_l("%(code)s has left the programme", code=beneficiary.code), "mother_code")
     if child is not None and child.mother_id != beneficiary.id:
-        raise Invalid(_l("%(child)s is not a child of %(mother)s", child=child.code, mother=beneficiary.code),
-                      "child_code")
+        errors.add(_l("%(child)s is not a child of %(mother)s", child=child.code, mother=beneficiary.code),
+                   "child_code")
     if category == "school_fees":
-        if child is None:
-            raise Invalid(_l("school fees need the child"), "child_code")
-        if enrolment is None:
-            raise Invalid(_l("school fees need the child's enrolment (academic year)"), "academic_year")
-        if enrolment.child_id != child.id:
-            raise Invalid(_l("this enrolment is not of %(child)s", child=child.code), "academic_year")
-        term = v.integer(term, "term", minimum=1)
-        if term > enrolment.terms:
-            raise Invalid(_l("the enrolment for %(year)s has %(n)d terms", year=enrolment.academic_year,
-                             n=enrolment.terms), "term")
-        held_by = (holding_disbursement if holder is None else holder)(enrolment.id, term)
-        if held_by and not top_up:
-            raise Invalid(_l("term %(term)d of %(child)s is already asked for or paid (%(ref)s); mark this one as a "
-                             "top-up with a reason if it is really a second payment",
-                             term=term, child=child.code, ref=held_by), "term")
-        if top_up and not held_by:
-            raise Invalid(_l("term %(term)d of %(child)s has no payment to top up", term=term, child=child.code),
-                          "term")
-    else:
+        term = _check_term(child, enrolment, term, top_up, holder, errors)
+    elif category is not None:
         if enrolment is not None or term not in (None, ""):
-            raise Invalid(_l("only school fees have an academic year and a term"), "term")
+            errors.add(_l("only school fees have an academic year and a term"), "term")
         term = None
     if category == "iga":
         if income_project is None:
-            raise Invalid(_l("an income-activity grant needs the income activity"), "income_project_reference")
-        if income_project.beneficiary_id != beneficiary.id:
-            raise Invalid(_l("%(ref)s is not an activity of %(mother)s", ref=income_project.reference,
-                             mother=beneficiary.code), "income_project_reference")
-    elif income_project is not None:
-        raise Invalid(_l("only income-activity grants name an income activity"), "income_project_reference")
-    top_up_reason = v.text(top_up_reason, "top_up_reason", required=bool(top_up), max_length=500)
+            errors.add(_l("an income-activity grant needs the income activity"), "income_project_reference")
+        elif income_project.beneficiary_id != beneficiary.id:
+            errors.add(_l("%(ref)s is not an activity of %(mother)s", ref=income_project.reference,
+                          mother=beneficiary.code), "income_project_reference")
+    elif category is not None and income_project is not None:
+        errors.add(_l("only income-activity grants name an income activity"), "income_project_reference")
+    top_up_reason = errors.check(v.text, top_up_reason, "top_up_reason", required=bool(top_up), max_length=500)
+    errors.raise_any()
     return Entry(category=category, currency=currency, amount=amount, payee=payee, entered_on=entered_on,
                  term=term, top_up_reason=top_up_reason)
+
+
+def check_entry_values(errors: Errors, *, category, currency, amount, payee, entered_on) -> tuple:
+    """The values of an entry that need no record, checked into ``errors``: ``(category, currency, amount, payee,
+    entered_on)``, ``None`` for each refused. An import row naming an unknown mother still reports these."""
+    category = errors.check(v.choice, category, "category", CATEGORIES)
+    currency = errors.check(v.currency, currency)
+    amount = errors.check(v.amount, amount, "amount", currency)
+    payee = errors.check(v.text, payee, "payee", max_length=200)
+    entered_on = errors.check(v.date, entered_on or today(), "entered_on")
+    return category, currency, amount, payee, entered_on
+
+
+def _check_term(child, enrolment, term, top_up, holder, errors: Errors) -> int | None:
+    """The term of a school-fee payment: of the child's enrolment, and not held already unless a top-up."""
+    if child is None:
+        errors.add(_l("school fees need the child"), "child_code")
+        return None
+    if enrolment is None:
+        errors.add(_l("school fees need the child's enrolment (academic year)"), "academic_year")
+        return None
+    if enrolment.child_id != child.id:
+        errors.add(_l("this enrolment is not of %(child)s", child=child.code), "academic_year")
+        return None
+    term = errors.check(v.integer, term, "term", minimum=1)
+    if term is None:
+        return None
+    if term > enrolment.terms:
+        errors.add(_l("the enrolment for %(year)s has %(n)d terms", year=enrolment.academic_year, n=enrolment.terms),
+                   "term")
+        return term
+    held_by = (holding_disbursement if holder is None else holder)(enrolment.id, term)
+    if held_by and not top_up:
+        errors.add(_l("term %(term)d of %(child)s is already asked for or paid (%(ref)s); mark this one as a "
+                      "top-up with a reason if it is really a second payment",
+                      term=term, child=child.code, ref=held_by), "term")
+    if top_up and not held_by:
+        errors.add(_l("term %(term)d of %(child)s has no payment to top up", term=term, child=child.code), "term")
+    return term
 
 
 def enter(*, project: Project, category: str, beneficiary: Beneficiary, payee: str, amount, currency: str,

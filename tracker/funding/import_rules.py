@@ -1,6 +1,6 @@
 """What both ways of importing the Fund's money share (row by row in :mod:`~tracker.funding.import_kinds`, in
 batches in :mod:`~tracker.funding.import_batch`): what a row names and whether it is a record imported already,
-with the same checks in the same order, so that both report the same first problem of a row.
+with the same checks in the same order, so that both report the same problems of a row (all of them at once).
 
 Each ``resolve_*`` function reads the database only through the lookups it is given (the ``*_of`` arguments):
 row by row they are queries, in batches what a batch looked up at once and what its earlier rows added. The
@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from tracker import validation as v
 from tracker.auth.scope import in_scope
-from tracker.errors import Invalid
+from tracker.errors import Errors, Invalid
 from tracker.extensions import db
 from tracker.imports.kinds import RowContext
 from tracker.models import DONOR_KINDS, PROJECT_STATUSES, Donor, Project
@@ -63,8 +63,15 @@ def resolve_rate_row(values: dict[str, str], *,
                      recorded_of: Callable[[str, dt.date], Decimal | None]) -> tuple[str, dt.date] | None:
     """``(currency, valid_from)`` of a row that adds a rate (:func:`~tracker.funding.rates.check_rate` has its
     rules), ``None`` when the same rate is recorded for that day; ``recorded_of`` gives the recorded rate."""
-    currency = v.currency(values["currency"])
-    valid_from = v.date(values["valid_from"], "valid_from", not_future=False)
+    errors = Errors()
+    currency = errors.check(v.currency, values["currency"])
+    valid_from = errors.check(v.date, values["valid_from"], "valid_from", not_future=False)
+    if errors:
+        try:
+            parse_rate(values["usd_per_unit"])
+        except MoneyError as error:
+            errors.add(str(error), "usd_per_unit")
+        errors.raise_any()
     existing = recorded_of(currency, valid_from)
     if existing is None:
         return currency, valid_from
@@ -105,12 +112,15 @@ def resolve_project_row(values: dict[str, str], ctx: RowContext, *,
     existing = existing_of(code)
     if existing is None:
         return code, country, None
-    given_ = (v.text(values["title"], "title", max_length=300),
-              v.text(project_title_fr(values, ctx, existing), "title_fr", required=False, max_length=300), country,
-              v.text(values["partner"], "partner", max_length=200),
-              v.date(values["start_date"], "start_date", not_future=False),
-              v.date(values["end_date"], "end_date", not_future=False),
-              v.choice(values["status"], "status", PROJECT_STATUSES))
+    errors = Errors()
+    given_ = (errors.check(v.text, values["title"], "title", max_length=300),
+              errors.check(v.text, project_title_fr(values, ctx, existing), "title_fr", required=False,
+                           max_length=300), country,
+              errors.check(v.text, values["partner"], "partner", max_length=200),
+              errors.check(v.date, values["start_date"], "start_date", not_future=False),
+              errors.check(v.date, values["end_date"], "end_date", not_future=False),
+              errors.check(v.choice, values["status"], "status", PROJECT_STATUSES))
+    errors.raise_any()
     if given_ == project_as_recorded(existing):
         return None
     return code, country, existing
@@ -131,9 +141,11 @@ def resolve_donor_row(values: dict[str, str], ctx: RowContext, *,
     existing = existing_of(name)
     if existing is None:
         return name, None
-    name_fr = v.text(donor_name_fr(values, ctx, existing), "name_fr", required=False, max_length=200)
-    kind = v.choice(values["kind"], "kind", DONOR_KINDS)
-    country = v.country(values["country"]) if given(values, "country") else None
+    errors = Errors()
+    name_fr = errors.check(v.text, donor_name_fr(values, ctx, existing), "name_fr", required=False, max_length=200)
+    kind = errors.check(v.choice, values["kind"], "kind", DONOR_KINDS)
+    country = errors.check(v.country, values["country"]) if given(values, "country") else None
+    errors.raise_any()
     if (existing.kind, existing.country, existing.name_fr) == (kind, country, name_fr):
         return None
     return name, existing
@@ -154,10 +166,16 @@ class MoneyRow:
 def resolve_pledge_row(values: dict[str, str], ctx: RowContext, *, existing_of: Callable[[str], Any]) -> MoneyRow:
     """The donor and project a pledges row names, and whether its reference is new; a recorded pledge with other
     data is refused. ``existing_of(reference)`` is the recorded pledge."""
-    reference = v.text(values["reference"], "reference", max_length=60)
-    donor = donor_named(ctx, values["donor"])
-    project = ctx.find(Project, "project_code", "code", values["project_code"]) \
+    errors = Errors()
+    reference = errors.check(v.text, values["reference"], "reference", max_length=60)
+    donor = errors.check(donor_named, ctx, values["donor"])
+    project = errors.check(ctx.find, Project, "project_code", "code", values["project_code"]) \
         if given(values, "project_code") else None
+    if errors:
+        _money_values(errors, values, "pledged_on")
+        if given(values, "country"):
+            errors.check(v.country, values["country"])
+        errors.raise_any()
     existing = existing_of(reference)
     if existing is None:
         return MoneyRow(reference, donor, True, project=project)
@@ -179,14 +197,18 @@ def resolve_contribution_row(values: dict[str, str], ctx: RowContext, *, pledge_
     """The donor and pledge a contributions row names, and whether its reference is new; a recorded contribution
     with other data is refused. ``pledge_of`` and ``existing_of`` give the pledge and the contribution recorded
     with a reference."""
-    reference = v.text(values["reference"], "reference", max_length=60)
-    donor = donor_named(ctx, values["donor"])
+    errors = Errors()
+    reference = errors.check(v.text, values["reference"], "reference", max_length=60)
+    donor = errors.check(donor_named, ctx, values["donor"])
     pledge = None
     if given(values, "pledge_reference"):
-        pledge_ref = v.text(values["pledge_reference"], "pledge_reference", max_length=60)
-        pledge = pledge_of(pledge_ref)
-        if pledge is None:
-            raise Invalid(_l("%(value)s is not a known pledge", value=pledge_ref), "pledge_reference")
+        pledge_ref = errors.check(v.text, values["pledge_reference"], "pledge_reference", max_length=60)
+        pledge = pledge_of(pledge_ref) if pledge_ref is not None else None
+        if pledge is None and pledge_ref is not None:
+            errors.add(_l("%(value)s is not a known pledge", value=pledge_ref), "pledge_reference")
+    if errors:
+        _money_values(errors, values, "received_on")
+        errors.raise_any()
     existing = existing_of(reference)
     if existing is None:
         return MoneyRow(reference, donor, True, pledge=pledge)
@@ -199,6 +221,14 @@ def resolve_contribution_row(values: dict[str, str], ctx: RowContext, *, pledge_
         ("pledge_reference", existing.pledge_id, pledge.id if pledge else None),
     ))
     return MoneyRow(reference, donor, False, pledge=pledge)
+
+
+def _money_values(errors: Errors, values: dict[str, str], day_column: str) -> None:
+    """The currency, amount and date of a pledges or contributions row that names something unknown, checked into
+    ``errors``: the row reports all its problems at once."""
+    currency = errors.check(v.currency, values["currency"])
+    errors.check(v.amount, values["amount"], "amount", currency)
+    errors.check(v.date, values[day_column], day_column)
 
 
 # --- allocations -----------------------------------------------------------------------------------------------------
@@ -225,10 +255,12 @@ def resolve_allocation_row(values: dict[str, str], ctx: RowContext, *, named_of:
     ``unreferenced``), those without a reference first, then in the order they were recorded;
     ``taken(allocation)`` whether an earlier row of the file created or found it.
     """
-    project = ctx.find(Project, "project_code", "code", values["project_code"])
-    amount = v.amount(values["amount_usd"], "amount_usd", "USD")
-    allocated_on = v.date(values["allocated_on"], "allocated_on")
-    reference = v.text(values["reference"], "reference", required=False, max_length=60)
+    errors = Errors()
+    project = errors.check(ctx.find, Project, "project_code", "code", values["project_code"])
+    amount = errors.check(v.amount, values["amount_usd"], "amount_usd", "USD")
+    allocated_on = errors.check(v.date, values["allocated_on"], "allocated_on")
+    reference = errors.check(v.text, values["reference"], "reference", required=False, max_length=60)
+    errors.raise_any()
     if reference:
         named = named_of(reference)
         if named is not None:

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from tracker import validation as v
-from tracker.errors import Invalid
+from tracker.errors import Errors, Invalid
 from tracker.extensions import db
 from tracker.models import ExchangeRate
 from tracker.money import MoneyError, parse_rate, to_usd
@@ -34,19 +34,21 @@ def usd_value(amount: Decimal, currency: str, day: dt.date, *, field: str = "cur
 
 def check_rate(*, currency: str, valid_from, usd_per_unit,
                exists: Callable[[str, dt.date], bool]) -> tuple[str, dt.date, Decimal]:
-    """``(currency, valid_from, rate)`` of a new rate, or :class:`Invalid` on the first rule broken;
+    """``(currency, valid_from, rate)`` of a new rate, or :class:`Invalid` naming every rule broken;
     ``exists(currency, valid_from)`` tells whether a rate is recorded for that day already."""
-    currency = v.currency(currency)
+    errors = Errors()
+    currency = errors.check(v.currency, currency)
     if currency == "USD":
-        raise Invalid(_l("USD is always 1"), "currency")
-    valid_from = v.date(valid_from, "valid_from", not_future=False)
+        errors.add(_l("USD is always 1"), "currency")
+    valid_from = errors.check(v.date, valid_from, "valid_from", not_future=False)
     try:
         rate = parse_rate(usd_per_unit)
     except MoneyError as error:
-        raise Invalid(str(error), "usd_per_unit") from None
-    if exists(currency, valid_from):
-        raise Invalid(_l("a rate for %(code)s from %(date)s exists already", code=currency,
-                         date=valid_from.isoformat()), "valid_from")
+        errors.add(str(error), "usd_per_unit")
+    if not errors and exists(currency, valid_from):
+        errors.add(_l("a rate for %(code)s from %(date)s exists already", code=currency,
+                      date=valid_from.isoformat()), "valid_from")
+    errors.raise_any()
     return currency, valid_from, rate
 
 

@@ -18,7 +18,7 @@ from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.formatting import format_money
-from tracker.forms import show_errors
+from tracker.forms import check_too, show_errors
 from tracker.funding import services
 from tracker.funding.blueprint import bp
 from tracker.funding.forms import ContributionForm, PledgeForm, countries_choices, donor_choices
@@ -93,12 +93,17 @@ def new_pledge():
             flash(_("The pledge %(ref)s is recorded: %(usd)s.", ref=pledge.reference,
                     usd=format_money(pledge.usd_amount)), "success")
             return redirect(url_for("funding.donor", id=donor_.id))
+    elif request.method == "POST" and form.donor.data and not form.donor.errors:
+        donor_ = donor_or_404(form.donor.data)
+        check_too(form, lambda: services.check_pledge(
+            donor=donor_, reference=form.reference.data, amount=form.amount.data, currency=form.currency.data,
+            pledged_on=form.pledged_on.data, country=form.country.data or None, reference_taken=lambda _r: False))
     return form_page(
         form, title=_("New pledge"), crumbs=[(url_for("funding.pledges"), _("Pledges"))],
         cancel=url_for("funding.pledges"), submit=_("Record"),
         intro=_("Its value in US dollars is frozen at the exchange rate in force on the day of the pledge."),
         hints={"project": _("Only projects in your countries are listed."),
-               "amount": _("In the pledge's currency: digits and one dot, such as 1250000.")},
+               "amount": _("In the pledge's currency, such as %(example)s.", example=form.amount.example)},
     )
 
 
@@ -153,6 +158,11 @@ def new_contribution():
             flash(_("The contribution %(ref)s is recorded: %(usd)s.", ref=contribution.reference,
                     usd=format_money(contribution.usd_amount)), "success")
             return redirect(url_for("funding.donor", id=donor_.id))
+    elif request.method == "POST" and form.donor.data and not form.donor.errors:
+        donor_ = donor_or_404(form.donor.data)
+        check_too(form, lambda: services.check_contribution(
+            donor=donor_, reference=form.reference.data, amount=form.amount.data, currency=form.currency.data,
+            received_on=form.received_on.data, reference_taken=lambda _r: False))
     return form_page(
         form, title=_("New contribution"), crumbs=[(url_for("funding.contributions"), _("Contributions"))],
         cancel=url_for("funding.contributions"), submit=_("Record"),

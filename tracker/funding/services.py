@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from tracker import validation as v
-from tracker.errors import Invalid
+from tracker.errors import Errors, Invalid
 from tracker.extensions import db
 from tracker.formatting import format_money
 from tracker.funding.rates import usd_value
@@ -63,19 +63,32 @@ def _refuse_taken(taken: Callable[[str], bool], value: str, field: str) -> None:
         raise Invalid(_l("%(value)s exists already", value=value), field)
 
 
+def _usd(errors: Errors, amount, currency, day, rate_of) -> tuple[Decimal | None, Decimal | None]:
+    """USD value and rate of an amount whose parts were all accepted (else ``(None, None)``), kept sane."""
+    if None in (amount, currency, day):
+        return None, None
+    found = errors.check(usd_value, amount, currency, day, rate_of=rate_of)
+    if found is None:
+        return None, None
+    errors.check(_sane_usd, found[0], "amount")
+    return found
+
+
 # --- donors ----------------------------------------------------------------------------------------------------------
 
 def check_donor(*, name: str, kind: str, country: str | None = None, name_fr: str | None = None, donor=None,
                 name_taken: Callable[[str], bool]) -> tuple[str, str, str | None, str | None]:
     """``(name, kind, country, name_fr)`` of a new donor (``donor`` ``None``) or of ``donor`` changed, or
-    :class:`Invalid` on the first rule broken; ``name_taken(name)`` tells whether a donor has the name. The French
+    :class:`Invalid` naming every rule broken; ``name_taken(name)`` tells whether a donor has the name. The French
     name is optional (blank: none) and need not be unique."""
-    name = v.text(name, "name", max_length=200)
-    name_fr = v.text(name_fr, "name_fr", required=False, max_length=200)
-    kind = v.choice(kind, "kind", DONOR_KINDS)
-    country = v.country(country, "country") if country else None
-    if donor is None or name != donor.name:
-        _refuse_taken(name_taken, name, "name")
+    errors = Errors()
+    name = errors.check(v.text, name, "name", max_length=200)
+    name_fr = errors.check(v.text, name_fr, "name_fr", required=False, max_length=200)
+    kind = errors.check(v.choice, kind, "kind", DONOR_KINDS)
+    country = errors.check(v.country, country, "country") if country else None
+    if name is not None and (donor is None or name != donor.name):
+        errors.check(_refuse_taken, name_taken, name, "name")
+    errors.raise_any()
     return name, kind, country, name_fr
 
 
@@ -121,16 +134,18 @@ def check_pledge(*, donor: Donor, reference: str, amount, currency: str, pledged
                  rate_of: RateOf = rate_on) -> CheckedMoney:
     """Every rule of :func:`record_pledge`, in its order; ``reference_taken(reference)`` tells whether a pledge has
     it, ``rate_of(currency, day)`` gives the rate in force (:func:`tracker.rates.rate_on`)."""
-    reference = v.text(reference, "reference", max_length=60)
-    currency = v.currency(currency)
-    amount = _sane_amount(amount, "amount", currency)
-    pledged_on = v.date(pledged_on, "pledged_on")
-    country = v.country(country, "country") if country else None
+    errors = Errors()
+    reference = errors.check(v.text, reference, "reference", max_length=60)
+    currency = errors.check(v.currency, currency)
+    amount = errors.check(_sane_amount, amount, "amount", currency)
+    pledged_on = errors.check(v.date, pledged_on, "pledged_on")
+    country = errors.check(v.country, country, "country") if country else None
     if project is not None and country and project.country != country:
-        raise Invalid(_l("project %(code)s is not in %(country)s", code=project.code, country=country), "country")
-    _refuse_taken(reference_taken, reference, "reference")
-    usd, rate = usd_value(amount, currency, pledged_on, rate_of=rate_of)
-    _sane_usd(usd, "amount")
+        errors.add(_l("project %(code)s is not in %(country)s", code=project.code, country=country), "country")
+    if reference is not None:
+        errors.check(_refuse_taken, reference_taken, reference, "reference")
+    usd, rate = _usd(errors, amount, currency, pledged_on, rate_of)
+    errors.raise_any()
     return CheckedMoney(reference, amount, currency, pledged_on, usd, rate,
                         country or (project.country if project else None))
 
@@ -152,19 +167,21 @@ def check_contribution(*, donor: Donor, reference: str, amount, currency: str, r
                        reference_taken: Callable[[str], bool], rate_of: RateOf = rate_on) -> CheckedMoney:
     """Every rule of :func:`record_contribution`, in its order (the lookups as for :func:`check_pledge`);
     ``pledge`` needs ``id``, ``reference``, ``donor_id`` and ``pledged_on``."""
-    reference = v.text(reference, "reference", max_length=60)
-    currency = v.currency(currency)
-    amount = _sane_amount(amount, "amount", currency)
-    received_on = v.date(received_on, "received_on")
+    errors = Errors()
+    reference = errors.check(v.text, reference, "reference", max_length=60)
+    currency = errors.check(v.currency, currency)
+    amount = errors.check(_sane_amount, amount, "amount", currency)
+    received_on = errors.check(v.date, received_on, "received_on")
     if pledge is not None:
         if pledge.donor_id != donor.id:
-            raise Invalid(_l("pledge %(ref)s is not of %(donor)s", ref=pledge.reference, donor=donor.name),
-                          "pledge_reference")
-        if received_on < pledge.pledged_on - dt.timedelta(days=366):
-            raise Invalid(_l("is more than a year before the pledge"), "received_on")
-    _refuse_taken(reference_taken, reference, "reference")
-    usd, rate = usd_value(amount, currency, received_on, rate_of=rate_of)
-    _sane_usd(usd, "amount")
+            errors.add(_l("pledge %(ref)s is not of %(donor)s", ref=pledge.reference, donor=donor.name),
+                       "pledge_reference")
+        if received_on is not None and received_on < pledge.pledged_on - dt.timedelta(days=366):
+            errors.add(_l("is more than a year before the pledge"), "received_on")
+    if reference is not None:
+        errors.check(_refuse_taken, reference_taken, reference, "reference")
+    usd, rate = _usd(errors, amount, currency, received_on, rate_of)
+    errors.raise_any()
     return CheckedMoney(reference, amount, currency, received_on, usd, rate)
 
 
@@ -207,19 +224,24 @@ def check_allocation(*, project: Project, amount_usd, allocated_on, note: str | 
     """Every rule of :func:`allocate`, in its order: ``reference_taken(reference)`` tells whether an allocation
     has it, ``available_on(day)`` what the Fund has received up to ``day`` and not allocated
     (:func:`unallocated_on`)."""
-    amount = _sane_amount(amount_usd, "amount_usd", "USD")
-    _sane_usd(amount, "amount_usd")
-    allocated_on = v.date(allocated_on, "allocated_on")
-    note = v.text(note, "note", required=False, max_length=500)
-    reference = v.text(reference, "reference", required=False, max_length=60)
+    errors = Errors()
+    amount = errors.check(_sane_amount, amount_usd, "amount_usd", "USD")
+    if amount is not None:
+        errors.check(_sane_usd, amount, "amount_usd")
+        amount = None if errors.has("amount_usd") else amount
+    allocated_on = errors.check(v.date, allocated_on, "allocated_on")
+    note = errors.check(v.text, note, "note", required=False, max_length=500)
+    reference = errors.check(v.text, reference, "reference", required=False, max_length=60)
     if project.status == "closed":
-        raise Invalid(_l("project %(code)s is closed", code=project.code), "project_code")
+        errors.add(_l("project %(code)s is closed", code=project.code), "project_code")
     if reference:
-        _refuse_taken(reference_taken, reference, "reference")
-    available = available_on(allocated_on)
-    if amount > available:
-        raise Invalid(_l("only %(available)s received is not yet allocated",
-                         available=format_money(max(available, Decimal("0.00")), "USD")), "amount_usd")
+        errors.check(_refuse_taken, reference_taken, reference, "reference")
+    if amount is not None and allocated_on is not None:
+        available = available_on(allocated_on)
+        if amount > available:
+            errors.add(_l("only %(available)s received is not yet allocated",
+                          available=format_money(max(available, Decimal("0.00")), "USD")), "amount_usd")
+    errors.raise_any()
     return CheckedAllocation(amount, allocated_on, note, reference)
 
 
@@ -268,14 +290,18 @@ def name_allocation(*, allocation: Allocation, reference: str) -> Allocation:
 # --- budget lines and projects ---------------------------------------------------------------------------------------
 
 def check_budget_line(*, project: Project, year, category: str, amount_usd) -> tuple[int, str, Decimal]:
-    """``(year, category, amount)`` of a budget line of ``project``, or :class:`Invalid` on the first rule broken."""
-    year = v.integer(year, "year", minimum=2000, maximum=2100)
-    category = v.choice(category, "category", CATEGORIES)
-    amount = _sane_amount(amount_usd, "amount_usd", "USD")
-    _sane_usd(amount, "amount_usd")
-    if not project.start_date.year <= year <= project.end_date.year:
-        raise Invalid(_l("%(year)d is outside the project's dates (%(start)d–%(end)d)", year=year,
-                         start=project.start_date.year, end=project.end_date.year), "year")
+    """``(year, category, amount)`` of a budget line of ``project``, or :class:`Invalid` naming every rule
+    broken."""
+    errors = Errors()
+    year = errors.check(v.integer, year, "year", minimum=2000, maximum=2100)
+    category = errors.check(v.choice, category, "category", CATEGORIES)
+    amount = errors.check(_sane_amount, amount_usd, "amount_usd", "USD")
+    if amount is not None:
+        errors.check(_sane_usd, amount, "amount_usd")
+    if year is not None and not project.start_date.year <= year <= project.end_date.year:
+        errors.add(_l("%(year)d is outside the project's dates (%(start)d–%(end)d)", year=year,
+                      start=project.start_date.year, end=project.end_date.year), "year")
+    errors.raise_any()
     return year, category, amount
 
 
@@ -346,28 +372,33 @@ def check_project(*, code: str, title: str, country: str, partner: str, start_da
     ``has_mothers(project_id)`` whether mothers are registered in it and ``lines_outside(project_id, first_year,
     last_year)`` how many of its budget lines fall outside those years. The French title is optional (blank:
     none)."""
-    title = v.text(title, "title", max_length=300)
-    title_fr = v.text(title_fr, "title_fr", required=False, max_length=300)
-    country = v.country(country, "country")
-    start = v.date(start_date, "start_date", not_future=False)
-    end = v.date(end_date, "end_date", not_future=False)
-    status = v.choice(status, "status", PROJECT_STATUSES)
-    description = v.text(description, "description", required=False, max_length=4000)
-    if end < start:
-        raise Invalid(_l("is before the start date"), "end_date")
-    partner = v.text(partner, "partner", max_length=200)
+    errors = Errors()
+    title = errors.check(v.text, title, "title", max_length=300)
+    title_fr = errors.check(v.text, title_fr, "title_fr", required=False, max_length=300)
+    country = errors.check(v.country, country, "country")
+    start = errors.check(v.date, start_date, "start_date", not_future=False)
+    end = errors.check(v.date, end_date, "end_date", not_future=False)
+    status = errors.check(v.choice, status, "status", PROJECT_STATUSES)
+    description = errors.check(v.text, description, "description", required=False, max_length=4000)
+    dated = start is not None and end is not None
+    if dated and end < start:
+        errors.add(_l("is before the start date"), "end_date")
+    partner = errors.check(v.text, partner, "partner", max_length=200)
     if project is None:
-        code = (v.text(code, "code", max_length=32) or "").upper()
+        code = (errors.check(v.text, code, "code", max_length=32) or "").upper()
         if not all(c.isascii() and (c.isalnum() or c == "-") for c in code):
-            raise Invalid(_l("use capital letters, digits and dashes, such as TF-CD-2025-01"), "code")
-        _refuse_taken(code_taken, code, "code")
+            errors.add(_l("use capital letters, digits and dashes, such as TF-CD-2025-01"), "code")
+        elif code:
+            errors.check(_refuse_taken, code_taken, code, "code")
     else:
         code = project.code
-        if country != project.country and project.id is not None and has_mothers(project.id):
-            raise Invalid(_l("mothers are registered in this project; its country cannot change"), "country")
-    outside = lines_outside(project.id, start.year, end.year) if project is not None and project.id else 0
+        if (country is not None and country != project.country and project.id is not None
+                and has_mothers(project.id)):
+            errors.add(_l("mothers are registered in this project; its country cannot change"), "country")
+    outside = lines_outside(project.id, start.year, end.year) if dated and project is not None and project.id else 0
     if outside:
-        raise Invalid(_l("%(n)d budget lines fall outside these dates", n=outside), "end_date")
+        errors.add(_l("%(n)d budget lines fall outside these dates", n=outside), "end_date")
+    errors.raise_any()
     return CheckedProject(code, title, country, partner, start, end, status, description, title_fr)
 
 

@@ -139,8 +139,9 @@ class RowError:
 
 
 def row_errors(row_number: int, error: Invalid) -> list[RowError]:
-    """The row errors of a refused row, one per column named (else one for the whole row)."""
-    return ([RowError(row_number, column, message) for column, message in error.errors.items()]
+    """The row errors of a refused row, one per problem (else one for the whole row)."""
+    return ([RowError(row_number, column, message) for column, messages in error.messages.items()
+             for message in messages]
             or [RowError(row_number, "", _("the row was refused"))])
 
 

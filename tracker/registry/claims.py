@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tracker import validation as v
 from tracker.countries import is_country
-from tracker.errors import Invalid
+from tracker.errors import Errors, Invalid
 from tracker.extensions import db
 from tracker.models import CLAIM_STEPS, PERSONNEL_CATEGORIES, Child, ClaimStep, PaternityClaim
 from tracker.models.base import now_utc
@@ -65,14 +65,16 @@ def current_steps(claim: PaternityClaim) -> list[ClaimStep]:
 def check_claim(*, child: Child, member_state: str, personnel_category: str, received_on) -> dict:
     """Every rule of a new claim but "one per child" (:func:`open_claim`), in its order: its Member State,
     personnel category and date received, checked. Both ways of importing claims call it."""
+    errors = Errors()
     member_state = (member_state or "").strip().upper()
     if not is_country(member_state):
-        raise Invalid(_l("%(value)s is not an ISO 3166 country code such as UY", value=member_state[:10] or "''"),
-                      "member_state")
-    category = v.choice(personnel_category, "personnel_category", PERSONNEL_CATEGORIES)
-    received = v.date(received_on, "received_on")
-    if received.year < child.year_of_birth:
-        raise Invalid(_l("is before the child was born"), "received_on")
+        errors.add(_l("%(value)s is not an ISO 3166 country code such as UY", value=member_state[:10] or "''"),
+                   "member_state")
+    category = errors.check(v.choice, personnel_category, "personnel_category", PERSONNEL_CATEGORIES)
+    received = errors.check(v.date, received_on, "received_on")
+    if received is not None and received.year < child.year_of_birth:
+        errors.add(_l("is before the child was born"), "received_on")
+    errors.raise_any()
     return {"member_state": member_state, "personnel_category": category, "received_on": received}
 
 
@@ -95,12 +97,14 @@ def open_claim(*, child: Child, member_state: str, personnel_category: str, rece
 def check_step(*, last: tuple[str, dt.date] | None, step: str, occurred_on) -> tuple[str, dt.date]:
     """A step that may follow ``last`` (the current last step and its date, ``None`` for none), checked:
     ``(step, date)``. :func:`record_step` and the claims imported in batches call it."""
-    step = v.choice(step, "step", CLAIM_STEPS)
-    occurred = v.date(occurred_on, "occurred_on")
-    if step not in allowed_next(last[0] if last else None):
-        raise Invalid(_l("cannot follow %(current)s", current=label(last[0]) if last else "—"), "step")
-    if last and occurred < last[1]:
-        raise Invalid(_l("is before the previous step (%(date)s)", date=last[1].isoformat()), "occurred_on")
+    errors = Errors()
+    step = errors.check(v.choice, step, "step", CLAIM_STEPS)
+    occurred = errors.check(v.date, occurred_on, "occurred_on")
+    if step is not None and step not in allowed_next(last[0] if last else None):
+        errors.add(_l("cannot follow %(current)s", current=label(last[0]) if last else "—"), "step")
+    if last and occurred is not None and occurred < last[1]:
+        errors.add(_l("is before the previous step (%(date)s)", date=last[1].isoformat()), "occurred_on")
+    errors.raise_any()
     return step, occurred
 
 

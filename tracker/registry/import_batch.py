@@ -8,7 +8,7 @@ mothers, children, activities, inside the importer's countries, as :meth:`RowCon
 one), and one or two for the records those name (mothers by code and by name, children, enrolments, claims and
 their steps, activities, reports), kept for the batches after. Each row is checked against what was looked up
 and what the rows before it made, by the same functions as row by row (:mod:`~tracker.registry.import_rules` and
-the services' ``check_*``), so that it gets the same outcome and the same first problem. New records go in at
+the services' ``check_*``), so that it gets the same outcome and the same problems. New records go in at
 the end of the batch with their ``create`` events (``COPY`` on PostgreSQL). Codes are handed out in memory in
 row order, as row by row hands them out, under the same locks: the country's counter for mothers, the mother's
 row for her children, each taken before the first number and held until the import commits.

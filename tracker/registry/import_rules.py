@@ -1,6 +1,7 @@
 """What both ways of importing the registry share (row by row in :mod:`~tracker.registry.import_kinds`, in batches
 in :mod:`~tracker.registry.import_batch`): for each kind, the record a row names and what the row asks of it, with
-every check in the order row by row has always made them, so that both report the same first problem of a row.
+every check in the same order, so that both report the same problems of a row: all of them at once (a record the
+row names that is unknown does not hide the problems of its other columns).
 
 Each ``*_row`` function is given how to find the record a row names (``by_code``, ``existing_of``...): a query
 row by row, what the batch looked up at once in batches. It returns the record found (or ``None``) and what to
@@ -19,11 +20,22 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from tracker import validation as v
+from tracker.countries import is_country
 from tracker.crypto import keyring
-from tracker.errors import Invalid
+from tracker.errors import Errors, Invalid
 from tracker.imports.kinds import RowContext
-from tracker.models import CLAIM_STEPS, INCOME_PROJECT_STATUSES, Beneficiary, Child, IncomeProject, Project
+from tracker.models import (
+    CLAIM_STEPS,
+    INCOME_PROJECT_STATUSES,
+    PERSONNEL_CATEGORIES,
+    Beneficiary,
+    Child,
+    IncomeProject,
+    Project,
+)
+from tracker.models.base import today
 from tracker.registry import claims as claim_service
+from tracker.registry import income as income_service
 
 #: Row by row, the consent columns reach the service as dates under other names.
 CONSENT_COLUMNS = {"consent_services_on": "consent_services", "consent_reporting_on": "consent_reporting"}
@@ -35,7 +47,7 @@ def columns_named(mapping: dict[str, str]):
     try:
         yield
     except Invalid as error:
-        raise Invalid({mapping.get(k, k): m for k, m in error.errors.items()}) from error
+        raise Invalid({mapping.get(k, k): m for k, m in error.messages.items()}) from error
 
 
 # --- beneficiaries ---------------------------------------------------------------------------------------------------
@@ -48,10 +60,15 @@ def beneficiary_row(values: dict[str, str], ctx: RowContext, *, by_code: Callabl
     ``by_code(code)`` finds a mother by her code in any country; ``by_name(project_id, name_hash, year)`` the first
     registered in the project with that name and year of birth.
     """
-    project = ctx.find(Project, "project_code", "code", values["project_code"])
-    name = v.text(values["full_name"], "full_name", max_length=200)
-    year = v.year_of_birth(values["year_of_birth"])
-    enrolled = v.date(values["enrolled_on"], "enrolled_on")
+    errors = Errors()
+    project = errors.check(ctx.find, Project, "project_code", "code", values["project_code"])
+    name = errors.check(v.text, values["full_name"], "full_name", max_length=200)
+    year = errors.check(v.year_of_birth, values["year_of_birth"])
+    enrolled = errors.check(v.date, values["enrolled_on"], "enrolled_on")
+    if errors:  # the consent columns of a refused row are checked too, to report every problem at once
+        for column in ("consent_services", "consent_reporting"):
+            errors.check(v.boolean_or_date, values[column], column, enrolled or today())
+        errors.raise_any()
     code = values.get("code", "").strip().upper() or None
     name_hash = keyring().name_hash(name)
     existing = by_code(code) if code else by_name(project.id, name_hash, year)
@@ -80,10 +97,12 @@ def child_row(values: dict[str, str], ctx: RowContext, *, by_code: Callable[[str
     """The arguments of :func:`~tracker.registry.people.add_child` for a new child, or ``None`` when she is
     registered already: by her code (``by_code``, in any country), else as a child of the mother with the same
     first name, year of birth and sex (``children_of(mother)``)."""
-    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
-    name = v.text(values["first_name"], "first_name", max_length=100)
-    year = v.year_of_birth(values["year_of_birth"])
-    sex = v.choice((values["sex"] or "").strip().upper(), "sex", ("F", "M"))
+    errors = Errors()
+    mother = errors.check(ctx.find, Beneficiary, "mother_code", "code", values["mother_code"])
+    name = errors.check(v.text, values["first_name"], "first_name", max_length=100)
+    year = errors.check(v.year_of_birth, values["year_of_birth"])
+    sex = errors.check(v.choice, (values["sex"] or "").strip().upper(), "sex", ("F", "M"))
+    errors.raise_any()
     code = values.get("code", "").strip().upper() or None
     if code:
         existing = by_code(code)
@@ -102,17 +121,19 @@ def enrolment_row(values: dict[str, str], ctx: RowContext, *,
                   existing_of: Callable[[int, str], Any]) -> tuple[Any, dict]:
     """The child's enrolment for the year and its corrections (empty: unchanged), or ``None`` and the arguments of
     :func:`~tracker.registry.people.enrol_child`. ``existing_of(child_id, academic_year)`` finds an enrolment."""
-    child = ctx.find(Child, "child_code", "code", values["child_code"])
-    year = v.academic_year(values["academic_year"])
-    existing = existing_of(child.id, year)
-    if existing is None:
+    errors = Errors()
+    child = errors.check(ctx.find, Child, "child_code", "code", values["child_code"])
+    year = errors.check(v.academic_year, values["academic_year"])
+    existing = existing_of(child.id, year) if child is not None and year is not None else None
+    if existing is None and not errors:
         return None, dict(child=child, school=values["school"], academic_year=year, grade=values["grade"],
                           fee_per_term=values["fee_per_term"], currency=values["currency"], terms=values["terms"])
-    currency = v.currency(values["currency"])
-    fee = v.amount(values["fee_per_term"], "fee_per_term", currency)
-    terms = v.integer(values["terms"], "terms", minimum=1, maximum=4)
-    school = v.text(values["school"], "school")
-    grade = v.text(values["grade"], "grade", max_length=40)
+    currency = errors.check(v.currency, values["currency"])
+    fee = errors.check(v.amount, values["fee_per_term"], "fee_per_term", currency)
+    terms = errors.check(v.integer, values["terms"], "terms", minimum=1, maximum=4)
+    school = errors.check(v.text, values["school"], "school")
+    grade = errors.check(v.text, values["grade"], "grade", max_length=40)
+    errors.raise_any()
     if (existing.school, existing.grade, existing.fee_per_term, existing.currency, existing.terms) == (
             school, grade, fee, currency, terms):
         return existing, {}
@@ -165,8 +186,15 @@ def claim_row(values: dict[str, str], ctx: RowContext, *, claim_of: Callable[[Ch
     (``steps_of(claim)``, ``(step, date)`` in path order), as ``(step, date, column)``, each checked
     (:func:`~tracker.registry.claims.check_step`). Nothing to add and no new claim: the row is unchanged.
     """
-    child = ctx.find(Child, "child_code", "code", values["child_code"])
-    path = claim_path(values)
+    errors = Errors()
+    child = errors.check(ctx.find, Child, "child_code", "code", values["child_code"])
+    path = errors.check(claim_path, values)
+    if child is None:
+        if not is_country((values["member_state"] or "").strip().upper()):
+            errors.add(_l("%(value)s is not an ISO 3166 country code such as UY",
+                          value=(values["member_state"] or "").strip().upper()[:10] or "''"), "member_state")
+        errors.check(v.choice, values["personnel_category"], "personnel_category", PERSONNEL_CATEGORIES)
+    errors.raise_any()
     claim = claim_of(child)
     opened = None
     if claim is None:
@@ -199,8 +227,14 @@ def income_project_row(values: dict[str, str], ctx: RowContext, *,
                        existing_of: Callable[[str], Any]) -> tuple[Any, dict]:
     """The activity of the reference (``existing_of``, in any country) and its corrections (empty: unchanged), or
     ``None`` and the arguments of :func:`~tracker.registry.income.start_income_project`."""
-    reference = v.text(values["reference"], "reference", max_length=60)
-    mother = ctx.find(Beneficiary, "mother_code", "code", values["mother_code"])
+    errors = Errors()
+    reference = errors.check(v.text, values["reference"], "reference", max_length=60)
+    mother = errors.check(ctx.find, Beneficiary, "mother_code", "code", values["mother_code"])
+    if errors:
+        errors.check(income_service.check_income_project, activity=values["activity"],
+                     started_on=values["started_on"], planned_grant=values["planned_grant"],
+                     currency=values["currency"], status=values["status"])
+        errors.raise_any()
     existing = existing_of(reference)
     if existing is None:
         return None, dict(beneficiary=mother, reference=reference, activity=values["activity"],
@@ -224,8 +258,15 @@ def income_report_row(values: dict[str, str], ctx: RowContext, *,
                       existing_of: Callable[[int, dt.date], Any]) -> tuple[Any, dict]:
     """The activity's report of the month (``existing_of(income_project_id, month)``) and its corrections (empty:
     unchanged), or ``None`` and the arguments of :func:`~tracker.registry.income.report_income`."""
-    project = ctx.find(IncomeProject, "income_project_reference", "reference", values["income_project_reference"])
-    month = v.month(values["month"], "month")
+    errors = Errors()
+    project = errors.check(ctx.find, IncomeProject, "income_project_reference", "reference",
+                           values["income_project_reference"])
+    month = errors.check(v.month, values["month"], "month")
+    if errors:
+        currency = errors.check(v.currency, values["currency"])
+        errors.check(v.amount, values["revenue"], "revenue", currency, allow_zero=True)
+        errors.check(v.amount, values["costs"], "costs", currency, allow_zero=True)
+        errors.raise_any()
     existing = existing_of(project.id, month)
     if existing is None:
         return None, dict(income_project=project, month=month, revenue=values["revenue"], costs=values["costs"],

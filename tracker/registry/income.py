@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from tracker import validation as v
-from tracker.errors import Invalid
+from tracker.errors import Errors, Invalid
 from tracker.extensions import db
 from tracker.models import INCOME_PROJECT_STATUSES, Beneficiary, IncomeProject, IncomeReport
 from tracker.models.base import today
@@ -33,15 +33,18 @@ def check_income_project(*, activity: str, started_on, planned_grant, currency: 
                          reference: str | None = None) -> dict:
     """Every rule of a new activity but its reference being new (:func:`start_income_project`), in its order;
     its columns but the mother and the reference when none is given. Both ways of importing activities call it."""
-    activity = v.text(activity, "activity", max_length=120)
-    started = v.date(started_on, "started_on", not_future=False)
-    currency = v.currency(currency)
-    grant = v.amount(planned_grant, "planned_grant", currency)
-    status = v.choice(status, "status", INCOME_PROJECT_STATUSES)
+    errors = Errors()
+    activity = errors.check(v.text, activity, "activity", max_length=120)
+    started = errors.check(v.date, started_on, "started_on", not_future=False)
+    currency = errors.check(v.currency, currency)
+    grant = errors.check(v.amount, planned_grant, "planned_grant", currency)
+    status = errors.check(v.choice, status, "status", INCOME_PROJECT_STATUSES)
+    checked_reference = errors.check(v.text, reference, "reference", max_length=60) if reference else None
+    errors.raise_any()
     columns = dict(activity=activity, started_on=started, planned_grant=grant, currency=currency, status=status,
                    closed_on=today() if status in CLOSED else None)
     if reference:
-        columns["reference"] = v.text(reference, "reference", max_length=60)
+        columns["reference"] = checked_reference
     return columns
 
 
@@ -64,15 +67,17 @@ def start_income_project(*, beneficiary: Beneficiary, activity: str, started_on,
 
 def update_income_project(*, income_project: IncomeProject, activity: str, planned_grant, status: str,
                           closed_on=None) -> IncomeProject:
-    activity = v.text(activity, "activity", max_length=120)
-    grant = v.amount(planned_grant, "planned_grant", income_project.currency)
-    status = v.choice(status, "status", INCOME_PROJECT_STATUSES)
+    errors = Errors()
+    activity = errors.check(v.text, activity, "activity", max_length=120)
+    grant = errors.check(v.amount, planned_grant, "planned_grant", income_project.currency)
+    status = errors.check(v.choice, status, "status", INCOME_PROJECT_STATUSES)
+    closed = None
     if status in CLOSED:
-        closed = v.date(closed_on, "closed_on") if closed_on else (income_project.closed_on or today())
-        if closed < income_project.started_on:
-            raise Invalid(_l("is before the activity started"), "closed_on")
-    else:
-        closed = None
+        closed = (errors.check(v.date, closed_on, "closed_on") if closed_on
+                  else (income_project.closed_on or today()))
+        if closed is not None and closed < income_project.started_on:
+            errors.add(_l("is before the activity started"), "closed_on")
+    errors.raise_any()
     income_project.activity = activity
     income_project.planned_grant = grant
     income_project.status = status
@@ -85,16 +90,19 @@ def check_income_report(*, income_project: IncomeProject, month, revenue, costs,
                         note: str | None = None) -> dict:
     """Every rule of a month's report but "one per month" (:func:`report_income`), in its order; its columns but
     the activity. Both ways of importing reports call it."""
-    first = v.month(month, "month")
-    currency = v.currency(currency or income_project.currency)
-    if currency != income_project.currency:
-        raise Invalid(_l("reports of %(ref)s are in %(code)s", ref=income_project.reference,
-                         code=income_project.currency), "currency")
-    revenue = v.amount(revenue, "revenue", currency, allow_zero=True)
-    costs = v.amount(costs, "costs", currency, allow_zero=True)
-    note = v.text(note, "note", required=False, max_length=500)
-    if first < income_project.started_on.replace(day=1):
-        raise Invalid(_l("is before the activity started"), "month")
+    errors = Errors()
+    first = errors.check(v.month, month, "month")
+    currency = errors.check(v.currency, currency or income_project.currency)
+    if currency is not None and currency != income_project.currency:
+        errors.add(_l("reports of %(ref)s are in %(code)s", ref=income_project.reference,
+                      code=income_project.currency), "currency")
+        currency = None
+    revenue = errors.check(v.amount, revenue, "revenue", currency or income_project.currency, allow_zero=True)
+    costs = errors.check(v.amount, costs, "costs", currency or income_project.currency, allow_zero=True)
+    note = errors.check(v.text, note, "note", required=False, max_length=500)
+    if first is not None and first < income_project.started_on.replace(day=1):
+        errors.add(_l("is before the activity started"), "month")
+    errors.raise_any()
     return {"month": first, "revenue": revenue, "costs": costs, "currency": currency, "note": note}
 
 

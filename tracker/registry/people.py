@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from tracker import validation as v
 from tracker.crypto import keyring
-from tracker.errors import Invalid
+from tracker.errors import Errors, Invalid
 from tracker.extensions import db
 from tracker.models import EXIT_REASONS, SEXES, Beneficiary, Child, CodeSequence, Disbursement, Enrolment, Project
 from tracker.registry.codes import child_code, mother_code, next_number, take_child_number
@@ -25,11 +25,11 @@ MIN_MOTHER_AGE = 10
 CONSENT_SCOPES = ("services", "reporting")
 
 
-def _personal_fields(full_name, phone, village) -> dict:
+def _personal_fields(full_name, phone, village, errors: Errors) -> dict:
     return {
-        "full_name": v.text(full_name, "full_name", max_length=200),
-        "phone": v.text(phone, "phone", required=False, max_length=40),
-        "village": v.text(village, "village", required=False, max_length=120),
+        "full_name": errors.check(v.text, full_name, "full_name", max_length=200),
+        "phone": errors.check(v.text, phone, "phone", required=False, max_length=40),
+        "village": errors.check(v.text, village, "village", required=False, max_length=120),
     }
 
 
@@ -62,17 +62,19 @@ def check_beneficiary(*, project: Project, full_name: str, year_of_birth, enroll
                       consent_reporting_on: dt.date | None = None) -> dict:
     """Every rule of a new mother but her code (:func:`register_beneficiary`), in its order; her columns but
     ``code``, ``country`` and ``number``. Both ways of importing mothers call it (row by row through
-    :func:`register_beneficiary`, and in batches)."""
-    fields = _personal_fields(full_name, phone, village)
-    year = v.year_of_birth(year_of_birth)
-    enrolled = v.date(enrolled_on, "enrolled_on")
-    if enrolled.year - year < MIN_MOTHER_AGE:
-        raise Invalid(_l("she would be under %(n)d years old at enrolment", n=MIN_MOTHER_AGE), "year_of_birth")
+    :func:`register_beneficiary`, and in batches). Every problem is reported at once."""
+    errors = Errors()
+    fields = _personal_fields(full_name, phone, village, errors)
+    year = errors.check(v.year_of_birth, year_of_birth)
+    enrolled = errors.check(v.date, enrolled_on, "enrolled_on")
+    if year is not None and enrolled is not None and enrolled.year - year < MIN_MOTHER_AGE:
+        errors.add(_l("she would be under %(n)d years old at enrolment", n=MIN_MOTHER_AGE), "year_of_birth")
     for field, value in (("consent_services_on", consent_services_on), ("consent_reporting_on", consent_reporting_on)):
         if value is not None:
-            v.date(value, field)
+            errors.check(v.date, value, field)
     if project.status == "closed":
-        raise Invalid(_l("project %(code)s is closed", code=project.code), "project_code")
+        errors.add(_l("project %(code)s is closed", code=project.code), "project_code")
+    errors.raise_any()
     return dict(project_id=project.id, name_hash=keyring().name_hash(fields["full_name"]), year_of_birth=year,
                 enrolled_on=enrolled, status="active", consent_services_on=consent_services_on,
                 consent_reporting_on=consent_reporting_on, children_seq=0, **fields)
@@ -108,21 +110,25 @@ def update_beneficiary(*, beneficiary: Beneficiary, year_of_birth, full_name: st
     Personal fields left ``None`` keep their value (the edit form never shows
     them, so that editing does not reveal them); ``""`` clears phone or village.
     """
+    errors = Errors()
     fields = _personal_fields(
         beneficiary.full_name if full_name is None else full_name,
         beneficiary.phone if phone is None else phone,
         beneficiary.village if village is None else village,
+        errors,
     )
-    year = v.year_of_birth(year_of_birth)
-    if beneficiary.enrolled_on.year - year < MIN_MOTHER_AGE:
-        raise Invalid(_l("she would be under %(n)d years old at enrolment", n=MIN_MOTHER_AGE), "year_of_birth")
+    year = errors.check(v.year_of_birth, year_of_birth)
+    if year is not None and beneficiary.enrolled_on.year - year < MIN_MOTHER_AGE:
+        errors.add(_l("she would be under %(n)d years old at enrolment", n=MIN_MOTHER_AGE), "year_of_birth")
     youngest_child_year = db.session.scalar(
         select(func.min(Child.year_of_birth)).where(Child.mother_id == beneficiary.id))
-    if youngest_child_year is not None and youngest_child_year - year < MIN_MOTHER_AGE:
-        raise Invalid(_l("is too late for her children's years of birth"), "year_of_birth")
-    if project is not None and project.id != beneficiary.project_id:
-        if project.country != beneficiary.country:
-            raise Invalid(_l("a mother can only move to a project of the same country"), "project_code")
+    if year is not None and youngest_child_year is not None and youngest_child_year - year < MIN_MOTHER_AGE:
+        errors.add(_l("is too late for her children's years of birth"), "year_of_birth")
+    moving = project is not None and project.id != beneficiary.project_id
+    if moving and project.country != beneficiary.country:
+        errors.add(_l("a mother can only move to a project of the same country"), "project_code")
+    errors.raise_any()
+    if moving:
         beneficiary.project = project
     for key, value in fields.items():
         if getattr(beneficiary, key) != value:
@@ -184,20 +190,20 @@ def withdraw_consent(*, beneficiary: Beneficiary, scope: str, on) -> Beneficiary
     return beneficiary
 
 
-def _check_child_year(mother: Beneficiary, year: int) -> None:
-    if year < mother.year_of_birth + MIN_MOTHER_AGE:
-        raise Invalid(
-            _l("is too early: the mother was born in %(year)d", year=mother.year_of_birth), "year_of_birth"
-        )
+def _check_child_year(mother: Beneficiary, year: int | None, errors: Errors) -> None:
+    if year is not None and year < mother.year_of_birth + MIN_MOTHER_AGE:
+        errors.add(_l("is too early: the mother was born in %(year)d", year=mother.year_of_birth), "year_of_birth")
 
 
 def check_child(*, mother: Beneficiary, first_name: str, year_of_birth, sex: str) -> dict:
     """Every rule of a new child but her code (:func:`add_child`), in its order: her first name, year of birth
-    and sex, checked. Both ways of importing children call it."""
-    name = v.text(first_name, "first_name", max_length=100)
-    year = v.year_of_birth(year_of_birth)
-    sex = v.choice((sex or "").strip().upper(), "sex", SEXES)
-    _check_child_year(mother, year)
+    and sex, checked (every problem at once). Both ways of importing children call it."""
+    errors = Errors()
+    name = errors.check(v.text, first_name, "first_name", max_length=100)
+    year = errors.check(v.year_of_birth, year_of_birth)
+    sex = errors.check(v.choice, (sex or "").strip().upper(), "sex", SEXES)
+    _check_child_year(mother, year, errors)
+    errors.raise_any()
     return {"first_name": name, "year_of_birth": year, "sex": sex}
 
 
@@ -237,10 +243,13 @@ def add_child(*, mother: Beneficiary, first_name: str, year_of_birth, sex: str, 
 
 def update_child(*, child: Child, year_of_birth, sex: str, first_name: str | None = None) -> Child:
     """Correct a child's details; a ``None`` first name keeps the current one."""
-    name = v.text(child.first_name if first_name is None else first_name, "first_name", max_length=100)
-    year = v.year_of_birth(year_of_birth)
-    sex = v.choice((sex or "").strip().upper(), "sex", SEXES)
-    _check_child_year(child.mother, year)
+    errors = Errors()
+    name = errors.check(v.text, child.first_name if first_name is None else first_name, "first_name",
+                        max_length=100)
+    year = errors.check(v.year_of_birth, year_of_birth)
+    sex = errors.check(v.choice, (sex or "").strip().upper(), "sex", SEXES)
+    _check_child_year(child.mother, year, errors)
+    errors.raise_any()
     if child.first_name != name:
         child.first_name = name
     child.year_of_birth = year
@@ -249,26 +258,27 @@ def update_child(*, child: Child, year_of_birth, sex: str, first_name: str | Non
     return child
 
 
-def _enrolment_fields(school, academic_year, grade, fee_per_term, currency, terms) -> dict:
-    currency = v.currency(currency)
+def _enrolment_fields(school, academic_year, grade, fee_per_term, currency, terms, errors: Errors) -> dict:
+    currency = errors.check(v.currency, currency)
     return {
-        "school": v.text(school, "school", max_length=200),
-        "academic_year": v.academic_year(academic_year),
-        "grade": v.text(grade, "grade", max_length=40),
+        "school": errors.check(v.text, school, "school", max_length=200),
+        "academic_year": errors.check(v.academic_year, academic_year),
+        "grade": errors.check(v.text, grade, "grade", max_length=40),
         "currency": currency,
-        "fee_per_term": v.amount(fee_per_term, "fee_per_term", currency),
-        "terms": v.integer(terms, "terms", minimum=1, maximum=4),
+        "fee_per_term": errors.check(v.amount, fee_per_term, "fee_per_term", currency),
+        "terms": errors.check(v.integer, terms, "terms", minimum=1, maximum=4),
     }
 
 
 def check_enrolment(*, child: Child, school: str, academic_year: str, grade: str, fee_per_term, currency: str,
                     terms=3) -> dict:
     """Every rule of a new enrolment but "one per child and year" (:func:`enrol_child`), in its order; its
-    columns but the child. Both ways of importing enrolments call it."""
-    fields = _enrolment_fields(school, academic_year, grade, fee_per_term, currency, terms)
-    start_year = int(fields["academic_year"][:4])
-    if start_year < child.year_of_birth + 2:
-        raise Invalid(_l("the child was born in %(year)d", year=child.year_of_birth), "academic_year")
+    columns but the child. Both ways of importing enrolments call it. Every problem is reported at once."""
+    errors = Errors()
+    fields = _enrolment_fields(school, academic_year, grade, fee_per_term, currency, terms, errors)
+    if fields["academic_year"] is not None and int(fields["academic_year"][:4]) < child.year_of_birth + 2:
+        errors.add(_l("the child was born in %(year)d", year=child.year_of_birth), "academic_year")
+    errors.raise_any()
     return fields
 
 
@@ -291,16 +301,18 @@ def enrol_child(*, child: Child, school: str, academic_year: str, grade: str, fe
 
 def update_enrolment(*, enrolment: Enrolment, school: str, grade: str, fee_per_term, currency: str, terms) -> Enrolment:
     """Correct an enrolment; terms already asked for cannot be removed, nor the currency changed under them."""
-    fields = _enrolment_fields(school, enrolment.academic_year, grade, fee_per_term, currency, terms)
+    errors = Errors()
+    fields = _enrolment_fields(school, enrolment.academic_year, grade, fee_per_term, currency, terms, errors)
     highest_term, asked = db.session.execute(
         select(func.max(Disbursement.term), func.count(Disbursement.id)).where(
             Disbursement.enrolment_id == enrolment.id, Disbursement.status.notin_(("rejected", "voided"))
         )
     ).one()
-    if highest_term is not None and fields["terms"] < highest_term:
-        raise Invalid(_l("term %(n)d has a payment already", n=highest_term), "terms")
-    if asked and fields["currency"] != enrolment.currency:
-        raise Invalid(_l("payments in %(code)s exist already", code=enrolment.currency), "currency")
+    if highest_term is not None and fields["terms"] is not None and fields["terms"] < highest_term:
+        errors.add(_l("term %(n)d has a payment already", n=highest_term), "terms")
+    if asked and fields["currency"] is not None and fields["currency"] != enrolment.currency:
+        errors.add(_l("payments in %(code)s exist already", code=enrolment.currency), "currency")
+    errors.raise_any()
     for key, value in fields.items():
         if key != "academic_year" and getattr(enrolment, key) != value:
             setattr(enrolment, key, value)

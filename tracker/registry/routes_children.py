@@ -11,7 +11,7 @@ from tracker.auth.scope import get_scoped_or_404, scoped_select
 from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.forms import ActionForm, show_errors
+from tracker.forms import ActionForm, check_too, show_errors
 from tracker.models import Beneficiary, Child, Enrolment
 from tracker.registry import people
 from tracker.registry.blueprint import bp
@@ -48,6 +48,9 @@ def new_child(code: str):
             db.session.commit()
             flash(_("%(code)s is added.", code=child.code), "success")
             return redirect(url_for("registry.child", code=child.code))
+    else:
+        check_too(form, lambda: people.check_child(mother=mother, first_name=form.first_name.data,
+                                                   year_of_birth=form.year_of_birth.data, sex=form.sex.data))
     return render_template("registry/child_form.html", form=form, mother_code=mother.code, child=None)
 
 
@@ -129,6 +132,10 @@ def new_enrolment(code: str):
             db.session.commit()
             flash(_("%(code)s is enrolled for %(year)s.", code=child_.code, year=form.academic_year.data), "success")
             return redirect(url_for("registry.child", code=child_.code))
+    else:
+        check_too(form, lambda: people.check_enrolment(
+            child=child_, school=form.school.data, academic_year=form.academic_year.data, grade=form.grade.data,
+            fee_per_term=form.fee_per_term.data, currency=form.currency.data, terms=form.terms.data))
     return render_template("registry/enrolment_form.html", form=form, child_code=child_.code,
                                    enrolment=None, schools=_schools_near(child_.mother.country))
 

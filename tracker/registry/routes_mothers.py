@@ -11,7 +11,7 @@ from tracker.auth.scope import get_scoped_or_404, scoped_select
 from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.forms import ActionForm, show_errors
+from tracker.forms import ActionForm, check_too, show_errors
 from tracker.models import BENEFICIARY_STATUSES, Beneficiary
 from tracker.registry import people
 from tracker.registry.blueprint import bp
@@ -150,6 +150,12 @@ def new_mother():
             db.session.commit()
             flash(_("%(code)s is registered.", code=mother.code), "success")
             return redirect(url_for("registry.mother", code=mother.code))
+    else:
+        project = scoped_project(form.project.data) if form.project.data else None
+        if project is not None:
+            check_too(form, lambda: people.check_beneficiary(
+                project=project, full_name=form.full_name.data, phone=form.phone.data, village=form.village.data,
+                year_of_birth=form.year_of_birth.data, enrolled_on=form.enrolled_on.data), {"project_code": "project"})
     return render_template("registry/mother_form.html", form=form, mother=None)
 
 
