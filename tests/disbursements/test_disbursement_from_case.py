@@ -127,7 +127,7 @@ def test_after_saving_enter_another_for_this_mother_and_back_to_where_the_user_c
                                     "back": f"/mothers/{MOTHER}"})
     assert saved.status_code == 302
     page = staff.get(saved.headers["Location"]).get_data(as_text=True)
-    assert "DB-CD-000002 is entered." in page and "It waits for a manager" in page
+    assert "DB-CD-2025-000002 is entered." in page and "It waits for a manager" in page
     assert f'href="/disbursements/new?mother={MOTHER}&amp;back=/mothers/{MOTHER}">Enter another for this mother' in page
     assert f'<a href="/mothers/{MOTHER}">Back to the list</a>' in page
     # Once only: the page opened again is the plain page.
@@ -198,12 +198,12 @@ def test_whoever_entered_it_withdraws_corrects_and_submits_again_each_step_audit
 
 
 @pytest.mark.parametrize("who, reason, state, message", [
-    ("colleague", "wrong amount", "submitted", "only the person who entered DB-CD-000002 may withdraw it"),
-    ("manager", "wrong amount", "submitted", "only the person who entered DB-CD-000002 may withdraw it"),
+    ("colleague", "wrong amount", "submitted", "only the person who entered DB-CD-2025-000002 may withdraw it"),
+    ("manager", "wrong amount", "submitted", "only the person who entered DB-CD-2025-000002 may withdraw it"),
     ("staff", "   ", "submitted", "is required"),
     ("staff", "x" * 201, "submitted", "at most 200 characters"),
-    ("staff", "wrong amount", "approved", "DB-CD-000002 is approved; it cannot be withdrawn"),
-    ("staff", "wrong amount", "draft", "DB-CD-000002 is draft; it cannot be withdrawn"),
+    ("staff", "wrong amount", "approved", "DB-CD-2025-000002 is approved; it cannot be withdrawn"),
+    ("staff", "wrong amount", "draft", "DB-CD-2025-000002 is draft; it cannot be withdrawn"),
 ])
 def test_withdrawing_is_refused_to_others_without_a_reason_and_once_decided(app, case, who, reason, state, message):
     reference = _submitted(app, case)
@@ -229,7 +229,7 @@ def test_only_whoever_entered_it_corrects_it_and_only_as_a_draft(app, case):
             services.correct(disbursement=_get(reference), user=staff, payee="X", amount="1", currency="CDF")
         services.withdraw(disbursement=_get(reference), user=staff, reason="wrong payee")
         _db.session.commit()
-        with pytest.raises(Invalid, match="only the person who entered DB-CD-000002 may correct it"):
+        with pytest.raises(Invalid, match="only the person who entered DB-CD-2025-000002 may correct it"):
             services.correct(disbursement=_get(reference), user=colleague, payee="X", amount="1", currency="CDF")
         with pytest.raises(Invalid, match="is not an ISO 4217 currency"):
             services.correct(disbursement=_get(reference), user=staff, payee="X", amount="1", currency="XXQ")
@@ -295,7 +295,7 @@ def test_the_screens_withdraw_correct_and_submit_again(app, case):
     corrected = staff.post(f"/disbursements/{reference}/correct",
                            data={"payee": "EP Mapendo", "amount": "47500", "currency": "CDF",
                                  "entered_on": "2025-09-16"}, follow_redirects=True)
-    assert "Amount: CDF45,000.00 → CDF47,500.00" in unescape(corrected.get_data(as_text=True))
+    assert "Amount: CDF\u00a045,000.00 → CDF\u00a047,500.00" in unescape(corrected.get_data(as_text=True))
     staff.post(f"/disbursements/{reference}/submit")
     with app.app_context():
         assert (_get(reference).status, _get(reference).amount) == ("submitted", Decimal("47500.00"))

@@ -33,7 +33,8 @@ ACTION_LABELS = {
     "access_changed": _l("Access changed"),
     "data_key_rotated": _l("Data key rotated"),
     "seed_demo": _l("Demo data loaded"),
-    **{code: LABELS[code] for code in ("create", "update", "delete", "submit", "approve", "reject", "pay", "void")},
+    **{code: LABELS[code] for code in ("create", "update", "delete", "submit", "approve", "reject", "pay", "void",
+                                       "withdraw", "correct")},
 }
 #: The same for the record types (tables) most searched for.
 ENTITY_LABELS = {
