@@ -126,6 +126,12 @@ def test_staff_withdraws_a_payment_corrects_it_and_another_manager_approves_it(v
     page.get_by_role("link", name="Correct it").click()
     v.check("the correction form")
     expect(page.get_by_label("Amount")).to_have_value("25.00")
+    # The correction form is opened only here (tests/browser/pages.py skips it): it must not scroll sideways.
+    for width in (390, 1366):
+        page.set_viewport_size({"width": width, "height": 900})
+        scroll, client = page.evaluate("() => [document.documentElement.scrollWidth, "
+                                       "document.documentElement.clientWidth]")
+        assert scroll <= client, f"the correction form is {scroll} px wide at {width} px"
     page.get_by_label("Amount").fill("27.50")
     page.get_by_role("button", name="Save the correction").click()
     v.check("corrected")
