@@ -15,7 +15,7 @@ from tracker.auth.permissions import permission
 from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.forms import show_errors
+from tracker.forms import check_too, show_errors
 from tracker.funding import services
 from tracker.funding.blueprint import bp
 from tracker.funding.forms import DonorForm, countries_choices
@@ -76,6 +76,13 @@ def _donor_form_page(form, donor_=None):
                      cancel=url_for("funding.donor", id=donor_.id), hints=hints)
 
 
+def _check_donor_too(form, donor_=None) -> None:
+    """The form refused: the service's rules too (the name already another donor's among them)."""
+    check_too(form, lambda: services.check_donor(name=form.name.data, kind=form.kind.data, country=form.country.data,
+                                                 name_fr=form.name_fr.data, donor=donor_,
+                                                 name_taken=services.taken(Donor, Donor.name)))
+
+
 @bp.route("/donors/new", methods=["GET", "POST"])
 @permission("funding.manage")
 def new_donor():
@@ -91,6 +98,8 @@ def new_donor():
             db.session.commit()
             flash(_("%(name)s is recorded.", name=donor_.name), "success")
             return redirect(url_for("funding.donor", id=donor_.id))
+    else:
+        _check_donor_too(form)
     return _donor_form_page(form)
 
 
@@ -112,5 +121,7 @@ def edit_donor(id: int):
             db.session.commit()
             flash(_("%(name)s is updated.", name=donor_.name), "success")
             return redirect(url_for("funding.donor", id=donor_.id))
+    else:
+        _check_donor_too(form, donor_)
     return _donor_form_page(form, donor_)
 

@@ -30,7 +30,7 @@ from tracker.funding.queries import (
     contributions_select,
     pledge_list,
 )
-from tracker.models import Donor, Pledge
+from tracker.models import Contribution, Donor, Pledge
 from tracker.web import (
     SelectChoice,
     currency_choices,
@@ -97,7 +97,8 @@ def new_pledge():
         donor_ = donor_or_404(form.donor.data)
         check_too(form, lambda: services.check_pledge(
             donor=donor_, reference=form.reference.data, amount=form.amount.data, currency=form.currency.data,
-            pledged_on=form.pledged_on.data, country=form.country.data or None, reference_taken=lambda _r: False))
+            pledged_on=form.pledged_on.data, country=form.country.data or None,
+            reference_taken=services.taken(Pledge, Pledge.reference)))
     return form_page(
         form, title=_("New pledge"), crumbs=[(url_for("funding.pledges"), _("Pledges"))],
         cancel=url_for("funding.pledges"), submit=_("Record"),
@@ -162,7 +163,8 @@ def new_contribution():
         donor_ = donor_or_404(form.donor.data)
         check_too(form, lambda: services.check_contribution(
             donor=donor_, reference=form.reference.data, amount=form.amount.data, currency=form.currency.data,
-            received_on=form.received_on.data, reference_taken=lambda _r: False))
+            received_on=form.received_on.data,
+            reference_taken=services.taken(Contribution, Contribution.reference)))
     return form_page(
         form, title=_("New contribution"), crumbs=[(url_for("funding.contributions"), _("Contributions"))],
         cancel=url_for("funding.contributions"), submit=_("Record"),

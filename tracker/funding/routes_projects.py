@@ -17,13 +17,13 @@ from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.formatting import format_money
-from tracker.forms import show_errors
+from tracker.forms import check_too, show_errors
 from tracker.funding import services
 from tracker.funding.blueprint import bp
 from tracker.funding.forms import AllocationForm, BudgetLineForm, ProjectForm, countries_choices
 from tracker.funding.pages import export_list, form_page
 from tracker.funding.queries import ALLOCATION_EXPORT, AllocationRow, allocations_select, project_page
-from tracker.models import Partner, Project
+from tracker.models import Allocation, Partner, Project
 from tracker.models.base import today
 from tracker.web import SelectChoice, page_number, paginate, project_choices, scoped_project
 
@@ -68,6 +68,12 @@ def new_allocation():
             flash(_("%(usd)s are allocated to %(code)s.", usd=format_money(allocation.amount_usd),
                     code=project.code), "success")
             return redirect(url_for("funding.allocations"))
+    elif request.method == "POST" and form.project.data and not form.project.errors:
+        project = scoped_project(form.project.data) or abort(404)
+        check_too(form, lambda: services.check_allocation(
+            project=project, amount_usd=form.amount_usd.data, allocated_on=form.allocated_on.data, note=form.note.data,
+            reference=form.reference.data, reference_taken=services.taken(Allocation, Allocation.reference),
+            available_on=services.unallocated_on), {"project_code": "project"})
     available = services.unallocated_on(today())
     return form_page(
         form, title=_("New allocation"), crumbs=[(url_for("funding.allocations"), _("Allocations"))],
@@ -101,6 +107,10 @@ def budget(code: str):
                        "unchanged": _("The budget line already had this amount.")}[outcome]
             flash(message, "success")
             return redirect(url_for("funding.budget", code=project.code))
+    else:
+        check_too(form, lambda: services.check_budget_line(project=project, year=form.year.data,
+                                                           category=form.category.data,
+                                                           amount_usd=form.amount_usd.data))
     return render_template("funding/budget.html", form=form, page=project_page(project))
 
 
@@ -130,6 +140,19 @@ def _save_project(form, project: Project | None):
     return saved
 
 
+def _check_project_too(form, project: Project | None) -> None:
+    """The form refused: the service's rules too (a code already used among them), and the scope's."""
+    if not form.is_submitted():
+        return
+    if not form.country.errors and not in_scope(form.country.data or ""):
+        form.country.errors = list(form.country.errors) + [_("is not one of your countries")]
+    check_too(form, lambda: services.check_project(
+        code=form.code.data if project is None else project.code, title=form.title.data,
+        title_fr=form.title_fr.data, country=form.country.data, partner=form.partner.data,
+        start_date=form.start_date.data, end_date=form.end_date.data, status=form.status.data,
+        description=form.description.data, project=project, **services.project_lookups()))
+
+
 def _project_form_page(form, project=None):
     partners = db.session.scalars(select(Partner.name).order_by(Partner.name)).all()
     crumbs = [(url_for("projects.index"), _("Projects"))]
@@ -155,6 +178,8 @@ def new_project():
         if project is not None:
             flash(_("%(code)s is created.", code=project.code), "success")
             return redirect(url_for("projects.show", code=project.code))
+    else:
+        _check_project_too(form, None)
     return _project_form_page(form)
 
 
@@ -171,4 +196,6 @@ def edit_project(code: str):
         if _save_project(form, project) is not None:
             flash(_("%(code)s is updated.", code=project.code), "success")
             return redirect(url_for("projects.show", code=project.code))
+    else:
+        _check_project_too(form, project)
     return _project_form_page(form, project)

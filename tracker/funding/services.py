@@ -53,13 +53,13 @@ def _sane_usd(usd: Decimal, field: str) -> None:
         raise Invalid(_l("is larger than any amount the Fund handles (1,000,000,000 USD)"), field)
 
 
-def _taken(model, column) -> Callable[[str], bool]:
+def taken(model, column) -> Callable[[str], bool]:
     """A lookup for the ``*_taken`` arguments of the checks: whether a ``model`` has ``column == value``."""
     return lambda value: db.session.scalar(select(model.id).where(column == value)) is not None
 
 
-def _refuse_taken(taken: Callable[[str], bool], value: str, field: str) -> None:
-    if taken(value):
+def _refuse_taken(is_taken: Callable[[str], bool], value: str, field: str) -> None:
+    if is_taken(value):
         raise Invalid(_l("%(value)s exists already", value=value), field)
 
 
@@ -94,7 +94,7 @@ def check_donor(*, name: str, kind: str, country: str | None = None, name_fr: st
 
 def create_donor(*, name: str, kind: str, country: str | None = None, name_fr: str | None = None) -> Donor:
     name, kind, country, name_fr = check_donor(name=name, kind=kind, country=country, name_fr=name_fr,
-                                               name_taken=_taken(Donor, Donor.name))
+                                               name_taken=taken(Donor, Donor.name))
     donor = Donor(name=name, kind=kind, country=country, name_fr=name_fr)
     db.session.add(donor)
     db.session.flush()
@@ -105,7 +105,7 @@ def update_donor(*, donor: Donor, name: str, kind: str, country: str | None = No
                  name_fr: str | None = None) -> Donor:
     """Change a donor; ``country`` and ``name_fr`` not given (``None``) are removed."""
     name, kind, country, name_fr = check_donor(name=name, kind=kind, country=country, name_fr=name_fr, donor=donor,
-                                               name_taken=_taken(Donor, Donor.name))
+                                               name_taken=taken(Donor, Donor.name))
     donor.name, donor.kind, donor.country, donor.name_fr = name, kind, country, name_fr
     db.session.flush()
     return donor
@@ -154,7 +154,7 @@ def record_pledge(*, donor: Donor, reference: str, amount, currency: str, pledge
                   project: Project | None = None, country: str | None = None) -> Pledge:
     """A donor's promise, optionally earmarked for a country or a project; USD frozen at ``pledged_on``."""
     checked = check_pledge(donor=donor, reference=reference, amount=amount, currency=currency, pledged_on=pledged_on,
-                           project=project, country=country, reference_taken=_taken(Pledge, Pledge.reference))
+                           project=project, country=country, reference_taken=taken(Pledge, Pledge.reference))
     pledge = Pledge(donor=donor, reference=checked.reference, amount=checked.amount, currency=checked.currency,
                     pledged_on=checked.day, project=project, country=checked.country,
                     usd_amount=checked.usd_amount, usd_rate=checked.usd_rate)
@@ -190,7 +190,7 @@ def record_contribution(*, donor: Donor, reference: str, amount, currency: str, 
     """Money received, optionally against one of the donor's pledges; USD frozen at ``received_on``."""
     checked = check_contribution(donor=donor, reference=reference, amount=amount, currency=currency,
                                  received_on=received_on, pledge=pledge,
-                                 reference_taken=_taken(Contribution, Contribution.reference))
+                                 reference_taken=taken(Contribution, Contribution.reference))
     contribution = Contribution(donor=donor, reference=checked.reference, amount=checked.amount,
                                 currency=checked.currency, received_on=checked.day, pledge=pledge,
                                 usd_amount=checked.usd_amount, usd_rate=checked.usd_rate)
@@ -261,7 +261,7 @@ def allocate(*, project: Project, amount_usd, allocated_on, note: str | None = N
     """
     lock_allocations()
     checked = check_allocation(project=project, amount_usd=amount_usd, allocated_on=allocated_on, note=note,
-                               reference=reference, reference_taken=_taken(Allocation, Allocation.reference),
+                               reference=reference, reference_taken=taken(Allocation, Allocation.reference),
                                available_on=unallocated_on)
     allocation = Allocation(project=project, amount_usd=checked.amount_usd, allocated_on=checked.allocated_on,
                             note=checked.note, reference=checked.reference, created_by_id=user_id)
@@ -282,7 +282,7 @@ def check_allocation_name(*, allocation, reference: str, reference_taken: Callab
 def name_allocation(*, allocation: Allocation, reference: str) -> Allocation:
     """Give an allocation recorded without a reference its reference; one it has is never replaced."""
     allocation.reference = check_allocation_name(allocation=allocation, reference=reference,
-                                                 reference_taken=_taken(Allocation, Allocation.reference))
+                                                 reference_taken=taken(Allocation, Allocation.reference))
     db.session.flush()
     return allocation
 
@@ -352,15 +352,20 @@ class CheckedProject:
     title_fr: str | None
 
 
-def _has_mothers(project_id: int) -> bool:
+def has_mothers(project_id: int) -> bool:
     from tracker.models import Beneficiary
 
     return db.session.scalar(select(Beneficiary.id).where(Beneficiary.project_id == project_id).limit(1)) is not None
 
 
-def _lines_outside(project_id: int, first_year: int, last_year: int) -> int:
+def lines_outside(project_id: int, first_year: int, last_year: int) -> int:
     return db.session.scalar(select(func.count(BudgetLine.id)).where(
         BudgetLine.project_id == project_id, (BudgetLine.year < first_year) | (BudgetLine.year > last_year)))
+
+
+def project_lookups() -> dict:
+    """The database's answers to :func:`check_project`'s questions, for the screens and :func:`save_project`."""
+    return {"code_taken": taken(Project, Project.code), "has_mothers": has_mothers, "lines_outside": lines_outside}
 
 
 def check_project(*, code: str, title: str, country: str, partner: str, start_date, end_date, status: str,
@@ -409,8 +414,7 @@ def save_project(*, code: str, title: str, country: str, partner: str, start_dat
     ``title_fr`` not given (``None``) are removed."""
     checked = check_project(code=code, title=title, country=country, partner=partner, start_date=start_date,
                             end_date=end_date, status=status, description=description, title_fr=title_fr,
-                            project=project, code_taken=_taken(Project, Project.code), has_mothers=_has_mothers,
-                            lines_outside=_lines_outside)
+                            project=project, **project_lookups())
     partner_row = partner_named(checked.partner)  # before the project joins the session (autoflush)
     if project is None:
         project = Project(code=checked.code, partner=partner_row)

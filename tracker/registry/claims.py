@@ -11,6 +11,7 @@ and the history keeps both, with the reason.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -62,9 +63,16 @@ def current_steps(claim: PaternityClaim) -> list[ClaimStep]:
     return steps
 
 
-def check_claim(*, child: Child, member_state: str, personnel_category: str, received_on) -> dict:
-    """Every rule of a new claim but "one per child" (:func:`open_claim`), in its order: its Member State,
-    personnel category and date received, checked. Both ways of importing claims call it."""
+def has_claim(child: Child) -> bool:
+    """Whether the child has a claim already (a child has one at most)."""
+    return db.session.scalar(select(PaternityClaim.id).where(PaternityClaim.child_id == child.id)) is not None
+
+
+def check_claim(*, child: Child, member_state: str, personnel_category: str, received_on,
+                claimed: Callable[[Child], bool] | None = None) -> dict:
+    """Every rule of a new claim (:func:`open_claim`), in its order: its Member State, personnel category and
+    date received, checked; "one per child" too when ``claimed(child)`` tells whether the child has a claim
+    (:func:`has_claim`). Both ways of importing claims call it (and judge "one per child" themselves)."""
     errors = Errors()
     member_state = (member_state or "").strip().upper()
     if not is_country(member_state):
@@ -74,6 +82,8 @@ def check_claim(*, child: Child, member_state: str, personnel_category: str, rec
     received = errors.check(v.date, received_on, "received_on")
     if received is not None and received.year < child.year_of_birth:
         errors.add(_l("is before the child was born"), "received_on")
+    if claimed is not None and claimed(child):
+        errors.add(_l("%(child)s has a claim already", child=child.code), "child_code")
     errors.raise_any()
     return {"member_state": member_state, "personnel_category": category, "received_on": received}
 
@@ -82,10 +92,8 @@ def open_claim(*, child: Child, member_state: str, personnel_category: str, rece
                user_id=None) -> PaternityClaim:
     """Open a child's paternity claim with its first step, ``received``."""
     checked = check_claim(child=child, member_state=member_state, personnel_category=personnel_category,
-                          received_on=received_on)
+                          received_on=received_on, claimed=has_claim)
     received = checked["received_on"]
-    if db.session.scalar(select(PaternityClaim.id).where(PaternityClaim.child_id == child.id)) is not None:
-        raise Invalid(_l("%(child)s has a claim already", child=child.code), "child_code")
     claim = PaternityClaim(child=child, member_state=checked["member_state"],
                            personnel_category=checked["personnel_category"], status="received", status_on=received)
     db.session.add(claim)
@@ -108,12 +116,16 @@ def check_step(*, last: tuple[str, dt.date] | None, step: str, occurred_on) -> t
     return step, occurred
 
 
-def record_step(*, claim: PaternityClaim, step: str, occurred_on, user_id=None) -> ClaimStep:
-    """Move a claim one step on; the step must follow the current one and its date not be earlier."""
+def check_next_step(*, claim: PaternityClaim, step: str, occurred_on) -> tuple[str, dt.date]:
+    """Every rule of :func:`record_step`: a step that may follow the claim's current last one, checked."""
     steps = current_steps(claim)
     last = steps[-1] if steps else None
-    step, occurred = check_step(last=(last.step, last.occurred_on) if last else None, step=step,
-                                occurred_on=occurred_on)
+    return check_step(last=(last.step, last.occurred_on) if last else None, step=step, occurred_on=occurred_on)
+
+
+def record_step(*, claim: PaternityClaim, step: str, occurred_on, user_id=None) -> ClaimStep:
+    """Move a claim one step on; the step must follow the current one and its date not be earlier."""
+    step, occurred = check_next_step(claim=claim, step=step, occurred_on=occurred_on)
     new = ClaimStep(claim=claim, step=step, occurred_on=occurred, recorded_by_id=user_id)
     db.session.add(new)
     claim.status = step

@@ -65,8 +65,9 @@ def start_income_project(*, beneficiary: Beneficiary, activity: str, started_on,
     return project
 
 
-def update_income_project(*, income_project: IncomeProject, activity: str, planned_grant, status: str,
-                          closed_on=None) -> IncomeProject:
+def check_income_update(*, income_project: IncomeProject, activity: str, planned_grant, status: str,
+                        closed_on=None) -> dict:
+    """Every rule of :func:`update_income_project`, in its order: the activity's new columns, checked."""
     errors = Errors()
     activity = errors.check(v.text, activity, "activity", max_length=120)
     grant = errors.check(v.amount, planned_grant, "planned_grant", income_project.currency)
@@ -78,10 +79,16 @@ def update_income_project(*, income_project: IncomeProject, activity: str, plann
         if closed is not None and closed < income_project.started_on:
             errors.add(_l("is before the activity started"), "closed_on")
     errors.raise_any()
-    income_project.activity = activity
-    income_project.planned_grant = grant
-    income_project.status = status
-    income_project.closed_on = closed
+    return {"activity": activity, "planned_grant": grant, "status": status, "closed_on": closed}
+
+
+def update_income_project(*, income_project: IncomeProject, activity: str, planned_grant, status: str,
+                          closed_on=None) -> IncomeProject:
+    """Change an activity: its name, its planned grant, its status (a closed one's date, today by default)."""
+    checked = check_income_update(income_project=income_project, activity=activity, planned_grant=planned_grant,
+                                  status=status, closed_on=closed_on)
+    for column, value in checked.items():
+        setattr(income_project, column, value)
     db.session.flush()
     return income_project
 

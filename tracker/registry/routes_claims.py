@@ -13,7 +13,7 @@ from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.formatting import locale_code
-from tracker.forms import show_errors
+from tracker.forms import check_too, show_errors
 from tracker.models import CLAIM_STEPS, Child, ClaimStep, PaternityClaim
 from tracker.models.base import today
 from tracker.registry import claims
@@ -117,6 +117,10 @@ def new_claim(code: str):
             db.session.commit()
             flash(_("The claim for %(code)s is opened.", code=child.code), "success")
             return redirect(url_for("registry.claim", claim_id=claim.id))
+    else:
+        check_too(form, lambda: claims.check_claim(
+            child=child, member_state=form.member_state.data, personnel_category=form.personnel_category.data,
+            received_on=form.received_on.data, claimed=claims.has_claim))
     return render_template("registry/claim_form.html", form=form, child_code=child.code)
 
 
@@ -178,6 +182,9 @@ def add_step(claim_id: int):
             db.session.commit()
             flash(_("The step is recorded."), "success")
             return redirect(url_for("registry.claim", claim_id=claim_.id))
+    else:
+        check_too(form, lambda: claims.check_next_step(claim=claim_, step=form.step.data,
+                                                       occurred_on=form.occurred_on.data))
     return _render_claim(claim_, step_form=form), 422
 
 

@@ -12,7 +12,7 @@ from tracker.auth.scope import get_scoped_or_404
 from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.forms import show_errors
+from tracker.forms import check_too, show_errors
 from tracker.models import INCOME_PROJECT_STATUSES, Beneficiary, Disbursement, IncomeProject, IncomeReport
 from tracker.registry import income
 from tracker.registry.blueprint import bp
@@ -83,6 +83,10 @@ def new_income_project(code: str):
             db.session.commit()
             flash(_("%(ref)s is recorded.", ref=project.reference), "success")
             return redirect(url_for("registry.income_project", reference=project.reference))
+    else:
+        check_too(form, lambda: income.check_income_project(
+            activity=form.activity.data, started_on=form.started_on.data, planned_grant=form.planned_grant.data,
+            currency=form.currency.data, status=form.status.data))
     return render_template("registry/income_form.html", form=form, mother_code=mother.code,
                                    income_project=None, activities=income.SUGGESTED_ACTIVITIES)
 
@@ -130,6 +134,10 @@ def edit_income_project(reference: str):
             db.session.commit()
             flash(_("%(ref)s is updated.", ref=project.reference), "success")
             return redirect(url_for("registry.income_project", reference=project.reference))
+    else:
+        check_too(form, lambda: income.check_income_update(
+            income_project=project, activity=form.activity.data, planned_grant=form.planned_grant.data,
+            status=form.status.data, closed_on=form.closed_on.data))
     return render_template("registry/income_form.html", form=form, mother_code=project.beneficiary.code,
                                    income_project=project, activities=income.SUGGESTED_ACTIVITIES)
 
