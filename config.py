@@ -42,6 +42,16 @@ def _base_url(name: str, raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def _switch(name: str, raw: str) -> bool:
+    """On or off: 1/true/yes/on or 0/false/no/off, in any case."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be on or off (1/true/yes/on or 0/false/no/off); got {raw!r}.")
+
+
 def _iso_date(name: str, raw: str) -> dt.date:
     try:
         return dt.date.fromisoformat(raw)
@@ -70,6 +80,7 @@ FROM_ENVIRONMENT = {
     "REPORT_MIN_CELL": ("REPORT_MIN_CELL", _number(int, "a whole number")),
     "CLAIM_STALLED_DAYS": ("CLAIM_STALLED_DAYS", _number(int, "a whole number of days")),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", _base_url),
+    "PUBLIC_CLAIMS_DASHBOARD": ("PUBLIC_CLAIMS_DASHBOARD", _switch),
     "IATI_REPORTING_ORG_REF": ("IATI_REPORTING_ORG_REF", _text),
     "IATI_REPORTING_ORG_NAME": ("IATI_REPORTING_ORG_NAME", _text),
     "IATI_REPORTING_ORG_NAME_FR": ("IATI_REPORTING_ORG_NAME_FR", _text),
@@ -183,6 +194,9 @@ class Config:
     #: PUBLIC_BASE_URL + ``/verify`` as the place to check it. Required to issue reports in production; elsewhere
     #: the address of the request that issues the report is used.
     PUBLIC_BASE_URL = None
+    #: Publish the Fund-wide paternity claims figures at /public/claims, without sign-in (suppressed, as of the
+    #: end of the previous month). Off unless set: publishing is the Fund's policy decision (docs/security.md).
+    PUBLIC_CLAIMS_DASHBOARD = False
     #: The Fund as IATI reporting organisation (``flask export iati``, /review/iati.xml): its organisation
     #: identifier ({registration agency}-{number}) prefixes every iati-identifier. The default is a
     #: placeholder in the IATI agency's own format; set the identifier the Fund is registered under

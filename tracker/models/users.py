@@ -31,11 +31,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "manager": frozenset({
         "records.view", "records.edit", "personal.show", "records.import", "records.export",
         "disbursements.enter", "disbursements.approve", "funding.view", "funding.manage",
-        "reports.issue", "reports.read", "jobs.view",
+        "reports.issue", "reports.read", "jobs.view", "claims.dashboard",
     }),
     "admin": frozenset({
         "records.view", "records.export", "funding.view", "funding.manage", "reports.read",
         "admin.users", "admin.rates", "admin.audit", "records.import_history", "jobs.view",
+        "claims.dashboard",
     }),
     "donor": frozenset({"reports.read"}),
 }
