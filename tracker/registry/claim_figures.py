@@ -193,7 +193,7 @@ def claims_summary(to: dt.date, countries: Sequence[str] | None = None) -> Claim
     return summarise(claim_facts(to, countries), to, stalled_days_setting())
 
 
-# --- the claims behind a number ----------------------------------------------------------------------------------------
+# --- the claims behind a number -------------------------------------------------------------------------------------
 
 #: What a dashboard number counts; the ones with a step or an outcome take it as ``step``.
 MEASURES = ("received", "open", "stalled", "open_by_step", "stalled_by_step", "outcomes")
@@ -233,7 +233,7 @@ def stalled_claims(facts: list[ClaimFacts], to: dt.date, stalled_days: int) -> l
     return stalled
 
 
-# --- month-end snapshots -----------------------------------------------------------------------------------------------
+# --- month-end snapshots --------------------------------------------------------------------------------------------
 
 def month_ends(to: dt.date, months: int = 12) -> list[dt.date]:
     """The last ``months`` month ends up to ``to``, oldest first; the last one is ``to`` itself (the month
@@ -243,7 +243,8 @@ def month_ends(to: dt.date, months: int = 12) -> list[dt.date]:
     return ends + [to]
 
 
-def open_by_step_over_time(facts: list[ClaimFacts], to: dt.date, months: int = 12) -> list[tuple[dt.date, dict[str, int]]]:
+def open_by_step_over_time(facts: list[ClaimFacts], to: dt.date,
+                           months: int = 12) -> list[tuple[dt.date, dict[str, int]]]:
     """Open claims by current step at each of :func:`month_ends`, from the step dates alone."""
     out = []
     for day in month_ends(to, months):
@@ -256,7 +257,7 @@ def open_by_step_over_time(facts: list[ClaimFacts], to: dt.date, months: int = 1
     return out
 
 
-# --- the JSON of DESIGN section 7 --------------------------------------------------------------------------------------
+# --- the JSON of DESIGN section 7 -----------------------------------------------------------------------------------
 
 def figures_json(figures: Figures) -> dict:
     return {
@@ -293,8 +294,8 @@ def csv_rows(data: dict) -> list[list]:
         values += [figures["open_by_step"].get(s, 0) for s in OPEN_STEPS]
         values += [figures["stalled_by_step"].get(s, 0) for s in OPEN_STEPS]
         values += [figures["outcomes"][o] for o in OUTCOMES]
-        values += ["" if figures["median_days"][transition_key(t)] is None else figures["median_days"][transition_key(t)]
-                   for t in TRANSITIONS]
+        medians = [figures["median_days"][transition_key(t)] for t in TRANSITIONS]
+        values += ["" if m is None else m for m in medians]
         return values
 
     rows = [row(ms["member_state"] or "other", ms) for ms in data["member_states"]]

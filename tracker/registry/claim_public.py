@@ -171,7 +171,7 @@ def _complements(table: Table, state: dict[tuple, str], hidden: list[tuple]) -> 
     return out
 
 
-# --- the published figures ----------------------------------------------------------------------------------------------
+# --- the published figures ------------------------------------------------------------------------------------------
 
 def public_to(today: dt.date, to: dt.date | None = None) -> dt.date:
     """The date public figures are as of: the last day of the month before ``today``'s, or ``to`` if that is
