@@ -239,7 +239,7 @@ def month_ends(to: dt.date, months: int = 12) -> list[dt.date]:
     """The last ``months`` month ends up to ``to``, oldest first; the last one is ``to`` itself (the month
     of ``to`` so far)."""
     first_of_month = to.replace(day=1)
-    ends = [add_months(first_of_month, -k) - dt.timedelta(days=1) for k in range(months - 1, 0, -1)]
+    ends = [add_months(first_of_month, -k) - dt.timedelta(days=1) for k in range(months - 2, -1, -1)]
     return ends + [to]
 
 
