@@ -465,3 +465,29 @@ def test_whole_money_for_charts_rounds_half_even_and_keeps_the_locale_pattern(ap
         assert formatting.format_money(Decimal("1250.50"), "USD", whole=True) == "$1,250"
         assert formatting.format_money(Decimal("1251.50"), "USD", whole=True) == "$1,252"
         assert formatting.format_money(Decimal("0.49"), "USD", whole=True) == "$0"
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_labels_read_the_same_as_their_lazy_strings(app, lang):
+    """label() translates each label's message itself (tracker/vocab.py): the same text as the lazy string's."""
+    from flask_babel import force_locale
+
+    from tracker.vocab import LABELS, label
+
+    with app.test_request_context(), force_locale(lang):
+        assert {key: label(key) for key in LABELS} == {key: str(text) for key, text in LABELS.items()}
+        if lang == "fr":
+            assert label("school_fees") == "Frais de scolarité"
+        assert label("no such word") == "no such word"
+
+
+def test_translations_follow_a_forced_locale_inside_a_request(app):
+    """The per-request memo of tracker/i18n.py follows force_locale in and out (a PDF in another language)."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert render_template_string("{{ _('Mothers') }}") == "Mothers"
+        with force_locale("fr"):
+            assert render_template_string("{{ _('Mothers') }}") == "Mères"
+        assert render_template_string("{{ _('Mothers') }}") == "Mothers"

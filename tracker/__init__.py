@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 os.environ.setdefault("OPENPYXL_LXML", "False")
 
 import config as config_module
-from tracker import audit, crypto, logs, security
+from tracker import audit, crypto, i18n, logs, security
 from tracker.extensions import babel, csrf, db, login_manager, migrate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -153,6 +153,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

@@ -1,6 +1,8 @@
 """Countries: ISO 3166 alpha-2 codes, names from Babel in the reader's language."""
 from __future__ import annotations
 
+import functools
+
 from babel import Locale
 from wtforms.fields.choices import SelectChoice
 
@@ -38,9 +40,14 @@ _UN_NAMES = {
 }
 
 
+@functools.cache
+def _territories(locale: str) -> dict:
+    return Locale.parse(locale).territories
+
+
 def country_name(code: str, locale: str = "en") -> str:
     language = str(locale).split("_")[0]
-    return _UN_NAMES.get((code, language)) or Locale.parse(locale).territories.get(code, code)
+    return _UN_NAMES.get((code, language)) or _territories(str(locale)).get(code, code)
 
 
 def country_choices(locale: str = "en", *, programme_first: bool = True) -> list[SelectChoice]:

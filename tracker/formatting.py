@@ -2,21 +2,44 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from babel import Locale
-from babel.dates import format_date as babel_format_date
-from babel.numbers import format_currency, format_decimal, format_percent
-from flask_babel import get_locale
+from babel.dates import get_date_format
+from babel.dates import parse_pattern as parse_date_pattern
+from babel.numbers import NumberPattern, format_percent, parse_pattern
 
 from tracker.countries import country_name
+from tracker.i18n import locale_code
 from tracker.vocab import label, role_label
 
+__all__ = ["country", "date", "format_dollars", "format_money", "locale_code", "number", "percent"]
 
-def locale_code() -> str:
-    """The reader's language (``en`` or ``fr``), for Babel's functions that take a locale."""
-    return str(get_locale() or "en")
+
+@functools.cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+@functools.cache
+def _currency_pattern(code: str, whole: bool) -> NumberPattern:
+    """The locale's currency pattern, parsed once (``whole``: with its fraction taken out)."""
+    pattern = _locale(code).currency_formats["standard"]
+    return parse_pattern(re.sub(r"\.0+", "", pattern.pattern)) if whole else pattern
+
+
+@functools.cache
+def _date_pattern(code: str, form: str):
+    if form in ("full", "long", "medium", "short"):
+        form = get_date_format(form, locale=_locale(code))
+    return parse_date_pattern(form)
+
+
+@functools.cache
+def _decimal_pattern(digits: int) -> NumberPattern:
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
 
 
 #: A currency written in letters (``CDF``, ``FCFA``) glued to its figure, as Babel writes it in English.
@@ -34,12 +57,14 @@ def format_money(amount: Decimal | None, currency: str = "USD", *, whole: bool =
     """
     if amount is None:
         return "—"
-    locale = locale_code()
+    # Babel's format_currency, with the locale and its pattern parsed once rather than on every amount.
+    code = locale_code()
     if whole:
-        pattern = re.sub(r"\.0+", "", Locale.parse(locale).currency_formats["standard"].pattern)
         rounded = amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN) + 0  # + 0: never "-$0"
-        return _spaced(format_currency(rounded, currency, format=pattern, locale=locale, currency_digits=False))
-    return _spaced(format_currency(amount, currency, locale=locale, currency_digits=True))
+        return _spaced(_currency_pattern(code, True).apply(rounded, _locale(code), currency=currency,
+                                                           currency_digits=False))
+    return _spaced(_currency_pattern(code, False).apply(amount, _locale(code), currency=currency,
+                                                        currency_digits=True))
 
 
 def _spaced(written: str) -> str:
@@ -56,8 +81,7 @@ def number(value, digits: int = 0) -> str:
         return "—"
     if isinstance(value, float):
         value = Decimal(str(value))
-    fmt = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=fmt, locale=locale_code())
+    return _decimal_pattern(digits).apply(value, _locale(locale_code()))
 
 
 def percent(ratio) -> str:
@@ -71,7 +95,8 @@ def date(value: dt.date | None, form: str = "medium") -> str:
         return "—"
     if isinstance(value, dt.datetime):
         value = value.date()
-    return babel_format_date(value, format=form, locale=locale_code())
+    # Babel's format_date, with the locale and its pattern parsed once rather than on every date.
+    return _date_pattern(locale_code(), form).apply(value, _locale(locale_code()))
 
 
 def country(code: str | None) -> str:

@@ -1,6 +1,8 @@
 """Labels people read for the stored words of the domain (states, categories, kinds)."""
 from flask_babel import lazy_gettext as _l
 
+from tracker.i18n import translations
+
 LABELS = {
     # project statuses
     "pipeline": _l("Pipeline"),
@@ -98,8 +100,15 @@ def role_label(role) -> str:
     return str(found) if found is not None else str(role or "")
 
 
+#: The English message of each label: :func:`label` translates it with the request's translations, looked up once
+#: (tracker/i18n.py), rather than through the lazy string's own look-up on every call (a list shows hundreds).
+#: flask-babel's lazy strings keep their message as their first argument; tests/test_i18n.py checks that
+#: every label reads the same both ways, in both languages.
+_MESSAGES = {key: lazy._args[0] for key, lazy in LABELS.items()}
+
+
 def label(value) -> str:
     if value is None:
         return ""
-    found = LABELS.get(value)
-    return str(found) if found is not None else str(value)
+    message = _MESSAGES.get(value)
+    return translations().ugettext(message) if message is not None else str(value)

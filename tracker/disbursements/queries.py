@@ -14,7 +14,7 @@ from tracker.extensions import db
 from tracker.models import AuditEvent, Beneficiary, Child, Disbursement, Enrolment, IncomeProject, Project, User
 from tracker.models.base import today
 from tracker.money import to_usd
-from tracker.rates import rate_on
+from tracker.rates import rate_in_table, rate_table
 
 
 @dataclass(frozen=True)
@@ -274,18 +274,20 @@ def _queue_select(user, status: str, filters: QueueFilters, *columns):
 
 
 class _Usd:
-    """USD values of queued payments: frozen ones as stored, the others at the rate of their entry date."""
+    """USD values of queued payments: frozen ones as stored, the others at the rate of their entry date, from
+    the rates of their currencies read in one query (the first time one is needed)."""
 
-    def __init__(self):
-        self.rates: dict[tuple[str, dt.date], Decimal | None] = {}
+    def __init__(self, currencies):
+        self.currencies = set(currencies)
+        self.table = None
 
     def __call__(self, amount, currency, entered_on, frozen) -> Decimal | None:
         if frozen is not None:
             return frozen
-        key = (currency, entered_on)
-        if key not in self.rates:
-            self.rates[key] = rate_on(*key)
-        return to_usd(amount, currency, self.rates[key]) if self.rates[key] is not None else None
+        if self.table is None:
+            self.table = rate_table(self.currencies - {"USD"})
+        rate = rate_in_table(self.table, currency, entered_on)
+        return to_usd(amount, currency, rate) if rate is not None else None
 
 
 def queue_page(user, status: str, filters: QueueFilters, page: int, per_page: int = 50) -> QueuePage:
@@ -298,11 +300,11 @@ def queue_page(user, status: str, filters: QueueFilters, page: int, per_page: in
     from tracker.funding.engine import project_balances
     from tracker.web import paginate
 
-    usd = _Usd()
     # The whole list, light: what each row asks of its project (a few hundred rows of six columns).
     light = db.session.execute(_queue_select(
         user, status, filters, Disbursement.id, Disbursement.project_id, Disbursement.amount, Disbursement.currency,
         Disbursement.entered_on, Disbursement.usd_amount, _queue_since(status))).all()
+    usd = _Usd(r.currency for r in light)
     running: dict[int, Decimal | None] = {}
     sums: dict[int, Decimal] = {}
     counts: dict[int, int] = {}
