@@ -6,12 +6,13 @@ Every page's ``Cache-Control: no-store`` is set once, by ``security.security_hea
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import current_app, request
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from wtforms.fields.choices import SelectChoice
 
 from tracker.auth.scope import scoped_select
@@ -22,7 +23,8 @@ from tracker.money import CURRENCIES, PROGRAMME_CURRENCIES
 from tracker.vocab import LABELS
 
 __all__ = [
-    "Page", "SelectChoice", "currency_choices", "local_currency", "page_number", "paginate", "paginate_list",
+    "Key", "Page", "SelectChoice", "currency_choices", "keyset_page", "local_currency", "page_number", "paginate",
+    "paginate_list",
     "project_choices", "scoped_project", "vocab_choices",
 ]
 
@@ -39,6 +41,11 @@ class Page:
     page: int
     per_page: int
     total: int
+    #: Keyset pages (:func:`keyset_page`): where the next page starts after and the previous ends before, as
+    #: ``?after=`` and ``?before=`` carry them; None where there is no such page. Numbered pages leave both None.
+    after: str | None = None
+    before: str | None = None
+    keyset: bool = False
 
     @property
     def pages(self) -> int:
@@ -46,20 +53,96 @@ class Page:
 
     @property
     def has_prev(self) -> bool:
-        return self.page > 1
+        return self.before is not None if self.keyset else self.page > 1
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.after is not None if self.keyset else self.page < self.pages
+
+
+def _count(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def paginate(stmt, page: int, per_page: int | None = None, *, row=lambda r: r) -> Page:
     """One page of a query's rows; a page past the end shows the last one."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    total = _count(stmt)
     page = max(1, min(page, max(1, -(-total // per_page))))
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return Page([row(r) for r in rows], page, per_page, total)
+
+
+@dataclass(frozen=True)
+class Key:
+    """A column a keyset list is ordered by, and how its value reads back from a URL."""
+
+    column: object
+    parse: Callable[[str], object]
+
+
+#: Separates the values of a key in ``?after=`` and ``?before=`` (never in a date, a number or a code).
+_KEY_SEPARATOR = "~"
+
+
+def _cursor(raw: str | None, keys: list[Key]) -> tuple | None:
+    """The key values a ``?after=``/``?before=`` carries, or None if it is missing or not well formed."""
+    if not raw or len(raw) > 200:
+        return None
+    parts = raw.split(_KEY_SEPARATOR)
+    if len(parts) != len(keys):
+        return None
+    try:
+        return tuple(key.parse(part) for key, part in zip(keys, parts, strict=True))
+    except ValueError:
+        return None
+
+
+def _token(values) -> str:
+    return _KEY_SEPARATOR.join(v.isoformat() if isinstance(v, dt.date) else str(v) for v in values)
+
+
+def keyset_page(stmt, keys: list[Key], *, descending: bool, per_page: int | None = None, row=lambda r: r) -> Page:
+    """One page of a long list, found from where the page before it ended (``?after=``) or the page after it
+    began (``?before=``), not by skipping rows: the database reads an index from that point on, so the last
+    page costs what the first does. ``stmt`` is ordered by ``keys`` (unique together, all in one direction,
+    matched by an index); ``?page=`` only numbers the page shown. The total is counted once.
+    """
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    total = _count(stmt)
+    columns = [k.column for k in keys]
+    key = tuple_(*columns)
+    after = _cursor(request.args.get("after"), keys)
+    before = _cursor(request.args.get("before"), keys) if after is None else None
+    paged = stmt.add_columns(*columns).order_by(None)
+    if before is not None:
+        # Backwards from ``before``: the rows just ahead of it, in reverse, then put back in order.
+        paged = paged.where(key > tuple_(*before) if descending else key < tuple_(*before))
+        paged = paged.order_by(*(c.asc() if descending else c.desc() for c in columns))
+        rows = list(reversed(db.session.execute(paged.limit(per_page + 1)).all()[:per_page + 1]))
+        more_before = len(rows) > per_page
+        rows = rows[-per_page:] if more_before else rows
+        more_after = True
+    else:
+        if after is not None:
+            paged = paged.where(key < tuple_(*after) if descending else key > tuple_(*after))
+        paged = paged.order_by(*(c.desc() if descending else c.asc() for c in columns))
+        rows = db.session.execute(paged.limit(per_page + 1)).all()
+        more_after = len(rows) > per_page
+        rows = rows[:per_page]
+        more_before = after is not None
+    if not rows and (after is not None or before is not None):
+        # A stale or edited cursor past either end of the list: the first page instead of an empty one.
+        rows = db.session.execute(stmt.add_columns(*columns).order_by(None).order_by(
+            *(c.desc() if descending else c.asc() for c in columns)).limit(per_page + 1)).all()
+        more_after, more_before = len(rows) > per_page, False
+        rows = rows[:per_page]
+    n = len(keys)
+    first_page = not more_before
+    number = 1 if first_page else max(2, page_number())
+    return Page([row(tuple(r)[:-n]) for r in rows], number, per_page, total,
+                after=_token(tuple(rows[-1])[-n:]) if more_after and rows else None,
+                before=_token(tuple(rows[0])[-n:]) if more_before and rows else None, keyset=True)
 
 
 def paginate_list(items: list, page: int, per_page: int | None = None) -> Page:

@@ -1,6 +1,8 @@
 """All disbursements (scoped, filtered, exported) and one disbursement's page with its actions."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,7 +20,7 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.forms import ActionForm
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, Disbursement
-from tracker.web import page_number, paginate, project_choices
+from tracker.web import Key, keyset_page, project_choices
 
 EXPORT_HEADER = ["reference", "project_code", "category", "mother_code", "child_code", "academic_year", "term",
                  "payee", "amount", "currency", "usd_amount", "status", "entered_on", "paid_on"]
@@ -46,11 +48,15 @@ def _filters() -> dict:
     }
 
 
+#: The list's order, newest first (index ix_disbursements_entered_on_id), and its keys in ``?after=``.
+LIST_KEYS = [Key(Disbursement.entered_on, dt.date.fromisoformat), Key(Disbursement.id, int)]
+
+
 @bp.route("/disbursements/")
 @permission("records.view")
 def index():
     filters = _filters()
-    page = paginate(list_select(current_user, **filters), page_number(), row=lambda r: Row(*r))
+    page = keyset_page(list_select(current_user, **filters), LIST_KEYS, descending=True, row=lambda r: Row(*r))
     return render_template(
         "disbursements/index.html", page=page, filters=filters, projects=project_choices(open_only=False),
         categories=CATEGORIES, states=DISBURSEMENT_STATES,

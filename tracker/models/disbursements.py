@@ -48,6 +48,8 @@ class Disbursement(Base):
         UniqueConstraint("project_id", "payment_reference"),
         Index("ix_disbursements_project_status", "project_id", "status"),
         Index("ix_disbursements_enrolment_term", "enrolment_id", "term"),
+        # The disbursements list: newest first, paged by key (migration 0009).
+        Index("ix_disbursements_entered_on_id", "entered_on", "id"),
         # One payment holds a term of school fees (a top-up aside), even when two people enter it at once.
         Index("uq_disbursements_term_held", "enrolment_id", "term", unique=True,
               sqlite_where=text(_TERM_HELD), postgresql_where=text(_TERM_HELD)),

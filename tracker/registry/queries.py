@@ -26,7 +26,7 @@ from tracker.models import (
 from tracker.models.base import today
 from tracker.registry.claims import FINAL_STEPS, RANK
 from tracker.registry.income_queries import IncomeRow, income_rows
-from tracker.web import Page, paginate
+from tracker.web import Key, Page, keyset_page, paginate
 
 CODE_LIKE = re.compile(r"^[A-Z]{2}-[MC](-\d*)*$", re.IGNORECASE)
 #: What a term of an enrolment looks like from its school-fee payments, strongest first.
@@ -90,8 +90,10 @@ def filter_mothers(stmt, *, project=None, status=None, consent=None, q=None):
     return stmt
 
 
-def mothers_page(user, page: int = 1, **filters) -> Page:
-    return paginate(mothers_select(user, **filters), page, row=lambda r: MotherRow(*r))
+def mothers_page(user, **filters) -> Page:
+    """A page of the mothers list, by code, paged by key (``?after=`` a code)."""
+    return keyset_page(mothers_select(user, **filters), [Key(Beneficiary.code, str)], descending=False,
+                       row=lambda r: MotherRow(*r))
 
 
 # --- a mother's page -------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from tracker.registry import people
 from tracker.registry.blueprint import bp
 from tracker.registry.forms import ConsentForm, ExitForm, MotherEditForm, MotherForm, PersonalExportForm
 from tracker.registry.queries import CODE_LIKE, filter_mothers, mother_page, mothers_page, mothers_select
-from tracker.web import page_number, project_choices, scoped_project
+from tracker.web import project_choices, scoped_project
 
 CONSENT_FILTERS = ("reporting", "no_reporting", "no_services")
 EXPORT_HEADER = ["code", "project_code", "year_of_birth", "enrolled_on", "status", "children",
@@ -39,7 +39,7 @@ def _filters() -> dict:
 @permission("records.view")
 def mothers():
     filters = _filters()
-    page = mothers_page(current_user, page_number(), **filters)
+    page = mothers_page(current_user, **filters)
     # The search text may be a name: it is never put back into the page or a link.
     return render_template(
         "registry/mothers.html", page=page, filters=filters, searched=bool(filters["q"]),
@@ -57,7 +57,7 @@ def find_mother():
         abort(400)
     filters = _filters()
     q = (request.form.get("q") or "").strip()[:200]
-    page = mothers_page(current_user, 1, **{**filters, "q": q or None})
+    page = mothers_page(current_user, **{**filters, "q": q or None})
     if q:
         _record_search(by="code" if CODE_LIKE.match(q) else "name", page=page)
         db.session.commit()
