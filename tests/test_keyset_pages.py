@@ -86,3 +86,18 @@ def test_mothers_page_by_code(lists, staff_client):
     third = staff_client.get(_link(second, "next"))
     assert _shown(third, codes) == ["CD-M-00005"]
     assert _shown(staff_client.get(_link(third, "prev")), codes) == ["CD-M-00003", "CD-M-00004"]
+
+
+def test_a_long_list_counts_up_to_the_cap(lists, staff_client, monkeypatch):
+    import tracker.web
+
+    monkeypatch.setattr(tracker.web, "COUNT_CAP", 3)
+    first = staff_client.get("/disbursements/")
+    text = first.get_data(as_text=True)
+    assert "More than 3 disbursements" in text and "Page 1</span>" in text and "Page 1 of" not in text
+    second = staff_client.get(_link(first, "next"))
+    assert _shown(second, r'href="/disbursements/(D\d)"') == ["D3", "D2"]
+    assert "Page 2</span>" in second.get_data(as_text=True)
+    # At the cap, the count is exact: D2, D3 and D4 were entered on 5 March.
+    exact = staff_client.get("/disbursements/?date_from=2026-03-05&date_to=2026-03-05").get_data(as_text=True)
+    assert "3 disbursements" in exact and "More than" not in exact and "Page 1 of 2" in exact

@@ -46,6 +46,8 @@ class Page:
     after: str | None = None
     before: str | None = None
     keyset: bool = False
+    #: The list holds more rows than were counted (``total`` is then the cap): "more than 1,000".
+    capped: bool = False
 
     @property
     def pages(self) -> int:
@@ -54,6 +56,11 @@ class Page:
     @property
     def has_prev(self) -> bool:
         return self.before is not None if self.keyset else self.page > 1
+
+    @property
+    def several(self) -> bool:
+        """Whether there is more than one page (a pager to show)."""
+        return self.has_prev or self.has_next or self.pages > 1
 
     @property
     def has_next(self) -> bool:
@@ -102,14 +109,23 @@ def _token(values) -> str:
     return _KEY_SEPARATOR.join(v.isoformat() if isinstance(v, dt.date) else str(v) for v in values)
 
 
-def keyset_page(stmt, keys: list[Key], *, descending: bool, per_page: int | None = None, row=lambda r: r) -> Page:
+#: A long list counts its rows up to this many and says "more than 1,000" beyond: counting every payment of a
+#: country would cost more than showing a page of them (bench/README.md, "pages.py").
+COUNT_CAP = 1000
+
+
+def keyset_page(stmt, keys: list[Key], *, descending: bool, per_page: int | None = None, row=lambda r: r,
+                count_cap: int | None = None) -> Page:
     """One page of a long list, found from where the page before it ended (``?after=``) or the page after it
     began (``?before=``), not by skipping rows: the database reads an index from that point on, so the last
     page costs what the first does. ``stmt`` is ordered by ``keys`` (unique together, all in one direction,
-    matched by an index); ``?page=`` only numbers the page shown. The total is counted once.
+    matched by an index); ``?page=`` only numbers the page shown. Rows are counted up to ``count_cap``.
     """
     per_page = per_page or current_app.config["PAGE_SIZE"]
-    total = _count(stmt)
+    count_cap = count_cap or COUNT_CAP
+    total = _count(stmt.order_by(None).limit(count_cap + 1))
+    capped = total > count_cap
+    total = min(total, count_cap)
     columns = [k.column for k in keys]
     key = tuple_(*columns)
     after = _cursor(request.args.get("after"), keys)
@@ -142,7 +158,7 @@ def keyset_page(stmt, keys: list[Key], *, descending: bool, per_page: int | None
     number = 1 if first_page else max(2, page_number())
     return Page([row(tuple(r)[:-n]) for r in rows], number, per_page, total,
                 after=_token(tuple(rows[-1])[-n:]) if more_after and rows else None,
-                before=_token(tuple(rows[0])[-n:]) if more_before and rows else None, keyset=True)
+                before=_token(tuple(rows[0])[-n:]) if more_before and rows else None, keyset=True, capped=capped)
 
 
 def paginate_list(items: list, page: int, per_page: int | None = None) -> Page:
