@@ -31,6 +31,7 @@ from tests import factories
 from tracker.errors import Invalid
 from tracker.reports import archive
 from tracker.reports.data import build_report
+from tracker.reports.render import report_html
 from tracker.reports.results import Grouping, Spec, mostly_hidden, publish
 from tracker.reports.suppression import suppress
 
@@ -156,6 +157,111 @@ def test_a_country_report_has_one_page_and_its_project_rows(app, data):
     assert r.picture.totals.uncovered_gap == D("4900.00")
     assert r.ask.cover == ("No money in hand or pledge still owed covers this gap: all $4,900 is still to find "
                            "from new pledges.")
+
+
+# --- the Fund's paternity claims -------------------------------------------------------------------------------------
+#
+# The report's period ends on 15 October 2025, not a month end: the public figures are as of 30 September 2025.
+# A claim is stalled when open and its latest step is before 2 July 2025 (more than 90 days before). All of
+# Uruguay's personnel, on a Haitian project (outside a Liberian report's scope):
+#
+# - 6 claims received on 22 July, notified on 1 August 2025 (10 days); 4 received on 18 July, notified on
+#   1 August (14 days): open at "notified", not stalled;
+# - 2 received on 10 January, notified on 20 February 2025 (41 days): open at "notified", stalled;
+# - 10 received on 1 September 2025: open at "received", not stalled;
+# - 1 received on 1 May 2025: open at "received", stalled;
+# - 1 received on 1 June, notified on 2 October 2025: on 30 September still at "received" (the later step does
+#   not count yet), stalled;
+# - 10 received on 1 February, withdrawn on 1 March 2025: closed;
+# - 1 received on 5 October 2025: after the public date, not counted.
+#
+# Received 6 + 4 + 2 + 10 + 1 + 1 + 10 = 34; open 24: 12 at "received" and 12 at "notified"; stalled 4 (2 at
+# each), so "<10", and so are the 2 and 2 of each step. Nothing else is small, and the three hidden counts can
+# not be worked out from each other (4 = 2 + 2 is known only as "2 to 9 = 1 to 8 + 1 to 8"): nothing more is
+# hidden. Outcomes: withdrawn 10. Median days from received to notified over 12 claims (10 × 6, 14 × 4, 41 × 2):
+# the 6th and 7th are 10 and 14, so 12.0; the three other transitions have no claim, so no median.
+
+def _claim(child, steps):
+    from tracker.models import ClaimStep
+
+    last, last_on = steps[-1]
+    factories.PaternityClaimFactory(child=child, member_state="UY", status=last, status_on=last_on,
+                                    steps=[ClaimStep(step=step, occurred_on=on) for step, on in steps])
+
+
+@pytest.fixture
+def claims(data):
+    project = factories.ProjectFactory(code="TF-HT-2025-01", country="HT")
+    d = dt.date
+    groups = [
+        (6, [("received", d(2025, 7, 22)), ("notified_to_member_state", d(2025, 8, 1))]),
+        (4, [("received", d(2025, 7, 18)), ("notified_to_member_state", d(2025, 8, 1))]),
+        (2, [("received", d(2025, 1, 10)), ("notified_to_member_state", d(2025, 2, 20))]),
+        (10, [("received", d(2025, 9, 1))]),
+        (1, [("received", d(2025, 5, 1))]),
+        (1, [("received", d(2025, 6, 1)), ("notified_to_member_state", d(2025, 10, 2))]),
+        (10, [("received", d(2025, 2, 1)), ("withdrawn", d(2025, 3, 1))]),
+        (1, [("received", d(2025, 10, 5))]),
+    ]
+    codes = []
+    with factories.one_commit():
+        for count, steps in groups:
+            for _n in range(count):
+                child = factories.ChildFactory(mother=factories.BeneficiaryFactory(project=project))
+                codes.append(child.code)
+                _claim(child, steps)
+    return codes
+
+
+def test_the_claims_section_gives_the_funds_public_figures(app, claims):
+    with app.test_request_context():
+        c = report().claims
+    assert c.to == dt.date(2025, 9, 30) and c.stalled_days == 90
+    assert c.sentence == "34 claims received; 24 open, of which fewer than 10 stalled: no step for more than 90 days."
+    assert c.by_step == [("Received", "12", "<10"), ("Notified to the Member State", "12", "<10"),
+                         ("DNA sample collected", "0", "0"), ("DNA result received", "0", "0"),
+                         ("Paternity established", "0", "0"), ("Legally recognised", "0", "0"),
+                         ("Support ordered", "0", "0")]
+    assert (c.open, c.stalled) == ("24", "<10")
+    assert c.outcomes == [("Paternity established", "0"), ("Paternity not established", "0"), ("Withdrawn", "10"),
+                          ("Support paid", "0")]
+    assert c.medians == [("Received", "Notified to the Member State", "12.0"),
+                         ("Notified to the Member State", "DNA sample collected", None),
+                         ("DNA sample collected", "DNA result received", None),
+                         ("Paternity established", "Support ordered", None)]
+
+
+def test_the_claims_section_is_fund_wide_whatever_the_scope(app, claims):
+    with app.test_request_context():
+        fund, liberia = report().claims, report(scope="country:LR").claims
+    assert liberia == fund
+
+
+def test_the_claims_section_in_french(app, claims):
+    with app.test_request_context():
+        c = report("fr").claims
+    assert c.sentence == ("34 demandes reçues\u202f; 24 en cours, dont moins de 10 en souffrance\u00a0: aucune étape "
+                          "depuis plus de 90\u00a0jours.")
+    assert c.by_step[1] == ("Notifiée à l'État Membre", "12", "<10")
+    assert c.medians[0][2] == "12,0"
+
+
+def test_with_no_claim_the_section_says_so(app, data):
+    """With no claim at all, every count is 0: nothing to hide, and no median."""
+    with app.test_request_context():
+        c = report().claims
+    assert c.sentence == "No claim had been received."
+    assert c.open == c.stalled == "0" and all(m is None for _a, _b, m in c.medians)
+
+
+def test_the_claims_section_in_the_report_names_no_claim(app, claims):
+    """The section and its footnote are in the report; no child's code is anywhere in it."""
+    with app.test_request_context():
+        html = report_html(report(), for_pdf=True)
+    assert "Paternity claims across the Fund" in html
+    assert "All of the Fund's claims, in every country, as of September 30, 2025." in html
+    assert "—: fewer than 10 claims have both steps, too few for a median." in html
+    assert not [code for code in claims if code in html]
 
 
 # --- the verification address ---------------------------------------------------------------------------------------

@@ -227,8 +227,48 @@ def test_a_country_never_gets_more_than_one_page_and_projects_none(samples):
                     "Liberia"):
         assert firsts.count(country) == 1, (country, firsts)
     assert not [f for f in firsts if re.fullmatch(r"TF-[A-Z]{2}-\d{4}-\d{2}", f)]
-    # cover, the ask, charts, countries at a glance, 5 countries, results, donors, methods: at most 16.
-    assert pages <= 16, pages
+    # cover, the ask, charts, countries at a glance, 5 countries, results, the Fund's claims (on the results' last
+    # page when it fits there, else a page of its own), donors, methods: at most 17.
+    assert pages <= 17, pages
+
+
+# --- the Fund's paternity claims -------------------------------------------------------------------------------------
+
+#: The section's heading, its line saying whose claims these are, and its sentence, in each language.
+CLAIMS_SECTION = {
+    "en": ("Paternity claims across the Fund", "All of the Fund's claims, in every country, as of",
+           r"\d+ claims received; \d+ open, of which (\d+|fewer than 10) stalled: no step for more than 90 days\."),
+    "fr": ("Demandes de reconnaissance de paternité dans l'ensemble du Fonds",
+           "Toutes les demandes suivies par le Fonds, dans tous les pays, au",
+           r"\d+ demandes reçues ; \d+ en cours, dont (\d+|moins de 10) en souffrance : aucune étape depuis plus de "
+           r"90 jours\."),
+}
+
+
+def squashed(text: str) -> str:
+    """White space, no-break spaces included, as single spaces."""
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_every_report_gives_the_funds_claims_whatever_its_scope(samples, name):
+    heading, whose, sentence = CLAIMS_SECTION[SAMPLES[name][1]]
+    text = squashed(samples["text"][name])
+    assert heading in text and whose in text
+    assert re.search(sentence, text), f"{name}: no sentence of totals"
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_no_code_of_a_child_or_a_mother_is_in_a_report(samples, name):
+    """The demo's claims are children's: none of their codes (``CD-C-00042-1``), nor a mother's, is printed."""
+    text = samples["text"][name]
+    assert not re.findall(r"\b[A-Z]{2}-[CM]-\d{3,}", text)
+
+
+def test_the_claims_check_sees_a_childs_code():
+    """Control: a page naming a child by code is caught by the same pattern."""
+    pdf, _pages = render_pdf("<html><body><p>Claim of CD-C-00042-1, notified</p></body></html>")
+    assert re.findall(r"\b[A-Z]{2}-[CM]-\d{3,}", page_text(words_of(pdf))) == ["CD-C-00042"]
 
 
 # --- French -----------------------------------------------------------------------------------------------------------
@@ -253,6 +293,8 @@ SAME_IN_BOTH = {
     "date", "pays", "pour", "psychosocial", "Organisation", "International", "internationale", "SHA-256",
     "closes",  # "Closes sans pension" (claims), the English "closes the gap" (the ask)
     "Source",  # under each chart
+    "correction",  # the Fund's claims: "a correction replaces the step it corrects" (definitions)
+    "pair",  # "each pair of steps" (claims, definitions); "au pair le plus proche" (rounding half to even)
 }
 
 

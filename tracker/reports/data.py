@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select
 
 from tracker.countries import country_name
 from tracker.extensions import db
-from tracker.formatting import format_dollars, percent
+from tracker.formatting import format_dollars, number, percent
 from tracker.funding.charts import category_chart, chart_source, months_chart, projects_chart
 from tracker.funding.engine import (
     ZERO,
@@ -34,6 +34,8 @@ from tracker.funding.engine import (
 )
 from tracker.funding.waterfall import Waterfall, waterfall
 from tracker.models import Contribution, Disbursement, Donor, Partner, Pledge, Project
+from tracker.registry.claim_figures import OPEN_STEPS, OUTCOMES, TRANSITIONS, transition_key
+from tracker.registry.claim_public import UnprotectableError, public_summary
 from tracker.reports.results import ResultTable, result_tables
 from tracker.reports.suppression import UnprotectableTableError, suppress
 from tracker.vocab import label
@@ -130,6 +132,28 @@ class Addressee:
     earmarked_spending: list[tuple[str, Decimal]]
 
 
+@dataclass(frozen=True)
+class ClaimsSection:
+    """The Fund's public paternity claims figures (every country, whatever the report's scope), as of ``to``.
+
+    Counts are as published (``"216"``, ``"<10"``, ``"x"``); nothing in it is about one claim.
+    """
+
+    to: dt.date
+    stalled_days: int
+    #: "216 claims received; 150 open, of which 42 stalled: no step for more than 90 days."
+    sentence: str
+    #: Open claims by current step: (step label, open, of which stalled), in path order.
+    by_step: list[tuple[str, str, str]]
+    #: All open claims, and all stalled ones.
+    open: str
+    stalled: str
+    #: Claims that reached each outcome: (label, count).
+    outcomes: list[tuple[str, str]]
+    #: Median days of each transition: (from label, to label, "34.0" or ``None`` where it rests on too few claims).
+    medians: list[tuple[str, str, str | None]]
+
+
 @dataclass
 class ReportData:
     lang: str
@@ -148,6 +172,8 @@ class ReportData:
     verify_url: str | None = None
     #: The published count of the scope's children at risk of missing next term (``None``: not publishable).
     children_at_risk: str | None = None
+    #: The Fund's public claims figures (``None``: no suppression could protect them, so not published).
+    claims: ClaimsSection | None = None
 
     @property
     def merged(self) -> bool:
@@ -200,6 +226,7 @@ def build_report(*, scope: str, date_from: dt.date | None, date_to: dt.date | No
         ask=_ask(picture, children, min_cell), countries=countries, results=results, donors=_donors(picture, lang),
         addressee=_addressee(donor, picture, lang) if donor else None, min_cell=min_cell, number=number,
         verify_url=verify_url, waterfall=waterfall(picture, from_need=True), children_at_risk=children,
+        claims=claims_section(picture.as_of, picture.date_to),
     )
     months = contributions_by_month(picture.date_from, picture.date_to)
     data.charts = {
@@ -300,6 +327,48 @@ def _ask(picture: FundingPicture, children: str | None, min_cell: int) -> Ask:
         (_("Still to find"), still, _("After money in hand and pledges owed")),
     ]
     return Ask(sentence, cover, headline)
+
+
+def claims_section(today: dt.date, report_to: dt.date) -> ClaimsSection | None:
+    """The Fund's public claims figures as of the last month end not later than the report's period end nor
+    the previous month's end (:func:`~tracker.registry.claim_public.public_to`), in the report's language."""
+    try:
+        summary = public_summary(today, report_to)
+    except UnprotectableError:
+        return None
+
+    def shown(field: tuple) -> str:
+        value = summary.shown("total", field)
+        return number(value) if isinstance(value, int) else value
+
+    def in_words(field: tuple) -> tuple[int, str]:
+        """A count for a sentence, and the number its grammar follows: 150, "fewer than 10", "10 or more"."""
+        value = summary.shown("total", field)
+        if isinstance(value, int):
+            return value, number(value)
+        if value.startswith("<"):
+            return summary.min_cell, _("fewer than %(m)s", m=summary.min_cell)
+        return summary.min_cell, _("%(m)s or more", m=summary.min_cell)
+
+    (received, received_text), (open_, open_text), (stalled, stalled_text) = (
+        in_words((None, key)) for key in ("received", "open", "stalled"))
+    if summary.totals.received == 0:
+        sentence = _("No claim had been received.")
+    else:
+        sentence = _("%(received)s; %(open)s, %(stalled)s: no step for more than %(days)s days.",
+                     received=ngettext("%(n)s claim received", "%(n)s claims received", received, n=received_text),
+                     open=ngettext("%(n)s open", "%(n)s open", open_, n=open_text),
+                     stalled=ngettext("of which %(n)s stalled", "of which %(n)s stalled", stalled, n=stalled_text),
+                     days=summary.stalled_days)
+    medians = []
+    for start, end in TRANSITIONS:
+        median = summary.median(summary.totals, transition_key((start, end)))
+        medians.append((label(start), label(end), None if median is None else number(median, 1)))
+    return ClaimsSection(
+        to=summary.to, stalled_days=summary.stalled_days, sentence=sentence,
+        by_step=[(label(s), shown(("open_by_step", s)), shown(("stalled_by_step", s))) for s in OPEN_STEPS],
+        open=shown((None, "open")), stalled=shown((None, "stalled")),
+        outcomes=[(label(o), shown(("outcomes", o))) for o in OUTCOMES], medians=medians)
 
 
 def _reach(results: list[ResultTable], row: int | None, min_cell: int) -> list[ReachLine]:
