@@ -200,6 +200,7 @@ MATRIX = {
     ("api.projects", "GET"):                        (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.children_at_risk", "GET"):                (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.disbursements", "GET"):                   (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
+    ("api.claims_summary", "GET"):                  (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.reports", "GET"):                         (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.report", "GET"):                          (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.report_pdf", "GET"):                      (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
