@@ -12,7 +12,8 @@ from sqlalchemy import select
 from tests import factories
 from tests.conftest import AuthActions
 from tests.reports.test_claims_command import ALL_CODES, build_claims
-from tracker.extensions import db
+from tracker.auth import sessions
+from tracker.extensions import db, login_manager
 from tracker.models import Child, ClaimStep, PaternityClaim
 from tracker.models.base import today
 
@@ -117,6 +118,21 @@ def test_no_cookie_for_a_signed_in_visitor_who_stays_signed_in(on, app, claims, 
     assert 'lang="en"' in response.get_data(as_text=True)  # the page's language, not the user's setting
     home = client.get("/")
     assert home.status_code == 200 and "Set-Cookie" in home.headers  # still signed in; the app writes again
+
+
+def test_the_signed_in_user_is_not_even_loaded(on, app, claims):
+    with app.app_context():
+        factories.UserFactory(role="manager", email="loads@example.org", countries=["CD"])
+    client = app.test_client()
+    assert AuthActions(client).login("loads@example.org").status_code == 302
+    loaded = []
+    login_manager.user_loader(lambda value: loaded.append(value) or sessions.load_user(value))
+    try:
+        assert client.get(URL).status_code == 200
+        assert loaded == []
+        assert client.get("/").status_code == 200 and loaded  # any other page does
+    finally:
+        login_manager.user_loader(sessions.load_user)
 
 
 def test_french_by_query_string_or_browser(on, client, claims):

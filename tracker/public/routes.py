@@ -6,7 +6,7 @@ so the page, the command and the API cannot disagree; no code, name or date of a
 """
 from __future__ import annotations
 
-from flask import abort, current_app, make_response, render_template, request, url_for
+from flask import abort, current_app, make_response, request, url_for
 from flask_babel import get_locale
 
 from tracker.auth.permissions import PUBLIC, permission
@@ -39,8 +39,11 @@ def claims():
     lang = str(get_locale() or "en")
     switch = [{"code": code, "name": name, "url": url_for("public.claims", lang=code), "current": code == lang}
               for code, name in LANGUAGES.items()]
-    response = make_response(render_template(
-        "public/claims.html", data=data, as_of=summary.to, min_cell=summary.min_cell,
+    # The template straight from Jinja, without the context processors: Flask-Login's would load the signed-in
+    # user (and their session) for a page that is the same for everyone and never touches a session.
+    template = current_app.jinja_env.get_template("public/claims.html")
+    response = make_response(template.render(
+        data=data, as_of=summary.to, min_cell=summary.min_cell,
         complement_mark=COMPLEMENT_MARK, open_steps=OPEN_STEPS, outcomes=OUTCOMES,
         transitions=[(start, end, transition_key((start, end))) for start, end in TRANSITIONS],
         languages=switch, lang=lang))
