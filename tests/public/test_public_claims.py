@@ -209,3 +209,24 @@ def test_page_and_what_it_links_weigh_under_100_kb(on, client, claims):
         total += len(fetched.get_data())
         fetched.close()
     assert total < 100 * 1024
+
+
+def test_a_merged_row_is_named_other_member_states(on, client, monkeypatch):
+    """Where no hiding protects a Member State's row, its claims join an "other Member States" row (DESIGN
+    section 3): the page names the row and the Member States in it, and says why."""
+    from dataclasses import replace
+
+    from tracker.public import routes
+    from tracker.registry.claim_figures import ClaimFacts
+    from tracker.registry.claim_public import publish
+
+    received = {"received": dt.date(2026, 6, 1)}
+    facts = [ClaimFacts(i, f"XX-C-{i:05d}-1", "AR" if i < 12 else "BR", received) for i in range(14)]
+    summary = publish(facts, dt.date(2026, 6, 30), 90, 10)
+    summary.member_states[-1] = replace(summary.member_states[-1], member_state="")
+    summary.merged = ["BR"]
+    monkeypatch.setattr(routes, "public_summary", lambda day: summary)
+    html = page(client)
+    assert '<th scope="row">Other Member States</th><td class="code">BR</td>' in html
+    assert "shown together as “Other Member States”" in html
+    assert "Brazil" not in html and "XX-C-" not in html
