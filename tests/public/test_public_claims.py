@@ -137,7 +137,9 @@ def test_the_signed_in_user_is_not_even_loaded(on, app, claims):
 
 def test_french_by_query_string_or_browser(on, client, claims):
     end = last_month_end()
+    assert "<dt>Notified to the Member State</dt>" in page(client, f"{URL}?lang=en")  # English first, then:
     html = page(client, f"{URL}?lang=fr")
+    assert "<dt>Reçu</dt>" in html and "<dt>Prélèvement ADN effectué, Résultat ADN reçu</dt>" in html
     assert '<html lang="fr">' in html
     assert "Demandes en reconnaissance de paternité par État Membre" in html
     assert f"{end.day} {MONTHS_FR[end.month - 1]} {end.year}" in html

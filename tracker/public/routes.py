@@ -11,9 +11,11 @@ from flask_babel import get_locale
 
 from tracker.auth.permissions import PUBLIC, permission
 from tracker.models.base import today
+from tracker.models import CLAIM_STEPS
 from tracker.public.blueprint import bp
 from tracker.registry.claim_figures import OPEN_STEPS, OUTCOMES, TRANSITIONS, transition_key
 from tracker.registry.claim_public import COMPLEMENT_MARK, public_json, public_summary
+from tracker.vocab import label
 
 #: The page's languages, each named in its own language for the switch.
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -44,7 +46,7 @@ def claims():
     template = current_app.jinja_env.get_template("public/claims.html")
     response = make_response(template.render(
         data=data, as_of=summary.to, min_cell=summary.min_cell,
-        complement_mark=COMPLEMENT_MARK, open_steps=OPEN_STEPS, outcomes=OUTCOMES,
+        complement_mark=COMPLEMENT_MARK, names={step: label(step) for step in CLAIM_STEPS}, open_steps=OPEN_STEPS, outcomes=OUTCOMES,
         transitions=[(start, end, transition_key((start, end))) for start, end in TRANSITIONS],
         languages=switch, lang=lang))
     response.vary.add("Accept-Language")
