@@ -10,8 +10,8 @@ from flask import abort, current_app, make_response, request, url_for
 from flask_babel import get_locale
 
 from tracker.auth.permissions import PUBLIC, permission
-from tracker.models.base import today
 from tracker.models import CLAIM_STEPS
+from tracker.models.base import today
 from tracker.public.blueprint import bp
 from tracker.registry.claim_figures import OPEN_STEPS, OUTCOMES, TRANSITIONS, transition_key
 from tracker.registry.claim_public import COMPLEMENT_MARK, public_json, public_summary
