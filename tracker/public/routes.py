@@ -46,7 +46,8 @@ def claims():
     template = current_app.jinja_env.get_template("public/claims.html")
     response = make_response(template.render(
         data=data, as_of=summary.to, min_cell=summary.min_cell,
-        complement_mark=COMPLEMENT_MARK, names={step: label(step) for step in CLAIM_STEPS}, open_steps=OPEN_STEPS, outcomes=OUTCOMES,
+        complement_mark=COMPLEMENT_MARK, names={step: label(step) for step in CLAIM_STEPS},
+        open_steps=OPEN_STEPS, outcomes=OUTCOMES,
         transitions=[(start, end, transition_key((start, end))) for start, end in TRANSITIONS],
         languages=switch, lang=lang))
     response.vary.add("Accept-Language")
