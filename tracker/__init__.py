@@ -170,6 +170,12 @@ def register_extensions(app: Flask) -> None:
 def _select_locale():
     if not has_request_context():
         return g.get("lang") if has_app_context() else None  # commands: the default language
+    if request.blueprint == "public":
+        # The same page for everyone who asks alike (it is cached by URL and Accept-Language): ``?lang=`` or the
+        # browser, never the signed-in user's setting, whose loading would touch the session (it sets no cookie).
+        from tracker.public.routes import chosen_language
+
+        return chosen_language()
     if getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
     chosen = g.get("lang")
@@ -192,6 +198,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.jobs.queue import recover_on_start
     from tracker.main.blueprint import bp as main_bp
     from tracker.projects.blueprint import bp as projects_bp
+    from tracker.public.blueprint import bp as public_bp
     from tracker.registry.blueprint import bp as registry_bp
     from tracker.reports.blueprint import bp as reports_bp
 
@@ -207,6 +214,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp)
+    app.register_blueprint(public_bp)
     app.extensions["tracker.bearer_auth"] = {api_bp.name: api_authenticate}
     if app.config.get("JOBS_RECOVER_ON_START"):
         recover_on_start(app)  # before the permission check, which answers (a redirect) before any other hook

@@ -4,6 +4,9 @@
   inline script or style anywhere in the templates), ``nosniff``,
   ``Referrer-Policy``, no framing, HSTS in production, and ``no-store`` on
   everything but static files, so no page, PDF or export stays in a cache.
+- The public pages (``PUBLIC_PAGES``: the same figures for everyone, no
+  record of anyone) are the exception: a stricter policy still, cacheable
+  for an hour, and never a cookie, whoever asks (:class:`PublicPagesSessionInterface`).
 - The session's idle and absolute limits (:mod:`tracker.auth.sessions`).
 - Users who must still choose their own password or enrol a second factor
   reach nothing else until they have.
@@ -19,6 +22,7 @@ import traceback
 
 from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask.helpers import get_debug_flag
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -34,6 +38,20 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "img-src 'self' data:",
     "style-src 'self'",
 ])
+
+#: The public pages' own policy: nothing but the page's own stylesheet and images; no form, no frame, no script.
+PUBLIC_PAGE_POLICY = "; ".join([
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+])
+#: Public pages (tracker/public) and how long a cache may keep a successful answer, in seconds. They show the
+#: same aggregated figures to everyone: no cookie is ever set on them (whoever is signed in), and their
+#: successful answers carry :data:`PUBLIC_PAGE_POLICY`; an error answers as any other page, uncached.
+PUBLIC_PAGES = {"public.claims": 3600}
 
 #: Endpoints a user who must still enrol a second factor may use.
 OPEN_WHILE_ENROLLING = frozenset({"auth.two_factor_setup", "auth.two_factor_start", "auth.two_factor_confirm",
@@ -54,6 +72,7 @@ def init_app(app: Flask) -> None:
 
     from tracker.auth import sessions
 
+    app.session_interface = PublicPagesSessionInterface()
     app.before_request(finish_sign_in_first)
     app.after_request(sessions.touch)
     app.after_request(security_headers)
@@ -104,8 +123,10 @@ def _rate_limit_api(app: Flask, limiter: Limiter) -> None:
 
 def finish_sign_in_first():
     """``before_request``: a user who must replace their password or enrol a second factor does that first."""
-    if request.endpoint in (None, "static") or request.blueprint == "api" or not current_user.is_authenticated:
-        return None  # the API ignores the session: its tokens are made after sign-in is finished
+    if request.endpoint in (None, "static") or request.endpoint in PUBLIC_PAGES or request.blueprint == "api":
+        return None  # the API ignores the session: its tokens are made after sign-in is finished; public pages too
+    if not current_user.is_authenticated:
+        return None
     from tracker.auth import two_factor
     from tracker.auth.services import must_change_password
 
@@ -119,16 +140,34 @@ def finish_sign_in_first():
     return None
 
 
+class PublicPagesSessionInterface(SecureCookieSessionInterface):
+    """The signed cookie session, except that a public page never saves it and never answers a cookie.
+
+    Saving the session is the last step of every answer, after the ``after_request`` functions: here, on a
+    public page, the Set-Cookie headers that any of them added (Flask-Login's remember-me cookie) go too.
+    A signed-in visitor's session is left as it was (its "last seen" does not move).
+    """
+
+    def save_session(self, app, session, response) -> None:
+        if request.endpoint in PUBLIC_PAGES:
+            response.headers.remove("Set-Cookie")  # every one of them
+            return
+        super().save_session(app, session, response)
+
+
 def security_headers(response):
     headers = response.headers
-    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    public = request.endpoint in PUBLIC_PAGES and response.status_code == 200
+    headers["Content-Security-Policy"] = PUBLIC_PAGE_POLICY if public else CONTENT_SECURITY_POLICY
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
     headers["X-Frame-Options"] = "DENY"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if current_app.config.get("HSTS_SECONDS"):
         headers["Strict-Transport-Security"] = f"max-age={int(current_app.config['HSTS_SECONDS'])}; includeSubDomains"
-    if request.endpoint != "static":
+    if public:
+        headers["Cache-Control"] = f"public, max-age={PUBLIC_PAGES[request.endpoint]}"
+    elif request.endpoint != "static":
         # Pages show records of survivors, PDFs and exports carry them: no cache keeps any.
         headers["Cache-Control"] = "no-store"
     return response

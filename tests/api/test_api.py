@@ -132,6 +132,7 @@ API_MATRIX = {
                    (OK, DENY, OK, OK), (HIDE, DENY, OK, OK)),
     "api.report_pdf": ("/api/v1/reports/TF-2025-0002/pdf", "/api/v1/reports/TF-2025-0003/pdf",
                        (OK, DENY, OK, OK), (HIDE, DENY, OK, OK)),
+    "api.claims_summary": ("/api/v1/claims/summary", None, (OK, DENY, OK, OK), None),
     "api.openapi": ("/api/v1/openapi.json", None, (OK, OK, OK, OK), None),
 }
 

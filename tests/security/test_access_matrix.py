@@ -193,11 +193,14 @@ MATRIX = {
     ("jobs.show", "GET"):                           (LOGIN, HIDE, HIDE, OK,   OK,   "job"),
     # the health check of a proxy or an orchestrator: open, and it says nothing but ok
     ("main.healthz", "GET"):                        (OK,    OK,   OK,   OK,   OK,   None),
+    # the public claims figures: open to anyone once PUBLIC_CLAIMS_DASHBOARD is on; off here (tests/public/)
+    ("public.claims", "GET"):                       (HIDE,  HIDE, HIDE, HIDE, HIDE, None),
     # the JSON API: bearer tokens only (see TOKEN above); its description is public
     ("api.funding", "GET"):                         (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.projects", "GET"):                        (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.children_at_risk", "GET"):                (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.disbursements", "GET"):                   (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
+    ("api.claims_summary", "GET"):                  (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.reports", "GET"):                         (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.report", "GET"):                          (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.report_pdf", "GET"):                      (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),

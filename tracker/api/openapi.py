@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tracker.api.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, PROJECT_STATUSES, REPORT_STATES
+from tracker.registry.claim_figures import OPEN_STEPS, OUTCOMES, TRANSITIONS, transition_key
 
 MONEY = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "US dollars (or the currency "
          "given beside it) with two decimals, as a string so that no float ever holds money", "examples": ["1250.50"]}
@@ -52,6 +53,33 @@ FIGURE_KEYS = {
     "children_at_risk": {"type": ["integer", "null"], "minimum": 0,
                          "description": "children whose next term is not covered; null for a donor's token (the "
                                         "donor reports do not publish these counts, which can be small)"},
+}
+
+
+#: A count of claims: a number, or in the public figures "<10" (1 to REPORT_MIN_CELL - 1) or "x" (hidden).
+CLAIM_COUNT = {"oneOf": [
+    {"type": "integer", "minimum": 0},
+    {"type": "string", "pattern": "^(<[0-9]+|x)$", "examples": ["<10", "x"],
+     "description": "public figures only: \"<10\" for 1 to 9 claims (REPORT_MIN_CELL − 1), \"x\" for a count "
+                    "of 10 or more hidden so that a small one cannot be worked out"},
+]}
+
+
+def _claim_counts(keys, *, all_required: bool) -> dict:
+    return _object({key: CLAIM_COUNT for key in keys}, required=list(keys) if all_required else [])
+
+
+CLAIM_FIGURES = {
+    "received": CLAIM_COUNT, "open": CLAIM_COUNT, "stalled": CLAIM_COUNT,
+    "open_by_step": dict(_claim_counts(OPEN_STEPS, all_required=False),
+                         description="open claims by their current step (a step with none may be left out)"),
+    "stalled_by_step": dict(_claim_counts(OPEN_STEPS, all_required=False),
+                            description="stalled claims by their current step"),
+    "outcomes": dict(_claim_counts(OUTCOMES, all_required=True),
+                     description="claims that reached each outcome (paternity_established: whatever followed)"),
+    "median_days": _object({transition_key(t): {"type": ["number", "null"], "minimum": 0} for t in TRANSITIONS},
+                           description="median days between the two steps over the claims with both, to one "
+                                       "decimal; null when none has (public: when fewer than 10 have)"),
 }
 
 
@@ -141,6 +169,24 @@ SCHEMAS = {
         "pdf": {"type": ["string", "null"], "description": "where to download the PDF; null until it is rendered"},
     }, description="An issued donor report."),
     "ReportPage": _page("Report", "Issued reports, newest first."),
+    "ClaimFigures": _object(CLAIM_FIGURES, description="The claims figures of a Member State, or of all of them."),
+    "MemberStateClaims": _object({
+        "member_state": {"type": ["string", "null"], "pattern": "^[A-Z]{2}$",
+                         "description": "ISO 3166 alpha-2 code of the personnel's Member State; null for the "
+                                        "public figures' row of Member States merged together"},
+        **CLAIM_FIGURES,
+        "merged": {"type": "array", "items": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                   "description": "on the merged row only: the Member States it holds"},
+    }, required=["member_state", *CLAIM_FIGURES]),
+    "ClaimsSummary": _object({
+        "to": dict(DAY, description="the figures are as of this day (public: the end of a month)"),
+        "stalled_days": {"type": "integer", "minimum": 0,
+                         "description": "an open claim is stalled when its latest step is more days before `to`"},
+        "public": {"type": "boolean", "description": "true for the public, suppressed figures (donors' tokens)"},
+        "member_states": {"type": "array", "items": _ref("schemas", "MemberStateClaims"),
+                          "description": "by Member State code; a merged row last"},
+        "totals": _ref("schemas", "ClaimFigures"),
+    }, description="The same object as `flask report claims --format json` (DESIGN section 7)."),
 }
 
 
@@ -239,6 +285,13 @@ PATHS = {
         {"description": "The PDF.", "content": {"application/pdf": {"schema": {"type": "string",
                                                                                "format": "binary"}}}},
         [_p("number")], errors=(401, 403, 404), tags=["reports"]),
+    "/api/v1/claims/summary": _operation(
+        "getClaimsSummary", "Paternity claims by Member State (managers, admins: their countries' figures as of "
+        "`to`; donors: the public, suppressed figures of the whole Fund as of a month end)",
+        _json("ClaimsSummary", "The figures."),
+        [_query("to", QUERY_DAY, "As of this day (default: today). Donors: the last month end on or before it, "
+                                 "at the latest the end of last month.")],
+        errors=(400, 401, 403), tags=["claims"]),
     "/api/v1/openapi.json": {"get": {
         "operationId": "getOpenApi", "summary": "This description (public)", "security": [], "tags": ["meta"],
         "responses": {"200": {"description": "The OpenAPI document.",

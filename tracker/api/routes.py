@@ -1,4 +1,4 @@
-"""The read-only JSON API: funding figures, projects, issued reports, disbursements, children at risk.
+"""The read-only JSON API: funding figures, projects, issued reports, disbursements, children at risk, claims.
 
 Every route declares the permission a token's user needs (as on the web);
 :func:`tracker.auth.permissions.enforce` authenticates the bearer token and
@@ -26,6 +26,8 @@ from tracker.extensions import db
 from tracker.funding.engine import FundingPicture, ScopeError, funding_picture, parse_scope
 from tracker.funding.serialise import PROJECT_KEYS, amount_text, figures_dict, picture_dict
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, PROJECT_STATUSES, IssuedReport, Project
+from tracker.models.base import today
+from tracker.registry import claim_figures, claim_public
 from tracker.reports import archive
 
 
@@ -124,6 +126,26 @@ def children_at_risk():
               "term": c.term, "fee": amount_text(c.fee), "currency": c.currency, "fee_usd": amount_text(c.fee_usd)}
              for c in picture.children_at_risk[offset:offset + limit]]
     return _envelope(items, len(picture.children_at_risk), limit, offset)
+
+
+# --- paternity claims -----------------------------------------------------------------------------------------------
+
+@bp.route("/claims/summary")
+@permission("reports.read")
+def claims_summary():
+    """Paternity claims by Member State (DESIGN section 3), as ``flask report claims --format json`` prints them.
+
+    Whoever may read the claims dashboard gets its figures for their countries as of ``to`` (default today);
+    a donor gets the public figures (``--public``): the whole Fund, as of the last month end on or before
+    ``to`` and before this month, small counts suppressed, whatever their scope.
+    """
+    params.refuse_unknown("to")
+    to = params.date("to")
+    user = _user()
+    if user.can("claims.dashboard"):
+        summary = claim_figures.claims_summary(to or today(), user_countries(user))
+        return jsonify(claim_figures.summary_json(summary))
+    return jsonify(claim_public.public_json(claim_public.public_summary(today(), to)))
 
 
 # --- disbursements ---------------------------------------------------------------------------------------------------

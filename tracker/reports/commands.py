@@ -1,10 +1,14 @@
-"""``flask report funding-gap``: the funding picture as JSON or CSV (DESIGN section 7), or the donor PDF.
+"""``flask report funding-gap``: the funding picture as JSON or CSV (DESIGN section 7), or the donor PDF;
+``flask report claims``: the claims dashboard's figures, internal or public, as JSON or CSV.
 
 It lives with the reports, which it renders for ``--format pdf``; the funding
 package it reads never imports the reports.
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 import sys
 
 import click
@@ -14,6 +18,9 @@ from tracker import validation as v
 from tracker.errors import Invalid
 from tracker.funding.engine import ScopeError, funding_picture
 from tracker.funding.serialise import to_csv, to_json
+from tracker.models.base import today
+from tracker.registry.claim_figures import claims_summary, csv_header, csv_rows, summary_json
+from tracker.registry.claim_public import public_json, public_summary
 
 report_cli = AppGroup("report", help="Reports on the Fund's money.")
 
@@ -46,7 +53,35 @@ def funding_gap(scope, date_from, date_to, fmt, lang, output):
     except ScopeError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
-    text = to_json(picture) if fmt == "json" else to_csv(picture)
+    _write(to_json(picture) if fmt == "json" else to_csv(picture), output)
+
+
+@report_cli.command("claims")
+@click.option("--to", "date_to", help="as of this day, YYYY-MM-DD (default: today; with --public: the last month "
+                                      "end before it, at the latest the end of last month)")
+@click.option("--public", is_flag=True, help="the public figures: Fund-wide, as of a month end, small counts "
+                                             "suppressed")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write to FILE instead of stdout")
+def claims(date_to, public, fmt, output):
+    """Paternity claims by Member State (DESIGN section 3), every country, as JSON or CSV."""
+    to = option_day(date_to, "to")
+    if public:
+        data = public_json(public_summary(today(), to))
+    else:
+        data = summary_json(claims_summary(to or today()))
+    if fmt == "json":
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(csv_header())
+        writer.writerows(csv_rows(data))
+        text = buffer.getvalue()
+    _write(text, output)
+
+
+def _write(text: str, output: str | None) -> None:
     if output:
         with open(output, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
