@@ -491,3 +491,17 @@ def test_translations_follow_a_forced_locale_inside_a_request(app):
         with force_locale("fr"):
             assert render_template_string("{{ _('Mothers') }}") == "Mères"
         assert render_template_string("{{ _('Mothers') }}") == "Mothers"
+
+
+def test_a_label_of_a_fixed_word_follows_each_request_language(app):
+    """Jinja folds a filter of a constant when it compiles a template, unless the filter takes the context:
+    ``"received"|label`` must not keep the language of the first request that compiled it."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = "{{ 'withdrawn'|label }} {{ 'CD'|country }}"
+    with app.test_request_context():
+        with force_locale("fr"):
+            assert render_template_string(template) == "Retiré République démocratique du Congo"
+        with force_locale("en"):
+            assert render_template_string(template) == "Withdrawn Democratic Republic of the Congo"

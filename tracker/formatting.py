@@ -10,6 +10,7 @@ from babel import Locale
 from babel.dates import get_date_format
 from babel.dates import parse_pattern as parse_date_pattern
 from babel.numbers import NumberPattern, format_percent, parse_pattern
+from jinja2 import pass_context
 
 from tracker.countries import country_name
 from tracker.i18n import locale_code
@@ -103,12 +104,18 @@ def country(code: str | None) -> str:
     return country_name(code, locale_code()) if code else ""
 
 
+def _per_request(function):
+    """A filter Jinja never works out once for all when a template is compiled: it would fold
+    ``"received"|label`` into the language of the first request. ``pass_context`` keeps it for each render."""
+    @functools.wraps(function)
+    def filter_(_context, *args, **kwargs):
+        return function(*args, **kwargs)
+
+    return pass_context(filter_)
+
+
 def init_app(app) -> None:
-    app.add_template_filter(format_money, "money")
-    app.add_template_filter(format_dollars, "dollars")
-    app.add_template_filter(number)
-    app.add_template_filter(percent)
-    app.add_template_filter(date)
-    app.add_template_filter(label)
-    app.add_template_filter(role_label, name="role")
-    app.add_template_filter(country)
+    for function, name in ((format_money, "money"), (format_dollars, "dollars"), (number, "number"),
+                           (percent, "percent"), (date, "date"), (label, "label"), (role_label, "role"),
+                           (country, "country")):
+        app.add_template_filter(_per_request(function), name)
