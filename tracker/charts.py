@@ -36,6 +36,12 @@ AXIS = "#8c95a6"
 SKY = ("#56B4E9", "#3a8fc7")
 BLUE = ("#0072B2", None)
 ORANGE = ("#E69F00", "#b37a00")
+#: The rest of Okabe–Ito but vermilion (never red), for charts of more series: bluish green, yellow and reddish
+#: purple (with darker outlines), black.
+GREEN = ("#009E73", None)
+YELLOW = ("#F0E442", "#a39a1c")
+PURPLE = ("#CC79A7", "#a0527f")
+BLACK = ("#000000", None)
 
 
 # --- what a chart is made of -----------------------------------------------------------------------------------------
@@ -172,6 +178,16 @@ class Column:
 
     labels: Sequence[str]
     value: Decimal
+    under: str = ""
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A column of a stacked chart over time (:func:`stacked_columns`): as :class:`Column`, with one value per
+    series, the first at the bottom."""
+
+    labels: Sequence[str]
+    values: Sequence[Decimal]
     under: str = ""
 
 
@@ -363,12 +379,22 @@ def columns(frame: Frame, points: Sequence[Column], item: Series, fmt: Callable[
             tick_fmt: Callable[[Decimal], str], exact: Callable[[Decimal], str], sizes: Sizes = PRINT) -> Chart:
     """Vertical bars over time (USD received per month), each labelled with ``fmt`` of its value above it, written
     upwards when the columns are too narrow for it; the value axis on the left, the columns' labels below."""
-    s, chart = sizes, Chart(frame.title, frame.description, sizes.width, legend=[item])
-    y = _head(chart, frame, [item], s)
+    stacks = [Stack(p.labels, (p.value,), p.under) for p in points]
+    return stacked_columns(frame, stacks, [item], fmt, tick_fmt, exact, sizes)
+
+
+def stacked_columns(frame: Frame, points: Sequence[Stack], series: Sequence[Series], fmt: Callable[[Decimal], str],
+                    tick_fmt: Callable[[Decimal], str], exact: Callable[[Decimal], str],
+                    sizes: Sizes = PRINT) -> Chart:
+    """Columns over time, each a stack of one part per series (the first at the bottom; a part of 0 is not drawn
+    when there are several series), labelled with ``fmt`` of its total above it, written upwards when the columns
+    are too narrow for it; the value axis on the left, the columns' labels below. One series: :func:`columns`."""
+    s, chart = sizes, Chart(frame.title, frame.description, sizes.width, legend=list(series))
+    y = _head(chart, frame, series, s)
     if not points:
         return _empty(chart, frame, y, s)
 
-    values = [p.value for p in points]
+    values = [sum(p.values, Decimal(0)) for p in points]
 
     def ticks_fit(ticks: list[Decimal]) -> bool:
         return s.plot_height / (len(ticks) - 1) >= s.value * 2.2
@@ -402,12 +428,17 @@ def columns(frame: Frame, points: Sequence[Column], item: Series, fmt: Callable[
                   len(points[0].labels) - 1)
     for i, (point, label) in enumerate(zip(points, labels, strict=True)):
         centre = plot_left + slot * (i + 0.5)
-        h = _bar_length(y_of(point.value), point.value)
-        top = plot_bottom - h
         name = point.labels[min(choice, len(point.labels) - 1)]
-        chart.rects.append(Rect(round(centre - bar_w / 2, 1), round(top, 1), round(bar_w, 1), h, item.fill,
-                                f"{name} {point.under} · {item.name}: {exact(point.value)}".replace("  ", " "),
-                                item.stroke if h else None))
+        top, below = plot_bottom, Decimal(0)
+        for value, item in zip(point.values, series, strict=True):
+            if len(series) > 1 and value <= 0:
+                continue
+            h = _bar_length(y_of(below + value) - y_of(below), value)
+            below += value
+            top -= h
+            chart.rects.append(Rect(round(centre - bar_w / 2, 1), round(top, 1), round(bar_w, 1), h, item.fill,
+                                    f"{name} {point.under} · {item.name}: {exact(value)}".replace("  ", " "),
+                                    item.stroke if h else None))
         if upright:
             chart.texts.append(Text(round(centre + s.value * 0.36, 1), round(top - 4, 1), label, s.value,
                                     rotate=-90, kind="value"))

@@ -16,6 +16,7 @@ NAV = (
     ("projects.index", _l("Projects")),
     ("registry.mothers", _l("Mothers")),
     ("registry.claims_list", _l("Paternity claims")),
+    ("registry.claims_dashboard", _l("Claims dashboard")),
     ("registry.income_list", _l("Income activities")),
     ("disbursements.index", _l("Disbursements")),
     ("disbursements.approvals", _l("Approvals")),
@@ -41,15 +42,17 @@ class NavItem:
 def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
-    items = []
+    found = []
     for endpoint, label in NAV:
         if endpoint not in current_app.view_functions:
             continue
         if not current_user.can(declared_permission(endpoint)):
             continue
-        prefix = url_for(endpoint)
-        items.append(NavItem(prefix, str(label), request.path.startswith(prefix)))
-    return items
+        found.append((url_for(endpoint), str(label)))
+    # The entry of the page is the one of the longest path it starts with: /claims/dashboard is the dashboard's,
+    # not the claims list's (/claims/).
+    current = max((url for url, _label in found if request.path.startswith(url)), key=len, default=None)
+    return [NavItem(url, label, url == current) for url, label in found]
 
 
 def init_app(app) -> None:

@@ -121,7 +121,9 @@ def _every_page_is_visited_or_skipped_with_a_reason(demo, app):
             f"or say in NO_EXAMPLE why not: {sorted(set(routes) - set(NO_EXAMPLE))}")
     # What each role visits, by hand: its lists, one record of each kind, their forms.
     assert {"/mothers/", "/mothers/CD-M-00001", "/approvals/", "/projects/TF-CD-2024-01", "/admin/audit/",
-            "/reports/"} <= set(demo["visits"]["admin"]) | set(demo["visits"]["manager"])
+            "/reports/", "/claims/dashboard", "/claims/dashboard/claims"} <= set(demo["visits"]["admin"]) | set(
+        demo["visits"]["manager"])
+    assert "/claims/dashboard" in demo["visits"]["manager"] and "/claims/dashboard" not in demo["visits"]["staff"]
     assert "/approvals/" not in demo["visits"]["staff"] and "/admin/users/" not in demo["visits"]["manager"]
     assert demo["visits"]["donor"] == ["/", "/account", "/account/password", "/account/two-factor", "/reports/",
                                        "/reports/TF-2026-0001"]

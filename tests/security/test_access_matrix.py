@@ -115,6 +115,10 @@ MATRIX = {
     ("registry.claims_list", "GET"):                (LOGIN, HIDE, OK,   OK,   OK,   None),
     ("registry.export_claims", "GET"):              (LOGIN, HIDE, OK,   OK,   OK,   None),
     ("registry.claim", "GET"):                      (LOGIN, HIDE, OK,   OK,   OK,   "claim"),
+    # the claims dashboard: managers and admins, the claims of their countries (issue 19)
+    ("registry.claims_dashboard", "GET"):           (LOGIN, HIDE, DENY, OK,   OK,   None),
+    ("registry.claims_dashboard_claims", "GET"):    (LOGIN, HIDE, DENY, OK,   OK,   None),
+    ("registry.claims_dashboard_stalled_csv", "GET"): (LOGIN, HIDE, DENY, OK,  OK,   None),
     ("registry.add_step", "POST"):                  (LOGIN, HIDE, OK,   OK,   DENY, "claim"),
     ("registry.correct_step", "POST"):              (LOGIN, HIDE, OK,   OK,   DENY, "claim"),
     # income-generating activities
