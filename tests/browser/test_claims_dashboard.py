@@ -92,3 +92,25 @@ def test_a_number_of_the_dashboard_leads_to_as_many_claims(visit, world):
     stalled.click()
     v.check("the stalled claims")
     expect(page.get_by_role("table").get_by_role("link", name=CODE)).to_have_count(2)
+
+
+def test_the_public_page_is_served_only_when_its_setting_is_on(visit, world, live_server):
+    """No sign-in: 404 while PUBLIC_CLAIMS_DASHBOARD is off, the Fund's suppressed figures once it is on."""
+    v = visit()
+    page = v.page
+    live_server.app.config["PUBLIC_CLAIMS_DASHBOARD"] = False
+    assert page.goto(v.url("/public/claims")).status == 404
+    live_server.app.config["PUBLIC_CLAIMS_DASHBOARD"] = True
+    answer = page.goto(v.url("/public/claims"))
+    assert answer.status == 200
+    assert "set-cookie" not in answer.headers
+    assert answer.headers["cache-control"] == "public, max-age=3600"
+    v.check("the public claims page")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Paternity claims by Member State")
+    # Six claims in all, however many of them the end of last month had: no code of any, no count from 1 to 9.
+    assert not re.search(r"[A-Z]{2}-[CM]-\d{5}", page.locator("body").inner_text())
+    counts = [c.strip() for c in page.locator("td").all_inner_texts()]
+    assert counts and not [c for c in counts if re.fullmatch(r"[1-9]", c)]
+    page.get_by_role("link", name="Français").click()
+    v.check("the public claims page in French")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Demandes en reconnaissance de paternité par État Membre")
