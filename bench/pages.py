@@ -1,7 +1,7 @@
 """Benchmark: the main pages served by gunicorn, beside Flask's hello-world under the same settings.
 
     .venv/bin/python bench/pages.py [--only sqlite|postgresql] [--scale 10] [--duration 15] [--connections 32]
-                                    [--repeat N] [--compare DIR] [--profile URL] [--pg URL]
+                                    [--repeat N] [--compare DIR] [--profile URL [--no-load]] [--pg URL]
 
 For each database (SQLite in a temporary folder at demo scale, ``--sqlite-scale``
 1; PostgreSQL at ``--scale`` 10 in the database of ``--pg``, else
@@ -35,8 +35,9 @@ which is DROPPED and recreated; the script refuses a name without "bench") it:
 (say a worktree of main before a change) in the same run, on a database that
 code built itself (``<name>_compared`` on PostgreSQL). ``--profile URL`` then
 runs N requests to that URL in process (the test client, the same production
-settings and session, on the database of the first run) under cProfile and
-prints where the time goes, with the SQL statements per request.
+settings and session, on the database of each code) under cProfile and
+prints where the time goes, with the SQL statements per request; it may be
+given more than once, and ``--no-load`` skips the load runs.
 
 This is not a test: it lives outside ``tests/`` and pytest never collects it.
 """
@@ -510,9 +511,10 @@ def measure_database(args, database: str, codes: dict[str, Path]) -> dict:
             cookies[name] = {role: sign_in(server.url, role, setups[name]["totp"]) for role in USERS}
             for path, role, _listed in PAGES:
                 sizes[(name, path)] = check_page(server.url, path, cookies[name][role])
-        say(f"{database}: servers up, signed in; measuring ({args.loader}, {args.duration:g} s a run)...")
+        if not args.no_load:
+            say(f"{database}: servers up, signed in; measuring ({args.loader}, {args.duration:g} s a run)...")
         best: dict = {"setup": setups, "sizes": sizes, "scale": scale}
-        for round_ in range(args.repeat):
+        for round_ in range(0 if args.no_load else args.repeat):
             order = list(codes) if round_ % 2 == 0 else list(reversed(codes))
             runs = [("hello", None, None)] + [(name, path, role) for path, role, _ in PAGES for name in order]
             for name, path, role in runs:
@@ -529,13 +531,13 @@ def measure_database(args, database: str, codes: dict[str, Path]) -> dict:
         for name, server in trackers.items():  # still signed in: no page was a redirect to the sign-in
             for path, role, _ in PAGES:
                 check_page(server.url, path, cookies[name][role])
-        if args.profile:
-            role = next((r for p, r, _ in PAGES if p == args.profile), args.profile_role)
+        for path in args.profile:
+            role = next((r for p, r, _ in PAGES if p == path), args.profile_role)
             for name, code in codes.items():
-                say(f"{database}: profiling {args.profile} ({name}, {role}), {args.profile_requests} requests...")
-                best[("profile", name)] = child(args, "profile", {
+                say(f"{database}: profiling {path} ({name}, {role}), {args.profile_requests} requests...")
+                best[("profile", name, path)] = child(args, "profile", {
                     "url": urls[name], "data_key": data_key, "secret_key": trackers[name].env["SECRET_KEY"],
-                    "cookie": cookies[name][role], "path": args.profile}, code)
+                    "cookie": cookies[name][role], "path": path}, code)
         return best
     finally:
         for server in servers:
@@ -614,7 +616,9 @@ def main(argv=None) -> int:
     parser.add_argument("--loader", choices=("wrk", "python"),
                         default="wrk" if shutil.which("wrk") else "python",
                         help="wrk if installed, else threads in Python")
-    parser.add_argument("--profile", metavar="URL", help="cProfile of requests to this path (say /disbursements/)")
+    parser.add_argument("--profile", metavar="URL", action="append", default=[],
+                        help="cProfile of requests to this path (say /disbursements/); may be given again")
+    parser.add_argument("--no-load", action="store_true", help="no load runs: only set up, sign in and --profile")
     parser.add_argument("--profile-role", choices=tuple(USERS), default="staff",
                         help="who requests --profile's path when it is not one of the measured pages")
     parser.add_argument("--profile-requests", type=int, default=50)
@@ -628,8 +632,10 @@ def main(argv=None) -> int:
         return 0
     if args.repeat < 1 or args.duration <= 0 or args.connections < 1:
         parser.error("--repeat, --duration and --connections must be positive")
-    if args.profile and not args.profile.startswith("/"):
+    if any(not path.startswith("/") for path in args.profile):
         parser.error("--profile takes a path, such as /disbursements/")
+    if args.no_load and not args.profile:
+        parser.error("--no-load measures nothing without --profile")
 
     codes: dict[str, Path] = {"this": ROOT}
     if args.compare:
@@ -641,27 +647,29 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     results = {database: measure_database(args, database, codes)
                for database in ([args.only] if args.only else DATABASES)}
-    print(table(results, codes))
-    print()
+    if not args.no_load:
+        print(table(results, codes))
+        print()
     for database, best in results.items():
         print(f"{database}: demo scale {best['scale']}; " + "; ".join(
             f"{name}: " + ", ".join(f"{n} {what}" for what, n in best["setup"][name]["summary"].items()
                                     if what in ("mothers", "children", "disbursements"))
             for name in codes))
-    print(f"targets (issue 20, list pages): at least {TARGET_SHARE:.0%} of hello-world's requests/s, "
-          f"p99 under {TARGET_P99_MS:.0f} ms, no error")
-    print(f"load: {args.loader}, {args.threads} threads, {args.connections} connections, {args.duration:g} s a run "
-          f"after {args.warmup:g} s of warm-up, best of {args.repeat}; gunicorn {args.workers} sync workers, "
-          f"max_requests {args.max_requests}; load average (1, 5, 15 min) {load_before[0]:.2f} {load_before[1]:.2f} "
-          f"{load_before[2]:.2f} at the start ({started:%Y-%m-%d %H:%M} UTC), "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()) + " at the end")
+    if not args.no_load:
+        print(f"targets (issue 20, list pages): at least {TARGET_SHARE:.0%} of hello-world's requests/s, "
+              f"p99 under {TARGET_P99_MS:.0f} ms, no error")
+        print(f"load: {args.loader}, {args.threads} threads, {args.connections} connections, {args.duration:g} s a "
+              f"run after {args.warmup:g} s of warm-up, best of {args.repeat}; gunicorn {args.workers} sync workers, "
+              f"max_requests {args.max_requests}")
+    print(f"load average (1, 5, 15 min): {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} at the "
+          f"start ({started:%Y-%m-%d %H:%M} UTC), " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + " at the end")
     if args.compare:
         print(f"compared: {codes['compared']}")
     for database, best in results.items():
-        for name in codes:
-            profile = best.get(("profile", name))
-            if profile:
-                print(f"\n--- {database} {name}: {args.profile}, {profile['ms']:.1f} ms a request in process "
+        for path in args.profile:
+            for name in codes:
+                profile = best[("profile", name, path)]
+                print(f"\n--- {database} {name}: {path}, {profile['ms']:.1f} ms a request in process "
                       f"without the profiler, {profile['statements']:.1f} SQL statements a request "
                       f"(load {profile['load']:.1f}); cProfile of {profile['n']} requests:")
                 print(profile["report"])
