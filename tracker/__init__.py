@@ -268,10 +268,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from tracker import formatting, navigation
+    from tracker import formatting, navigation, static_files
 
     formatting.init_app(app)
     navigation.init_app(app)
+    static_files.init_app(app)  # url_for('static', ...) carries the file's hash
 
 
 def register_commands(app: Flask) -> None:

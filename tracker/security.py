@@ -3,7 +3,8 @@
 - Security headers on every response: a strict Content-Security-Policy (no
   inline script or style anywhere in the templates), ``nosniff``,
   ``Referrer-Policy``, no framing, HSTS in production, and ``no-store`` on
-  everything but static files, so no page, PDF or export stays in a cache.
+  everything but static files, so no page, PDF or export stays in a cache
+  (static files are cached under the hash of their content: tracker/static_files.py).
 - The public pages (``PUBLIC_PAGES``: the same figures for everyone, no
   record of anyone) are the exception: a stricter policy still, cacheable
   for an hour, and never a cookie, whoever asks (:class:`PublicPagesSessionInterface`).
