@@ -318,3 +318,19 @@ class IssuedReportFactory(Base):
     sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.pdf).hexdigest() if o.pdf else None)
     pages = factory.LazyAttribute(lambda o: 1 if o.pdf else None)
     size = factory.LazyAttribute(lambda o: len(o.pdf) if o.pdf else None)
+
+
+def claim_with_steps(project, number: int, member_state: str, steps: list[tuple[str, dt.date]],
+                     superseded=()) -> PaternityClaim:
+    """A mother (``number``) of ``project``, her first child, and the child's claim with these steps in force,
+    in path order, plus ``superseded`` ones (corrected away, kept as history); its status is the last step."""
+    from tracker.models.base import now_utc
+
+    mother = BeneficiaryFactory(project=project, number=number)
+    child = ChildFactory(mother=mother, number=1)
+    rows = [ClaimStep(step=step, occurred_on=on) for step, on in steps]
+    rows += [ClaimStep(step=step, occurred_on=on, superseded_at=now_utc(), correction_reason="wrong date")
+             for step, on in superseded]
+    status, status_on = steps[-1]
+    return PaternityClaimFactory(child=child, member_state=member_state, status=status, status_on=status_on,
+                                 steps=rows)

@@ -35,8 +35,6 @@ import datetime as dt
 import pytest
 
 from tests import factories
-from tracker.models import ClaimStep
-from tracker.models.base import now_utc
 from tracker.registry.claim_figures import (
     claim_facts,
     claims_behind,
@@ -76,14 +74,7 @@ def claims(app):
     with app.app_context(), factories.one_commit():
         projects = {c: factories.ProjectFactory(code=f"TF-{c}-2025-01", country=c) for c in ("CD", "CF")}
         for country, number, state, steps, superseded in CLAIMS:
-            mother = factories.BeneficiaryFactory(project=projects[country], number=number)
-            child = factories.ChildFactory(mother=mother, number=1)
-            rows = [ClaimStep(step=step, occurred_on=on) for step, on in steps]
-            rows += [ClaimStep(step=step, occurred_on=on, superseded_at=now_utc(), correction_reason="wrong date")
-                     for step, on in superseded]
-            status, status_on = steps[-1]
-            factories.PaternityClaimFactory(child=child, member_state=state, status=status, status_on=status_on,
-                                            steps=rows)
+            factories.claim_with_steps(projects[country], number, state, steps, superseded)
 
 
 def figures_of(countries=("CD",), to=TO):

@@ -9,7 +9,6 @@ import re
 import pytest
 
 from tests import factories
-from tracker.models import ClaimStep
 
 # Four claims in CD (the staff's country) and one in CF (the manager's too). Dates are of the steps in force.
 #   child            Member State    received    current step (rank)              since        open?
@@ -34,13 +33,7 @@ def claims(app):
     with app.app_context(), factories.one_commit():
         projects = {c: factories.ProjectFactory(code=f"TF-{c}-2025-01", country=c) for c in ("CD", "CF")}
         for country, number, state, received, later in CLAIMS:
-            mother = factories.BeneficiaryFactory(project=projects[country], number=number)
-            child = factories.ChildFactory(mother=mother, number=1)
-            steps = [ClaimStep(step="received", occurred_on=received)]
-            steps += [ClaimStep(step=step, occurred_on=on) for step, on in later]
-            status, status_on = (later[-1] if later else ("received", received))
-            factories.PaternityClaimFactory(child=child, member_state=state, status=status, status_on=status_on,
-                                            steps=steps)
+            factories.claim_with_steps(projects[country], number, state, [("received", received), *later])
 
 
 def order(response) -> list[str]:

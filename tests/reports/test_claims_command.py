@@ -11,8 +11,7 @@ import io
 import json
 
 from tests import factories
-from tracker.models import ClaimStep
-from tracker.models.base import now_utc, today
+from tracker.models.base import today
 
 D = dt.date
 TO = "2026-06-30"
@@ -26,14 +25,7 @@ RECEIVED_ON = [D(2026, 1, 10), D(2026, 3, 1), D(2026, 5, 1), D(2026, 1, 5), D(20
 
 
 def _claim(project, number: int, member_state: str, steps: list[tuple[str, dt.date]], superseded=()):
-    mother = factories.BeneficiaryFactory(project=project, number=number)
-    child = factories.ChildFactory(mother=mother, number=1)
-    rows = [ClaimStep(step=step, occurred_on=on) for step, on in steps]
-    rows += [ClaimStep(step=step, occurred_on=on, superseded_at=now_utc(), correction_reason="typo")
-             for step, on in superseded]
-    last_step, last_on = steps[-1]
-    factories.PaternityClaimFactory(child=child, member_state=member_state, status=last_step, status_on=last_on,
-                                    steps=rows)
+    factories.claim_with_steps(project, number, member_state, steps, superseded)
 
 
 def build_claims() -> None:
