@@ -412,7 +412,10 @@ def _school_fees(by_id, academic_year: str, to: dt.date, missing: list, at_risk:
         .join(Beneficiary, Child.mother_id == Beneficiary.id)
         .outerjoin(covered, covered.c.enrolment_id == Enrolment.id)
         .outerjoin(rates, rates.c.currency == Enrolment.currency)
-        .where(Beneficiary.project_id.in_(by_id), Beneficiary.status == "active",
+        # ``+ 0`` keeps SQLite (no statistics) from starting at the projects' mothers and looking up this year's
+        # enrolments for each one (quadratic: 5.6 s instead of 0.2 s at demo scale 2); it starts at this year's
+        # enrolments. (PostgreSQL reads all the mothers for the Fund at scale 85 either way.)
+        .where((Beneficiary.project_id + 0).in_(by_id), Beneficiary.status == "active",
                Enrolment.academic_year == academic_year)
         .subquery("per_child")
     )
