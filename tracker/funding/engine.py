@@ -363,10 +363,6 @@ def _usd_cents(fee_raw, rate_raw):
     return whole + case((or_(rest > half, and_(rest == half, whole % 2 == 1)), 1), else_=0)
 
 
-#: The terms a school year may have (enrolments.terms is 1 to 4).
-_TERMS = (1, 2, 3, 4)
-
-
 def _school_fees(by_id, academic_year: str, to: dt.date, missing: list, at_risk: list | None) -> None:
     """Forward need of uncovered school-fee terms this academic year, and the children at risk.
 
@@ -375,36 +371,29 @@ def _school_fees(by_id, academic_year: str, to: dt.date, missing: list, at_risk:
     code, and fees are added up the list; from the first child whose fee no
     longer fits within the project's balance, every child is at risk.
 
-    One statement does it all: which of each enrolment's terms are covered
-    (one pass over the covered school fees, grouped by enrolment), each
-    child's lowest uncovered term and number of uncovered terms (a term's USD
-    fee does not depend on the term, so the forward need is that fee times the
-    number), the running total down the list, and the walk against each
-    project's balance (computed before, passed in). It returns only the
-    children at risk, the first child of each project (which carries the
-    project's sums) and the fees without a rate; Python reads them.
+    One statement: the covered terms grouped by enrolment, each child's lowest uncovered term and their number (a
+    term's USD fee does not depend on the term), the walk in window functions against the balances passed in.
+    Only the children at risk, each project's first child (with its sums) and the fees without a rate come back.
     """
+    terms = (1, 2, 3, 4)  # enrolments.terms is 1 to 4
     covered = (
         select(Disbursement.enrolment_id,
-               *(func.max(case((Disbursement.term == n, 1), else_=0)).label(f"t{n}") for n in _TERMS))
+               *(func.max(case((Disbursement.term == n, 1), else_=0)).label(f"t{n}") for n in terms))
         .where(Disbursement.category == "school_fees", Disbursement.status.in_(("approved", "paid")))
         .group_by(Disbursement.enrolment_id)
         .subquery("covered")
     )
-    uncovered = [and_(Enrolment.terms >= n, func.coalesce(covered.c[f"t{n}"], 0) == 0) for n in _TERMS]
+    uncovered = [and_(Enrolment.terms >= n, func.coalesce(covered.c[f"t{n}"], 0) == 0) for n in terms]
     rates = _rates_on(to)
     fee_raw = type_coerce(Enrolment.fee_per_term, BigInteger)
     rate_raw = case((Enrolment.currency == "USD", literal(_RATE_ONE)), else_=rates.c.rate)
     per_child = (
         select(
-            Beneficiary.project_id.label("project_id"),
-            Child.code.label("child_code"),
-            Beneficiary.code.label("mother_code"),
-            Enrolment.school.label("school"),
-            Enrolment.currency.label("currency"),
-            fee_raw.label("fee_raw"),
+            Beneficiary.project_id.label("project_id"), Child.code.label("child_code"),
+            Beneficiary.code.label("mother_code"), Enrolment.school.label("school"),
+            Enrolment.currency.label("currency"), fee_raw.label("fee_raw"),
             _usd_cents(fee_raw, rate_raw).label("usd_cents"),  # NULL: no rate for the currency on ``to``
-            case(*((open_, n) for n, open_ in zip(_TERMS, uncovered, strict=True))).label("term"),  # the lowest
+            case(*((open_, n) for n, open_ in zip(terms, uncovered, strict=True))).label("term"),  # the lowest
             sum(case((open_, 1), else_=0) for open_ in uncovered).label("terms"),  # how many are uncovered
         )
         .select_from(Enrolment)
@@ -412,9 +401,8 @@ def _school_fees(by_id, academic_year: str, to: dt.date, missing: list, at_risk:
         .join(Beneficiary, Child.mother_id == Beneficiary.id)
         .outerjoin(covered, covered.c.enrolment_id == Enrolment.id)
         .outerjoin(rates, rates.c.currency == Enrolment.currency)
-        # ``+ 0`` keeps SQLite (no statistics) from starting at the projects' mothers and looking up this year's
-        # enrolments for each one (quadratic: 5.6 s instead of 0.2 s at demo scale 2); it starts at this year's
-        # enrolments. (PostgreSQL reads all the mothers for the Fund at scale 85 either way.)
+        # ``+ 0``: SQLite (no statistics) would start at the projects' mothers and look up this year's enrolments
+        # for each (5.6 s instead of 0.2 s at demo scale 2). PostgreSQL reads all mothers for the Fund anyway.
         .where((Beneficiary.project_id + 0).in_(by_id), Beneficiary.status == "active",
                Enrolment.academic_year == academic_year)
         .subquery("per_child")
@@ -423,13 +411,10 @@ def _school_fees(by_id, academic_year: str, to: dt.date, missing: list, at_risk:
     project = {"partition_by": per_child.c.project_id}
     down_the_list = {**project, "order_by": (per_child.c.term, per_child.c.child_code)}
     walk = (
-        select(
-            per_child,
-            func.row_number().over(**down_the_list).label("place"),
-            func.sum(per_child.c.usd_cents).over(**down_the_list, rows=(None, 0)).label("running"),
-            func.sum(per_child.c.usd_cents * per_child.c.terms).over(**project).label("forward_need"),
-            func.sum(per_child.c.usd_cents).over(**project).label("next_terms"),
-        )
+        select(per_child, func.row_number().over(**down_the_list).label("place"),
+               func.sum(per_child.c.usd_cents).over(**down_the_list, rows=(None, 0)).label("running"),
+               func.sum(per_child.c.usd_cents * per_child.c.terms).over(**project).label("forward_need"),
+               func.sum(per_child.c.usd_cents).over(**project).label("next_terms"))
         .where(per_child.c.term.is_not(None))
         .subquery("walk")
     )
