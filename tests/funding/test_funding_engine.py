@@ -389,6 +389,37 @@ def test_no_money_puts_every_child_at_risk(db, clerk):
     assert n_.at_risk_cost == D("3.01")
 
 
+def test_a_fee_without_a_rate_is_left_out_and_only_held_fees_of_the_enrolment_s_terms_cover(db, clerk):
+    r = factories.ProjectFactory(code="TF-CD-2025-R", country="CD")
+    factories.AllocationFactory(project=r, amount_usd=D("22.00"), allocated_on=dt.date(2025, 3, 1))
+    # XOF has a rate only from November: none is in force on 15 October.
+    factories.ExchangeRateFactory(currency="XOF", valid_from=dt.date(2025, 11, 1), usd_per_unit=D("0.00160000"))
+    x = factories.ChildFactory(mother=factories.BeneficiaryFactory(project=r), code="CD-C-00040-1")
+    factories.EnrolmentFactory(child=x, academic_year="2025-2026", fee_per_term=D("5000.00"), currency="XOF",
+                               terms=3)
+    b = _one_term_child(r, "CD-C-00041-1", D("7.00"), terms=3)
+    c = _one_term_child(r, "CD-C-00042-1", D("4.00"), terms=2)
+    paid_on = dt.date(2025, 9, 15)
+    fee("paid", D("7.00"), b, 1, by=clerk, paid_on=paid_on)
+    fee("paid", D("1.00"), b, 1, by=clerk, paid_on=paid_on, top_up=True, top_up_reason="the fee rose")
+    fee("draft", None, b, 2, by=clerk)                        # a draft does not cover term 2
+    fee("paid", D("4.00"), c, 3, by=clerk, paid_on=paid_on)   # C has 2 terms: its term 3 covers nothing
+    pic = funding_picture(scope="project:TF-CD-2025-R", date_from=FROM, date_to=TO)
+    pr = pic.projects[0]
+    # balance = 22.00 - (7.00 + 1.00 + 4.00) paid = 10.00
+    assert pr.balance == D("10.00")
+    # X (XOF, no rate): left out, its currency named. B: term 1 covered (twice), terms 2 and 3 uncovered: 2 x 7.00.
+    # C: terms 1 and 2 uncovered: 2 x 4.00. Forward need 14.00 + 8.00 = 22.00.
+    assert pic.missing_rates == ["XOF"]
+    assert pr.school_fee_forward_need == D("22.00")
+    # Walk by term then code (X, first on both, is not in it): C (term 1) 4.00 fits; B (term 2) 4.00 + 7.00 = 11.00
+    # > 10.00: at risk. Every next term 11.00 less the balance 10.00 = 1.00.
+    assert pr.children_at_risk == 1
+    assert [(k.child_code, k.term, k.fee, k.fee_usd) for k in pic.children_at_risk] == [
+        ("CD-C-00041-1", 2, D("7.00"), D("7.00"))]
+    assert pr.at_risk_cost == D("1.00")
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # 3. The Fund's figures
 # ---------------------------------------------------------------------------------------------------------------------
