@@ -270,3 +270,34 @@ def test_usd_amount_keeps_its_value_whatever_the_rate():
 def test_round_cents_is_half_even():
     assert str(money.round_cents(Decimal("2.675"))) == "2.68"
     assert str(money.round_cents(Decimal("2.665"))) == "2.66"
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("currency", ["USD", "CDF", "XAF", "HTG", "SSP", "LRD", "EUR", "JPY", "KWD"])
+def test_amounts_are_written_as_babel_writes_them(app, lang, currency):
+    """format_money writes amounts with a layout read once from Babel (tracker/formatting.py): it must agree with
+    Babel's own format_currency, rounding (half to even) and signs included, to the character."""
+    import random
+    from decimal import ROUND_HALF_EVEN
+
+    from babel import Locale
+    from babel.numbers import format_currency
+    from flask_babel import force_locale
+
+    from tracker.formatting import _spaced, format_money
+
+    def babel(amount, whole):
+        if whole:
+            pattern = Locale.parse(lang).currency_formats["standard"].pattern.replace(".00", "")
+            amount = amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN) + 0
+            return _spaced(format_currency(amount, currency, format=pattern, locale=lang, currency_digits=False))
+        return _spaced(format_currency(amount, currency, locale=lang, currency_digits=True))
+
+    draw = random.Random(f"{lang}{currency}")
+    amounts = [Decimal(x) for x in ("0", "-0.00", "0.005", "0.015", "-0.005", "2.5", "-2.5", "999.995", "1000",
+                                    "-1234567.891", "98765432109.87")]
+    amounts += [Decimal(draw.randint(-10**10, 10**10)).scaleb(-draw.randint(0, 4)) for _ in range(300)]
+    with app.test_request_context(), force_locale(lang):
+        for amount in amounts:
+            for whole in (False, True):
+                assert format_money(amount, currency, whole=whole) == babel(amount, whole), (amount, whole)
