@@ -128,31 +128,31 @@ def keyset_page(stmt, keys: list[Key], *, descending: bool, per_page: int | None
     total = min(total, count_cap)
     columns = [k.column for k in keys]
     key = tuple_(*columns)
+    paged = stmt.add_columns(*columns).order_by(None)
+    in_order = paged.order_by(*(c.desc() if descending else c.asc() for c in columns))
+
+    def forward(after: tuple | None) -> tuple[list, bool]:
+        """The page from ``after`` on (from the start when None), and whether more rows follow it."""
+        found = in_order if after is None else in_order.where(key < tuple_(*after) if descending
+                                                              else key > tuple_(*after))
+        rows = db.session.execute(found.limit(per_page + 1)).all()
+        return rows[:per_page], len(rows) > per_page
+
     after = _cursor(request.args.get("after"), keys)
     before = _cursor(request.args.get("before"), keys) if after is None else None
-    paged = stmt.add_columns(*columns).order_by(None)
     if before is not None:
         # Backwards from ``before``: the rows just ahead of it, in reverse, then put back in order.
-        paged = paged.where(key > tuple_(*before) if descending else key < tuple_(*before))
-        paged = paged.order_by(*(c.asc() if descending else c.desc() for c in columns))
-        rows = list(reversed(db.session.execute(paged.limit(per_page + 1)).all()[:per_page + 1]))
-        more_before = len(rows) > per_page
-        rows = rows[-per_page:] if more_before else rows
-        more_after = True
+        backwards = (paged.where(key > tuple_(*before) if descending else key < tuple_(*before))
+                     .order_by(*(c.asc() if descending else c.desc() for c in columns)))
+        rows = db.session.execute(backwards.limit(per_page + 1)).all()
+        more_before, more_after = len(rows) > per_page, True
+        rows = list(reversed(rows[:per_page]))
     else:
-        if after is not None:
-            paged = paged.where(key < tuple_(*after) if descending else key > tuple_(*after))
-        paged = paged.order_by(*(c.desc() if descending else c.asc() for c in columns))
-        rows = db.session.execute(paged.limit(per_page + 1)).all()
-        more_after = len(rows) > per_page
-        rows = rows[:per_page]
+        rows, more_after = forward(after)
         more_before = after is not None
     if not rows and (after is not None or before is not None):
         # A stale or edited cursor past either end of the list: the first page instead of an empty one.
-        rows = db.session.execute(stmt.add_columns(*columns).order_by(None).order_by(
-            *(c.desc() if descending else c.asc() for c in columns)).limit(per_page + 1)).all()
-        more_after, more_before = len(rows) > per_page, False
-        rows = rows[:per_page]
+        (rows, more_after), more_before = forward(None), False
     n = len(keys)
     first_page = not more_before
     number = 1 if first_page else max(2, page_number())

@@ -148,14 +148,15 @@ def protect(table: Table, min_cell: int) -> dict[tuple, str]:
     """Hide the small counts and, one at a time, whatever else keeps a hidden one from being worked out."""
     state = {k: SMALL for k, v in table.values.items() if 0 < v < min_cell}
     big = sum(v for k, v in table.values.items() if k[0] == "total") + 1
+    totals = {total for total, _parts in table.sums}
+    position = {k: n for n, k in enumerate(table.order)}
     while found := recoverable(table, state, min_cell):
         candidates = _complements(table, state, found[:1]) or _complements(table, state, found)
         if not candidates:
             raise UnprotectableError("a hidden count could be worked out even with the counts around it hidden")
         # The smallest count first; a sum's total, or anything in the totals row, only when no cell will do.
-        totals = {total for total, _parts in table.sums}
         cheapest = min(candidates, key=lambda k: (table.values[k] + (big if k in totals or k[0] == "total" else 0),
-                                                  table.order.index(k)))
+                                                  position[k]))
         state[cheapest] = COMPLEMENT
     return state
 
