@@ -31,7 +31,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "manager": frozenset({
         "records.view", "records.edit", "personal.show", "records.import", "records.export",
         "disbursements.enter", "disbursements.approve", "funding.view", "funding.manage",
-        "reports.issue", "reports.read", "jobs.view", "claims.dashboard",
+        "reports.issue", "reports.read", "jobs.view", "claims.dashboard", "funding.plan",
     }),
     "admin": frozenset({
         "records.view", "records.export", "funding.view", "funding.manage", "reports.read",
