@@ -213,6 +213,12 @@ def gather(*, scope: str = "fund", date_to: dt.date | None = None, countries=Non
     date_to = date_to or today()
     picture = funding_picture(scope=scope, date_from=dt.date(date_to.year, 1, 1), date_to=date_to,
                               countries=countries, with_children=True)
+    return inputs_from(picture, with_pledges=with_pledges)
+
+
+def inputs_from(picture: FundingPicture, *, with_pledges: bool = False) -> Inputs:
+    """The plan's data from a funding picture: its projects, its children at risk (in walk order, as the engine
+    lists them) and, with pledges, its outstanding pledges as pots."""
     fees: dict[str, list[int]] = {}
     for child in picture.children_at_risk:
         fees.setdefault(child.project_code, []).append(_cents(child.fee_usd))
