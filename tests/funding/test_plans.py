@@ -384,3 +384,57 @@ def _project(code):
 
     return _db.session.scalars(select(Project).where(Project.code == code)).one()
 
+
+
+# --- two managers at the same moment (PostgreSQL: SQLite serialises writers on the whole file) ------------------------
+
+ROUNDS = 5
+
+
+@pytest.mark.postgres_only
+def test_two_managers_confirming_at_the_same_moment_give_exactly_one_confirmation(app, fund, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL: SQLite serialises writers on the whole file, so there is no race")
+    import threading
+
+    from flask_babel import force_locale
+
+    from tracker.models import User
+
+    # Enough money for every round: 30,000.00 + 60,000.00 = 90,000.00 ≥ 5 rounds × 12,000.00.
+    factories.ContributionFactory(amount=D("60000.00"), received_on=dt.date(today().year, 1, 3))
+    maker_id, deciders = fund["maker"].id, [fund["second"].id, fund["third"].id]
+    for n in range(ROUNDS):
+        plan_id = make(_db.session.get(User, maker_id), {"TF-CD-2026-02": "12000.00"}).id
+        _db.session.remove()
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def run(user_id, plan_id=plan_id, barrier=barrier, outcomes=outcomes):
+            with app.app_context(), force_locale("en"):
+                try:
+                    user = _db.session.get(User, user_id)
+                    fingerprint = seen(user)
+                    barrier.wait(timeout=20)
+                    plans.confirm_plan(plan_id=plan_id, user=user, fingerprint=fingerprint)
+                    _db.session.commit()
+                    outcomes.append("done")
+                except (plans.PlanConflict, plans.StalePlan):
+                    _db.session.rollback()
+                    outcomes.append("refused")
+                except BaseException as error:  # anything else fails the test below
+                    _db.session.rollback()
+                    barrier.abort()
+                    outcomes.append(repr(error))
+                finally:
+                    _db.session.remove()
+
+        threads = [threading.Thread(target=run, args=(user_id,)) for user_id in deciders]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(outcomes) == ["done", "refused"], (n, outcomes)
+        made = _db.session.scalar(select(func.count()).where(Allocation.plan_id == plan_id))
+        assert made == 1, n
+        assert _db.session.get(AllocationPlan, plan_id).status == "confirmed"
