@@ -12,6 +12,7 @@ message naming the variable.
 """
 import datetime as dt
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -52,6 +53,19 @@ def _switch(name: str, raw: str) -> bool:
     raise SystemExit(f"{name} must be on or off (1/true/yes/on or 0/false/no/off); got {raw!r}.")
 
 
+def _usd(name: str, raw: str) -> Decimal:
+    """A sum of US dollars, not negative, with at most two decimals (``10000`` or ``2500.50``)."""
+    try:
+        value = Decimal(raw.strip())
+        cents = value.quantize(Decimal("0.01")) if value.is_finite() else None  # InvalidOperation: absurd sizes
+    except InvalidOperation:
+        cents = None
+    if cents is None or cents < 0 or value != cents:
+        raise SystemExit(f"{name} must be a sum of US dollars, not negative, with at most two decimals, "
+                         f"such as 10000 or 2500.50; got {raw!r}.")
+    return cents
+
+
 def _iso_date(name: str, raw: str) -> dt.date:
     try:
         return dt.date.fromisoformat(raw)
@@ -84,6 +98,7 @@ FROM_ENVIRONMENT = {
     "IATI_REPORTING_ORG_REF": ("IATI_REPORTING_ORG_REF", _text),
     "IATI_REPORTING_ORG_NAME": ("IATI_REPORTING_ORG_NAME", _text),
     "IATI_REPORTING_ORG_NAME_FR": ("IATI_REPORTING_ORG_NAME_FR", _text),
+    "ALLOCATION_FOUR_EYES_USD": ("ALLOCATION_FOUR_EYES_USD", _usd),
 }
 
 
@@ -205,6 +220,9 @@ class Config:
     IATI_REPORTING_ORG_NAME = "Trust Fund in Support of Victims of Sexual Exploitation and Abuse"
     IATI_REPORTING_ORG_NAME_FR = ("Fonds d'affectation spéciale en faveur des victimes "
                                   "d'exploitation et d'atteintes sexuelles")
+    #: An allocation plan (tracker/funding/plans.py) whose total is above this many US dollars allocates nothing
+    #: until a second manager confirms it; one at or below it is allocated at once by the manager who made it.
+    ALLOCATION_FOUR_EYES_USD = Decimal("10000.00")
     #: Rows per page in lists.
     PAGE_SIZE = 50
     #: Largest request body accepted (spreadsheet uploads are checked at 20 MB).

@@ -1,4 +1,4 @@
-"""Donors, pledges, contributions, allocations and exchange rates.
+"""Donors, pledges, contributions, allocations, allocation plans and exchange rates.
 
 Pledges and contributions keep their original amount and currency and, frozen
 beside them, the USD value and the rate used on the day they were recorded,
@@ -9,13 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models._helpers import in_language, one_of
 from tracker.models.base import Base, Money, UTCDateTime, now_utc
 
 DONOR_KINDS = ("member_state", "intergovernmental", "ngo", "private", "withheld_payments")
+#: An allocation plan waits for a second manager (``pending``) when its total is above
+#: ``ALLOCATION_FOUR_EYES_USD``, then is ``confirmed``, ``rejected`` or ``withdrawn``; below it, it is
+#: ``allocated`` at once.
+PLAN_STATES = ("pending", "confirmed", "rejected", "withdrawn", "allocated")
+#: How a plan shared the money left after children and over-commitments (tracker.funding.planner.SHARES).
+PLAN_SHARES = ("need", "order")
 
 
 def _frozen_usd_checks():
@@ -111,7 +117,69 @@ class Allocation(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
+    #: The allocation plan it was made from, if any (tracker/funding/plans.py).
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_plans.id"), index=True)
 
+    project = relationship("Project")
+
+
+class AllocationPlan(Base):
+    """Allocations of the Fund's unallocated money to several projects, decided as one (tracker/funding/plans.py).
+
+    The allocations exist once the plan is ``allocated`` or ``confirmed``; a pending plan holds no money.
+    Whoever made a plan never confirms it (the database refuses it too).
+    """
+
+    __tablename__ = "allocation_plans"
+    __audited__ = True
+    __table_args__ = (
+        one_of("status", PLAN_STATES),
+        one_of("share", PLAN_SHARES),
+        CheckConstraint("amount_usd >= 0", name="amount_not_negative"),
+        CheckConstraint("total_usd > 0", name="total_positive"),
+        CheckConstraint("status <> 'confirmed' OR decided_by_id <> created_by_id", name="four_eyes"),
+        CheckConstraint("status <> 'rejected' OR reason IS NOT NULL", name="reject_has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``PLAN-2026-0001``: the plan's number, in the year it was made.
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    #: ``fund`` or ``country:CD``: the projects the plan was computed over.
+    scope: Mapped[str] = mapped_column(String(40))
+    share: Mapped[str] = mapped_column(String(10))
+    #: The money the plan was made for, and what its lines give in all.
+    amount_usd: Mapped[Decimal] = mapped_column(Money(2))
+    total_usd: Mapped[Decimal] = mapped_column(Money(2))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now_utc)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Why a second manager rejected the plan.
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    lines = relationship("AllocationPlanLine", back_populates="plan", order_by="AllocationPlanLine.id")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+
+class AllocationPlanLine(Base):
+    """What a plan gives one project, and the children at risk it covered when the plan was made."""
+
+    __tablename__ = "allocation_plan_lines"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "project_id"),
+        CheckConstraint("amount_usd > 0", name="amount_positive"),
+        CheckConstraint("children_covered >= 0", name="children_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("allocation_plans.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    amount_usd: Mapped[Decimal] = mapped_column(Money(2))
+    children_covered: Mapped[int] = mapped_column(Integer)
+
+    plan = relationship("AllocationPlan", back_populates="lines")
     project = relationship("Project")
 
 
