@@ -21,6 +21,7 @@ REASON_LABELS = {
     "overcommitment": _l("over-commitment"),
     "gap": _l("gap"),
 }
+#: How the money left after the children and the over-commitments is shared (planner.SHARES).
 SHARE_LABELS = {
     "need": _l("In proportion to need"),
     "order": _l("In the order I set"),
@@ -124,6 +125,9 @@ def summary(plan: Plan) -> str:
     if at_risk and covered == at_risk:
         effects.append(ngettext("keeps the %(num)s child at risk in school next term",
                                 "keeps all %(num)s children at risk in school next term", at_risk))
+    elif at_risk and not covered:
+        effects.append(ngettext("does not keep the %(num)s child at risk in school next term",
+                                "keeps none of the %(num)s children at risk in school next term", at_risk))
     elif at_risk:
         effects.append(ngettext("keeps %(covered)s of the %(num)s child at risk in school next term",
                                 "keeps %(covered)s of the %(num)s children at risk in school next term",
