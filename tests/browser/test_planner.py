@@ -155,9 +155,12 @@ def test_a_manager_plans_edits_allocates_and_a_second_manager_confirms(demo, vis
     expect(second.page.locator(".flash-success")).to_contain_text("is confirmed: its allocations are made.")
     expect(second.page.locator("h1 .badge")).to_have_text("Confirmed")
     number = second.page.locator("h1").inner_text().split()[1]
+    second.goto("/review/plans/", "plans")
+    expect(second.page.locator("table.plans-list tbody tr").filter(has_text=number)).to_contain_text("Confirmed")
+    _widths(second, "plans list en", problems)
     second.goto("/allocations/", "allocations")
     made = second.page.locator("tbody tr").filter(has_text=f"Plan {number}")
     expect(made.first).to_be_visible()
-    assert made.count() == sum(1 for value, _i in values if value) , "one allocation per project of the plan"
+    assert made.count() == sum(1 for value, _i in values if value), "one allocation per project of the plan"
     expect(second.page.locator("tbody tr").filter(has_text=f"Plan {number}").filter(has_text=code)).to_have_count(1)
     assert not problems, "\n".join(problems)

@@ -277,3 +277,23 @@ def test_a_plan_outside_the_managers_countries_is_404(app, world, cd_manager, si
     assert cf_manager.get(plan_url).status_code == 404
     assert cf_manager.post(plan_url + "/confirm", data={"fingerprint": "0" * 64}).status_code == 404
     assert cd_manager.get("/review/plans/999999").status_code == 404
+
+
+def test_in_the_order_i_set(world, cd_manager):
+    """200.00 in "order" mode: A's children 100.00 and B's over-commitment 50.00 first, then 50.00 left for the
+    gap, to the first project in the order: A (by code, the default) gets 100.00 + 50.00 = 150.00 and B 50.00;
+    with B first, B gets 50.00 + 50.00 = 100.00 and A 100.00."""
+    response = cd_manager.get("/review/plan?share=order&amount=200.00")
+    html = response.get_data(as_text=True)
+    assert 'name="amount-TF-CD-2026-01" value="150.00"' in html and 'name="amount-TF-CD-2026-02" value="50.00"' in html
+    assert 'name="rank-TF-CD-2026-01" value="1"' in html and 'name="rank-TF-CD-2026-02" value="2"' in html
+    assert "Available $200.00" in _text(response)
+    response = cd_manager.post("/review/plan", data={
+        "amount": "200.00", "share": "order", "amount-TF-CD-2026-01": "150.00", "amount-TF-CD-2026-02": "50.00",
+        "rank-TF-CD-2026-01": "2", "rank-TF-CD-2026-02": "1"})
+    html = response.get_data(as_text=True)
+    assert 'name="rank-TF-CD-2026-02" value="1"' in html and 'name="amount-TF-CD-2026-01" value="150.00"' in html
+    assert "$100.00" in _row(response, "TF-CD-2026-01").split("$150.00")[-1]  # the planner's, in the new order
+    assert "$100.00 becomes $50.00 $100.00 Amount for TF-CD-2026-02" in _row(response, "TF-CD-2026-02")  # gap, proposed
+    refused = cd_manager.post("/review/plan", data={"share": "order", "rank-TF-CD-2026-01": "first"})
+    assert "TF-CD-2026-01: the priority must be a whole number from 1, such as 3 (first is not)" in _text(refused)

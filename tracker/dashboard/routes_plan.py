@@ -7,6 +7,8 @@ a plan computed before anything moved is refused and shown again on today's figu
 """
 from __future__ import annotations
 
+import re
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -43,6 +45,14 @@ def _read_params(source) -> tuple[plan_view.Params, dict[str, str]]:
 def _check_csrf() -> None:
     if not ActionForm().validate_on_submit():
         abort(400)
+
+
+def _fingerprint() -> str:
+    """The fingerprint the page was computed on (a SHA-256 in hex); a form without one is no page's: 400."""
+    value = request.form.get("fingerprint", "")
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        abort(400)
+    return value
 
 
 def _inputs(params: plan_view.Params, problems: list[str]):
@@ -149,7 +159,7 @@ def allocate():
                        field_errors=edits.errors, problems=problems, http_status=422)
     try:
         row = plans.allocate_plan(user=current_user, scope=params.scope, amounts=edits.amounts,
-                                  fingerprint=request.form.get("fingerprint", "")[:64], amount=params.amount,
+                                  fingerprint=_fingerprint(), amount=params.amount,
                                   share=params.share, order=edits.order)
         db.session.commit()
     except plans.StalePlan as stale:
@@ -218,7 +228,7 @@ def plan_confirm(plan_id: int):
     _check_csrf()
     row = _plan_in_scope(plan_id)
     try:
-        plans.confirm_plan(plan_id=row.id, user=current_user, fingerprint=request.form.get("fingerprint", "")[:64])
+        plans.confirm_plan(plan_id=row.id, user=current_user, fingerprint=_fingerprint())
         db.session.commit()
     except plans.StalePlan as stale:
         db.session.rollback()
