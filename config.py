@@ -57,12 +57,13 @@ def _usd(name: str, raw: str) -> Decimal:
     """A sum of US dollars, not negative, with at most two decimals (``10000`` or ``2500.50``)."""
     try:
         value = Decimal(raw.strip())
+        cents = value.quantize(Decimal("0.01")) if value.is_finite() else None  # InvalidOperation: absurd sizes
     except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        cents = None
+    if cents is None or cents < 0 or value != cents:
         raise SystemExit(f"{name} must be a sum of US dollars, not negative, with at most two decimals, "
                          f"such as 10000 or 2500.50; got {raw!r}.")
-    return value.quantize(Decimal("0.01"))
+    return cents
 
 
 def _iso_date(name: str, raw: str) -> dt.date:

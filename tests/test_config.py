@@ -166,3 +166,23 @@ def test_development_keeps_keys_given_in_the_environment(instance_in_tmp):
 
 def test_development_runs_in_debug(instance_in_tmp):
     assert development_app().debug is True
+
+
+# --- the four-eyes threshold of allocation plans ----------------------------------------------------------------------
+
+def test_the_four_eyes_threshold_of_allocation_plans_is_10000_usd_unless_the_environment_says():
+    from decimal import Decimal
+
+    assert config.Config.ALLOCATION_FOUR_EYES_USD == Decimal("10000.00")
+    for raw, value in (("2500.5", Decimal("2500.50")), (" 0 ", Decimal("0.00")), ("25000", Decimal("25000.00"))):
+        settings = config.read_environment(config.ProductionConfig, {"ALLOCATION_FOUR_EYES_USD": raw})
+        assert settings == {"ALLOCATION_FOUR_EYES_USD": value}
+
+
+@pytest.mark.parametrize("raw", ["ten thousand", "-5", "10.001", "NaN", "Infinity", "1e40", "10,000"])
+def test_a_bad_four_eyes_threshold_stops_the_start_naming_it(raw):
+    with pytest.raises(SystemExit) as stopped:
+        config.read_environment(config.ProductionConfig, {"ALLOCATION_FOUR_EYES_USD": raw})
+    assert str(stopped.value.code) == (
+        "ALLOCATION_FOUR_EYES_USD must be a sum of US dollars, not negative, with at most two decimals, such as "
+        f"10000 or 2500.50; got {raw!r}.")
