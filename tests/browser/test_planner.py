@@ -96,6 +96,13 @@ def test_a_manager_plans_edits_allocates_and_a_second_manager_confirms(demo, vis
     proposed_total = _money(given.inner_text().split()[0])
     assert proposed_total > Decimal("100.00"), "the demo's CD projects should need more than the threshold"
 
+    # With the pledges owed: the pots, what the plan uses of each, and no "Allocate" (the money is not in hand).
+    v.goto("/review/plan?country=CD&with_pledges=1", "planner with pledges")
+    expect(page.locator("table.plan-pots tbody tr").first).to_contain_text("Free money (any project)")
+    expect(page.locator("#allocate-blocked")).to_contain_text("Pledges not yet received cannot be allocated")
+    _widths(v, "planner pledges en", problems)
+    v.goto("/review/plan?country=CD", "planner, CD again")
+
     # Edit the largest amount: 100.00 less. Every other figure of the plan stays; the total is 100.00 less.
     inputs = page.locator("input.amount-input")
     values = [(_money(inputs.nth(i).input_value() or "0"), i) for i in range(inputs.count())]

@@ -139,9 +139,11 @@ def summary(plan: Plan) -> str:
     if gap > 0:
         effects.append(_("covers %(amount)s of this year's gap", amount=format_money(gap, "USD")))
     if not effects:
-        return _("%(total)s keeps no more children in school, clears no over-commitment and covers none of this "
-                 "year's gap: it only raises balances.", total=total)
-    return _("%(total)s %(effects)s.", total=total, effects=format_list(effects, locale=locale_code()))
+        sentence = _("%(total)s keeps no more children in school, clears no over-commitment and covers none of "
+                     "this year's gap: it only raises balances.", total=total)
+    else:
+        sentence = _("%(total)s %(effects)s.", total=total, effects=format_list(effects, locale=locale_code()))
+    return _("If the pledges owed arrive, %(sentence)s", sentence=sentence) if plan.with_pledges else sentence
 
 
 @dataclass(frozen=True)
