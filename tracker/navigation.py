@@ -13,6 +13,7 @@ from tracker.formatting import locale_code
 #: (endpoint, label); an endpoint not (yet) registered is skipped.
 NAV = (
     ("dashboard.review", _l("Review")),
+    ("dashboard.plan", _l("Planner")),
     ("projects.index", _l("Projects")),
     ("registry.mothers", _l("Mothers")),
     ("registry.claims_list", _l("Paternity claims")),

@@ -35,6 +35,8 @@ ROLES = {  # role: (e-mail, language)
 NO_EXAMPLE = {
     "/imports/<kind_name>/jobs/<int:job_id>": "an import's result needs an import run in the background first "
                                               "(tests/browser/test_import_progress.py visits it)",
+    "/review/plans/<int:plan_id>": "a plan is made in the planner first (tests/browser/test_planner.py makes one and "
+                                   "measures its page at 390 and 1366 px, in English and French)",
 }
 #: Routes a role may open but holds nothing for.
 NOTHING_FOR_ROLE = {("donor", "/imports/<kind_name>"): "a donor may import nothing (the page answers 404)"}

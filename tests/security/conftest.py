@@ -11,10 +11,21 @@ import hashlib
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from tests import factories
 from tracker.extensions import db
-from tracker.models import ClaimStep, IncomeProject, IssuedReport, Job, PaternityClaim
+from tracker.models import (
+    AllocationPlan,
+    AllocationPlanLine,
+    ClaimStep,
+    IncomeProject,
+    IssuedReport,
+    Job,
+    PaternityClaim,
+    Project,
+)
+from tracker.models.base import now_utc
 
 
 @pytest.fixture
@@ -63,6 +74,20 @@ def _job(country: str, issuer_id: int, subject: str) -> int:
     return job.id
 
 
+def _plan(number: str, project_code: str, maker_id: int) -> int:
+    """A pending allocation plan of 10.00 to one project, waiting for a second manager."""
+    project = db.session.scalars(select(Project).where(Project.code == project_code)).one()
+    plan = AllocationPlan(number=number, scope=f"country:{project.country}", share="need",
+                          amount_usd=Decimal("10.00"), total_usd=Decimal("10.00"), status="pending",
+                          created_by_id=maker_id, created_at=now_utc())
+    db.session.add(plan)
+    db.session.flush()
+    db.session.add(AllocationPlanLine(plan_id=plan.id, project_id=project.id, amount_usd=Decimal("10.00"),
+                                      children_covered=0))
+    db.session.commit()
+    return plan.id
+
+
 @pytest.fixture
 def world(app):
     """Records in CD (the users' country) and in LR (nobody's but the admin's), two donors and their reports."""
@@ -76,6 +101,9 @@ def world(app):
         outside["report"] = _report("TF-2025-0002", theirs, target.id, "country:LR")
         inside["job"] = _job("CD", target.id, inside["report"])
         outside["job"] = _job("LR", target.id, outside["report"])
+        maker = factories.UserFactory(role="manager", email="maker@example.org", countries=["CD", "LR"])
+        inside["plan"] = _plan("PLAN-2026-0001", inside["project"], maker.id)
+        outside["plan"] = _plan("PLAN-2026-0002", outside["project"], maker.id)
         for side in (inside, outside):
             side["donor"] = ours.id
             side["user"] = target.id
@@ -127,6 +155,7 @@ def records(app):
         db.session.add(job)
         db.session.commit()
         out = {
+            "plan_id": _plan("PLAN-2026-0001", mother.project.code, report.issued_by_id),
             "job_id": job.id,
             "donor_id": donor.id,
             "report_number": report.number,

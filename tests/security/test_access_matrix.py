@@ -180,6 +180,15 @@ MATRIX = {
     ("funding.new_allocation", "POST"):             (LOGIN, HIDE, DENY, OK,   OK,   None),
     ("dashboard.review", "GET"):                    (LOGIN, HIDE, DENY, OK,   OK,   None),
     ("dashboard.export", "GET"):                    (LOGIN, HIDE, DENY, OK,   OK,   None),
+    # the allocation planner and its plans: managers only (a plan names the projects of its countries)
+    ("dashboard.plan", "GET"):                      (LOGIN, HIDE, DENY, OK,   DENY, None),
+    ("dashboard.plan", "POST"):                     (LOGIN, HIDE, DENY, OK,   DENY, None),
+    ("dashboard.allocate", "POST"):                 (LOGIN, HIDE, DENY, OK,   DENY, None),
+    ("dashboard.plans_list", "GET"):                (LOGIN, HIDE, DENY, OK,   DENY, None),
+    ("dashboard.plan_show", "GET"):                 (LOGIN, HIDE, DENY, OK,   DENY, "plan"),
+    ("dashboard.plan_confirm", "POST"):             (LOGIN, HIDE, DENY, OK,   DENY, "plan"),
+    ("dashboard.plan_reject", "POST"):              (LOGIN, HIDE, DENY, OK,   DENY, "plan"),
+    ("dashboard.plan_withdraw", "POST"):            (LOGIN, HIDE, DENY, OK,   DENY, "plan"),
     # open data: the IATI 2.03 activity file of the projects of the user's countries (issue 9)
     ("dashboard.iati", "GET"):                      (LOGIN, HIDE, DENY, OK,   OK,   None),
     # donor reports: donors read those addressed to them (or to every donor); anyone verifies a copy
@@ -240,6 +249,7 @@ def url_values(rule, records: dict) -> dict:
         "number": records["report"],
         "user_id": records["user"],
         "job_id": records["job"],
+        "plan_id": records["plan"],
         "fmt": "csv",
         "kind_name": "beneficiaries",
         "table": "projects",

@@ -62,6 +62,7 @@ def url_values(rule, records) -> dict:
         "filename": "css/app.css",
         "user_id": records.get("user_id", 1),  # an admin page of a user (tracker/admin)
         "job_id": records.get("job_id"),  # a job's page (tracker/jobs)
+        "plan_id": records.get("plan_id"),  # an allocation plan's page (tracker/dashboard/routes_plan.py)
     }
     values = {}
     for argument in rule.arguments:
