@@ -134,12 +134,14 @@ def data_key_rotate():
 
 
 def init_app(app) -> None:
+    from tracker.funding.commands import plan_cli
     from tracker.iati.commands import export_cli
     from tracker.imports.commands import import_command
     from tracker.jobs.commands import jobs_cli
     from tracker.reports.commands import report_cli
 
     app.cli.add_command(report_cli)
+    app.cli.add_command(plan_cli)
     app.cli.add_command(export_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(data_key_cli)

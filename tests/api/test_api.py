@@ -133,6 +133,9 @@ API_MATRIX = {
     "api.report_pdf": ("/api/v1/reports/TF-2025-0002/pdf", "/api/v1/reports/TF-2025-0003/pdf",
                        (OK, DENY, OK, OK), (HIDE, DENY, OK, OK)),
     "api.claims_summary": ("/api/v1/claims/summary", None, (OK, DENY, OK, OK), None),
+    # The planner is the managers' alone (funding.plan).
+    "api.plan": ("/api/v1/plan?scope=country:CD", "/api/v1/plan?scope=country:LR",
+                 (DENY, DENY, OK, DENY), (DENY, DENY, HIDE, DENY)),
     "api.openapi": ("/api/v1/openapi.json", None, (OK, OK, OK, OK), None),
 }
 

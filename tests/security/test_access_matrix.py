@@ -214,6 +214,7 @@ MATRIX = {
     ("api.children_at_risk", "GET"):                (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.disbursements", "GET"):                   (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.claims_summary", "GET"):                  (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
+    ("api.plan", "GET"):                            (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.reports", "GET"):                         (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.report", "GET"):                          (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),
     ("api.report_pdf", "GET"):                      (TOKEN, TOKEN, TOKEN, TOKEN, TOKEN, None),

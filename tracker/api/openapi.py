@@ -6,6 +6,8 @@ every answer against it.
 from __future__ import annotations
 
 from tracker.api.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from tracker.funding.plan_serialise import AMOUNT_PATTERN
+from tracker.funding.planner import REASONS, SHARES
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, PROJECT_STATUSES, REPORT_STATES
 from tracker.registry.claim_figures import OPEN_STEPS, OUTCOMES, TRANSITIONS, transition_key
 
@@ -187,6 +189,43 @@ SCHEMAS = {
                           "description": "by Member State code; a merged row last"},
         "totals": _ref("schemas", "ClaimFigures"),
     }, description="The same object as `flask report claims --format json` (DESIGN section 7)."),
+    "PlanStanding": _object({
+        "children_at_risk": {"type": "integer", "minimum": 0}, "balance": MONEY,
+        "runway_months": FIGURE_KEYS["runway_months"], "gap": MONEY, "overcommitted": MONEY, "allocated": MONEY,
+    }, description="The figures an allocation moves, as the funding engine would compute them."),
+    "PlanAllocation": _object({
+        "project": {"type": "string"}, "country": {"type": "string"},
+        "amount_usd": dict(MONEY, description="what the plan gives the project"),
+        "children_covered": {"type": "integer", "minimum": 0,
+                             "description": "children at risk before less after: kept in school next term"},
+        "reasons": {"type": "array", "items": {"enum": list(REASONS)},
+                    "description": "the priorities that put money here, in order: children, overcommitment, gap"},
+        "before": _ref("schemas", "PlanStanding"), "after": _ref("schemas", "PlanStanding"),
+    }),
+    "PlanPot": _object({
+        "kind": {"enum": ["free", "country", "project"]},
+        "key": {"type": ["string", "null"], "description": "the country or project code; null for free money"},
+        "amount": MONEY, "used": MONEY,
+    }, description="Money the plan may spend: free, or a pledge earmarked for a country or a project."),
+    "Plan": _object({
+        "scope": {"type": "string", "pattern": SCOPE_PATTERN}, "to": DAY, "share": {"enum": list(SHARES)},
+        "with_pledges": {"type": "boolean"},
+        "amount": dict(MONEY, description="the money in hand shared out (default: the Fund's unallocated money)"),
+        "pledges": dict(MONEY, description="the outstanding pledges counted with it (0.00 without with_pledges)"),
+        "available": dict(MONEY, description="amount + pledges: what the plan may spend"),
+        "total": dict(MONEY, description="what the plan gives in all"),
+        "left": dict(MONEY, description="available − total: what no project of the scope can take"),
+        "unallocated": dict(MONEY, description="the Fund's money received and not yet allocated, as of `to`"),
+        "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                        "description": "SHA-256 of the data the plan rests on: it changes when a figure does"},
+        "before": _ref("schemas", "PlanStanding"), "after": _ref("schemas", "PlanStanding"),
+        "allocations": {"type": "array", "items": _ref("schemas", "PlanAllocation"),
+                        "description": "the projects the plan gives something, by code"},
+        "pots": {"type": "array", "items": _ref("schemas", "PlanPot"),
+                 "description": "with_pledges only: the free money, then each earmarked pot"},
+    }, required=["scope", "to", "share", "with_pledges", "amount", "pledges", "available", "total", "left",
+                 "unallocated", "fingerprint", "before", "after", "allocations"],
+       description="The same object as `flask plan allocations --format json`: nothing is allocated."),
 }
 
 
@@ -292,6 +331,20 @@ PATHS = {
         [_query("to", QUERY_DAY, "As of this day (default: today). Donors: the last month end on or before it, "
                                  "at the latest the end of last month.")],
         errors=(400, 401, 403), tags=["claims"]),
+    "/api/v1/plan": _operation(
+        "getPlan", "The allocation planner's proposal (managers; over the projects of their countries): the fewest "
+        "children at risk, then over-commitments cleared, then the gaps. It allocates nothing",
+        _json("Plan", "The proposal."),
+        [_query("amount", {"type": "string", "pattern": AMOUNT_PATTERN, "maxLength": 15},
+                "US dollars to share out (default: the Fund's money received and not yet allocated, as of `to`)."),
+         _query("with_pledges", {"type": "boolean", "default": False},
+                "Count the outstanding pledges too, as they are earmarked."),
+         _p("scope"),
+         _query("to", QUERY_DAY, "The day the allocations would be dated (default: today)."),
+         _query("share", {"enum": list(SHARES), "default": "need"},
+                "What is left after children and over-commitments: in proportion to each project's gap, or "
+                "project by project in order of code.")],
+        tags=["funding"]),
     "/api/v1/openapi.json": {"get": {
         "operationId": "getOpenApi", "summary": "This description (public)", "security": [], "tags": ["meta"],
         "responses": {"200": {"description": "The OpenAPI document.",

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 from flask import request
 
 from tracker.api.problems import ApiError
+from tracker.funding.plan_serialise import AMOUNT_PATTERN
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -94,6 +96,27 @@ def scope() -> str:
                        parameter="scope")
     kind, _sep, value = raw.partition(":")
     return f"country:{value.upper()}" if kind == "country" else raw
+
+
+def amount(name: str):
+    """US dollars, digits and at most two decimals (:data:`tracker.funding.plan_serialise.AMOUNT_PATTERN`)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not re.fullmatch(AMOUNT_PATTERN, raw):
+        raise ApiError(400, f"query parameter {name!r} must be an amount in US dollars, 0 or more, with at most two "
+                            f"decimals after a dot (such as 1250.50), below a million million; got {raw[:40]!r}",
+                       parameter=name)
+    return Decimal(raw).quantize(Decimal("0.01"))
+
+
+def boolean(name: str) -> bool:
+    raw = request.args.get(name)
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise ApiError(400, f"query parameter {name!r} must be true or false; got {raw[:40]!r}", parameter=name)
+    return raw == "true"
 
 
 def choice(name: str, allowed) -> str | None:

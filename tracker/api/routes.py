@@ -1,4 +1,5 @@
-"""The read-only JSON API: funding figures, projects, issued reports, disbursements, children at risk, claims.
+"""The read-only JSON API: funding figures, projects, issued reports, disbursements, children at risk, claims,
+the allocation planner's proposal.
 
 Every route declares the permission a token's user needs (as on the web);
 :func:`tracker.auth.permissions.enforce` authenticates the bearer token and
@@ -23,7 +24,9 @@ from tracker.auth.scope import scoped_select, user_countries
 from tracker.countries import is_country
 from tracker.disbursements.queries import Row, list_select
 from tracker.extensions import db
+from tracker.funding import planner
 from tracker.funding.engine import FundingPicture, ScopeError, funding_picture, parse_scope
+from tracker.funding.plan_serialise import plan_dict
 from tracker.funding.serialise import PROJECT_KEYS, amount_text, figures_dict, picture_dict
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, PROJECT_STATUSES, IssuedReport, Project
 from tracker.models.base import today
@@ -126,6 +129,29 @@ def children_at_risk():
               "term": c.term, "fee": amount_text(c.fee), "currency": c.currency, "fee_usd": amount_text(c.fee_usd)}
              for c in picture.children_at_risk[offset:offset + limit]]
     return _envelope(items, len(picture.children_at_risk), limit, offset)
+
+
+# --- the allocation planner ----------------------------------------------------------------------------------------
+
+@bp.route("/plan")
+@permission("funding.plan")
+def plan():
+    """The planner's proposal for an amount (default: the Fund's unallocated money), as ``flask plan allocations
+    --format json`` prints it, over the projects of the user's countries. It allocates nothing."""
+    params.refuse_unknown("amount", "with_pledges", "scope", "to", "share")
+    user = _user()
+    amount = params.amount("amount")
+    with_pledges = params.boolean("with_pledges")
+    scope = params.scope()
+    date_to = params.date("to")
+    share = params.choice("share", planner.SHARES) or "need"
+    _check_scope(user, scope)
+    try:
+        proposal = planner.propose(amount=amount, with_pledges=with_pledges, scope=scope, date_to=date_to,
+                                   countries=user_countries(user), share=share)
+    except ScopeError as error:  # checked above; see _picture
+        raise ApiError(422, str(error)) from None
+    return jsonify(plan_dict(proposal))
 
 
 # --- paternity claims -----------------------------------------------------------------------------------------------
