@@ -169,6 +169,19 @@ def test_a_plan_above_the_threshold_waits_then_a_second_manager_confirms_it(fund
         plan.number, second.id, ["pending", "confirmed"])
 
 
+def test_the_home_page_counts_the_plans_waiting_for_another_manager(fund):
+    maker, second, outsider = fund["maker"], fund["second"], fund["outsider"]
+    assert plans.waiting_for(second) == 0
+    plan = make(maker, {"TF-CD-2026-01": "8000.00", "TF-CD-2026-02": "4000.00"})  # 12,000.00: pending
+    make(maker, {"TF-CD-2026-02": "100.00"})  # up to the threshold: allocated at once, waits for nobody
+    # The second CD manager has one to confirm; its maker none (she may not), a CF manager none (not his countries).
+    assert (plans.waiting_for(second), plans.waiting_for(maker), plans.waiting_for(outsider)) == (1, 0, 0)
+    plans.confirm_plan(plan_id=plan.id, user=second, fingerprint=plans.pending_review(plan=plan, user=second)
+                       .fingerprint)
+    _db.session.commit()
+    assert plans.waiting_for(second) == 0
+
+
 def test_the_maker_cannot_confirm_her_own_plan(fund):
     maker = fund["maker"]
     plan = make(maker, {"TF-CD-2026-01": "12000.00"})

@@ -49,6 +49,7 @@ ENTITY_LABELS = {
     "pledges": _l("Pledges"),
     "contributions": _l("Contributions"),
     "allocations": _l("Allocations"),
+    "allocation_plans": _l("Allocation plans"),
     "exchange_rates": _l("Exchange rates"),
     "budget_lines": _l("Budget lines"),
     "issued_reports": _l("Donor reports"),

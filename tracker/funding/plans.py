@@ -139,6 +139,13 @@ def plans_in_scope(*, user: User, status: str | None = None) -> list[PlanRow]:
     return [PlanRow(*row) for row in db.session.execute(_visible(stmt, user))]
 
 
+def waiting_for(user: User) -> int:
+    """How many plans in the user's countries wait for a second manager, the user's own left out."""
+    stmt = select(func.count(AllocationPlan.id)).where(AllocationPlan.status == "pending",
+                                                       AllocationPlan.created_by_id != user.id)
+    return db.session.scalar(_visible(stmt, user)) or 0
+
+
 def _amounts(plan: AllocationPlan) -> dict[str, Decimal]:
     rows = db.session.execute(select(Project.code, AllocationPlanLine.amount_usd)
                               .join(Project, Project.id == AllocationPlanLine.project_id)

@@ -21,6 +21,7 @@ from tracker.dates import academic_year_of
 from tracker.disbursements.queries import list_select
 from tracker.extensions import db
 from tracker.formatting import locale_code
+from tracker.funding import plans
 from tracker.funding.engine import ProjectFigures, funding_picture
 from tracker.models import AuditEvent, Beneficiary, Child, Disbursement, Enrolment, Project, User
 from tracker.models.base import now_utc
@@ -141,6 +142,8 @@ def staff_worklist(user, on: dt.date) -> StaffWorklist:
 @dataclass(frozen=True)
 class ManagerHome:
     waiting: int
+    #: Allocation plans of other managers waiting for a second manager's confirmation.
+    plans_waiting: int
     #: The oldest waiting payment (by the date it was entered) and how many days ago that was.
     oldest_reference: str | None
     oldest_days: int | None
@@ -166,6 +169,7 @@ def manager_home(user, on: dt.date) -> ManagerHome:
              if not p.overcommitted and p.runway_months is not None and p.runway_months < SHORT_RUNWAY_MONTHS]
     return ManagerHome(
         waiting=waiting,
+        plans_waiting=plans.waiting_for(user),
         oldest_reference=oldest.reference if oldest else None,
         oldest_days=(on - oldest.entered_on).days if oldest else None,
         overcommitted=sorted(over, key=lambda p: (-p.overcommitted, p.code)),
