@@ -13,7 +13,7 @@ name must hold "bench"), builds the schema, seeds ``seed_demo(seed=1, scale=K)``
 - a STRESSED ``propose_from``: the amount is half of what covering every child at risk would cost, so that the
   dynamic programme must choose (with the default amount it often covers them all, or none).
 
-For both ``propose_from`` runs it prints the dynamic programme's size, counted by wrapping ``planner._merge``:
+For both ``propose_from`` runs it prints the dynamic programme's size, counted by wrapping ``plan_solver._merge``:
 the cells (for each merge, the length of the table times the length of the chain merged in: the min-plus work)
 and the largest table (entries, each a number of children covered). Then how each time grows with the scale
 (the exponent ``log(t2 / t1) / log(K2 / K1)`` between consecutive scales: 1 is linear).
@@ -40,11 +40,11 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_plan"
 
 
 class DPCounter:
-    """Counts the dynamic programme's work by wrapping ``planner._merge`` while it is installed."""
+    """Counts the dynamic programme's work by wrapping ``plan_solver._merge`` while it is installed."""
 
-    def __init__(self, planner):
-        self.planner = planner
-        self.original = planner._merge
+    def __init__(self, solver):
+        self.solver = solver
+        self.original = solver._merge
         self.cells = 0
         self.largest = 0
 
@@ -55,11 +55,11 @@ class DPCounter:
             self.largest = max(self.largest, len(merged))
             return merged, taken
 
-        self.planner._merge = merge
+        self.solver._merge = merge
         return self
 
     def __exit__(self, *exc):
-        self.planner._merge = self.original
+        self.solver._merge = self.original
 
 
 def best_of(fn, rounds: int) -> float:
@@ -74,14 +74,14 @@ def best_of(fn, rounds: int) -> float:
 
 def stressed_amount(inputs) -> Decimal:
     """Half of what covering every child at risk of the open projects would cost (each project: its chain's last
-    cost, see ``planner._Project.cost``), in whole cents."""
+    cost, see ``plan_solver.ProjectWalk.cost``), in whole cents."""
     cents = sum(p.cost(len(p.running)) for p in inputs.projects if p.open and p.running)
     return Decimal(cents // 2).scaleb(-2)
 
 
 def measure(app, scale: int, rounds: int) -> dict:
     from tracker.extensions import db
-    from tracker.funding import planner
+    from tracker.funding import plan_solver, planner
 
     with app.app_context():
         def gather():
@@ -91,9 +91,9 @@ def measure(app, scale: int, rounds: int) -> dict:
         inputs = gather()
         default = planner.default_amount(inputs)
         stressed = stressed_amount(inputs)
-        with DPCounter(planner) as dp_default:
+        with DPCounter(plan_solver) as dp_default:
             default_plan = planner.propose_from(inputs)
-        with DPCounter(planner) as dp_stressed:
+        with DPCounter(plan_solver) as dp_stressed:
             stressed_plan = planner.propose_from(inputs, amount=stressed)
         out = {
             "scale": scale,

@@ -25,8 +25,9 @@ money is always spent before money that could go anywhere.
    projects are merged first and its pot taken off, then the countries are merged. The answer is the
    largest ``j`` whose ``best[j]`` fits in the free money; the choices are read back project by project.
    ``best`` is cut at the number of children the money could cover at all, so the work is the number of
-   children at risk in the scope times that number, in vector steps of numpy (measured in
-   ``bench/plan.py``: see ``bench/README.md``).
+   children at risk in the scope times that number, in vector steps of numpy: at demo scale 85 (13,832
+   children at risk in 12 projects) 60.8 million cells in 0.19 s, beside 1.0 s for the engine's figures; it
+   grows as the square of the children at risk (``bench/plan.py``, ``bench/README.md``).
 2. *Over-commitments cleared*, the smallest first, so that as many projects as possible stop spending
    money they were not given.
 3. *The remaining gap covered*, in proportion to what each project still lacks (the default, cents shared
