@@ -150,3 +150,15 @@ def _attachment(response: Response, filename: str, extension: str) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def write_output(text: str, output: str | None) -> None:
+    """A command's text to the file ``output`` (saying so on stderr), or to stdout when there is none."""
+    import click
+
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from tracker import validation as v
 from tracker.countries import is_country
 from tracker.errors import Invalid
+from tracker.exports import write_output
 from tracker.funding.engine import ScopeError, parse_scope
 from tracker.funding.plan_serialise import parse_amount, plan_csv, plan_json
 from tracker.funding.planner import SHARES, propose
@@ -69,10 +70,4 @@ def allocations(amount, with_pledges, scope, date_to, share, fmt, output):
                        share=share)
     except ScopeError as error:  # a PlanError too: the message says what is wrong
         _fail(str(error))
-    text = plan_json(plan) if fmt == "json" else plan_csv(plan)
-    if output:
-        with open(output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        click.echo(f"Wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    write_output(plan_json(plan) if fmt == "json" else plan_csv(plan), output)

@@ -16,6 +16,7 @@ from flask.cli import AppGroup
 
 from tracker import validation as v
 from tracker.errors import Invalid
+from tracker.exports import write_output
 from tracker.funding.engine import ScopeError, funding_picture
 from tracker.funding.serialise import to_csv, to_json
 from tracker.models.base import today
@@ -53,7 +54,7 @@ def funding_gap(scope, date_from, date_to, fmt, lang, output):
     except ScopeError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
-    _write(to_json(picture) if fmt == "json" else to_csv(picture), output)
+    write_output(to_json(picture) if fmt == "json" else to_csv(picture), output)
 
 
 @report_cli.command("claims")
@@ -78,16 +79,7 @@ def claims(date_to, public, fmt, output):
         writer.writerow(csv_header())
         writer.writerows(csv_rows(data))
         text = buffer.getvalue()
-    _write(text, output)
-
-
-def _write(text: str, output: str | None) -> None:
-    if output:
-        with open(output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        click.echo(f"Wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    write_output(text, output)
 
 
 def _pdf(scope, date_from, date_to, lang, output):
