@@ -9,11 +9,14 @@ from babel.lists import format_list
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from sqlalchemy import select
 
 from tracker import validation as v
 from tracker.errors import Invalid
+from tracker.extensions import db
 from tracker.formatting import country, format_money, locale_code, number
 from tracker.funding.planner import SHARES, Plan, Standing
+from tracker.models import AllocationPlanLine, Project
 
 #: Why a project gets money (planner.REASONS), as short labels.
 REASON_LABELS = {
@@ -183,3 +186,26 @@ def pot_label(pot) -> str:
     if pot.kind == "country":
         return _("Pledges earmarked for %(country)s", country=country(pot.key))
     return _("Pledges earmarked for %(project)s", project=pot.key)
+
+
+def titles(codes) -> dict[str, str]:
+    """Each project's title in the reader's language: the French title, where there is one, for French."""
+    french = locale_code() == "fr"
+    rows = db.session.execute(select(Project.code, Project.title, Project.title_fr).where(Project.code.in_(codes)))
+    return {code: title_fr if french and title_fr else title for code, title, title_fr in rows}
+
+
+@dataclass(frozen=True)
+class SavedLine:
+    code: str
+    amount_usd: Decimal
+    children_covered: int
+
+
+def saved_lines(plan_id: int) -> list[SavedLine]:
+    """A plan's lines as saved, by project code (one query)."""
+    rows = db.session.execute(
+        select(Project.code, AllocationPlanLine.amount_usd, AllocationPlanLine.children_covered)
+        .join(Project, Project.id == AllocationPlanLine.project_id)
+        .where(AllocationPlanLine.plan_id == plan_id).order_by(Project.code))
+    return [SavedLine(*row) for row in rows]

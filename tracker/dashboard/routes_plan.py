@@ -108,6 +108,7 @@ def _render(params, plan, *, inputs, param_errors=None, edits=None, field_errors
     lines = [(line, plan_view.changes(line.before, line.after)) for line in plan.lines] if plan else []
     return render_template(
         "dashboard/plan.html", params=params, plan=plan, countries=_countries(),
+        titles=plan_view.titles([line.code for line in plan.lines]) if plan else {},
         param_errors=param_errors or {}, field_errors=field_errors, problems=problems,
         notices=list(notices), typed=typed, ranks=ranks, lines=lines, blocked=blocked, action=ActionForm(),
         sentence=plan_view.summary(plan) if plan else "",
@@ -202,9 +203,10 @@ def _plan_in_scope(plan_id: int):
 
 def _render_plan(row, *, reject_error: str | None = None, problems=(), http_status=200):
     review = plans.pending_review(plan=row, user=current_user) if row.status == "pending" else None
-    lines = [(line, line.project) for line in row.lines]
+    lines = plan_view.saved_lines(row.id)
     return render_template(
         "dashboard/plan_show.html", row=row, review=review, lines=lines, problems=list(problems),
+        titles=plan_view.titles([line.code for line in lines]),
         action=ActionForm(),
         statuses=plans.STATUS_LABELS, share_labels=plan_view.SHARE_LABELS,
         reason_labels=plan_view.REASON_LABELS, reject_error=reject_error,
