@@ -16,6 +16,8 @@ from tests.funding.test_plan_command import (
     FUND_1000,
     TO,
     A,
+    B,
+    C,
     build_plan_world,
     without_fingerprint,
 )
@@ -74,6 +76,10 @@ def test_pledges_and_order(client, tokens):
     assert body["pots"][1] == {"kind": "project", "key": "TF-LR-2026-01", "amount": "100.00", "used": "100.00"}
     ordered = get(client, f"{URL}?amount=1000&share=order&to={TO}", tokens["both"]).get_json()
     assert [(a["project"], a["amount_usd"]) for a in ordered["allocations"]][0] == (A, "650.00")
+    # See test_share_in_the_order_given: C first, then B.
+    ordered = get(client, f"{URL}?amount=1000&share=order&order={C},{B}&to={TO}", tokens["both"]).get_json()
+    assert [(a["project"], a["amount_usd"]) for a in ordered["allocations"]] == [
+        (A, "500.00"), (B, "300.00"), (C, "200.00")]
 
 
 def test_it_allocates_nothing(app, client, tokens):
@@ -103,7 +109,16 @@ def test_a_country_outside_is_404(client, tokens):
     ("amount=-5", "amount"), ("amount=1.234", "amount"), ("amount=abc", "amount"), ("amount=1e3", "amount"),
     ("amount=1000000000000", "amount"), ("amount=", "amount"), ("with_pledges=yes", "with_pledges"),
     ("share=random", "share"), ("to=2026-02-30", "to"), ("scope=bogus", "scope"), ("from=2026-01-01", "from"),
-    ("amount=1&amount=2", "amount"),
+    ("amount=1&amount=2", "amount"), ("share=order&order=TF-CD-2026-01,,x", "order"),
 ])
 def test_bad_parameters_are_400_naming_the_parameter(client, tokens, query, parameter):
     assert_problem(get(client, f"{URL}?{query}", tokens["manager"]), 400, parameter=parameter)
+
+
+@pytest.mark.parametrize("query", [
+    "order=TF-CD-2026-01",  # without share=order
+    "share=order&order=TF-LR-2026-01",  # a project outside the manager's countries (CD)
+    "share=order&order=TF-CD-2026-01,TF-CD-2026-01",
+])
+def test_an_order_that_cannot_be_followed_is_422_naming_it(client, tokens, query):
+    assert_problem(get(client, f"{URL}?{query}", tokens["manager"]), 422, parameter="order")

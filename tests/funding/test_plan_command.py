@@ -176,6 +176,14 @@ def test_share_in_order_of_code(world, runner):
                                                                               (C, "50.00")]
 
 
+def test_share_in_the_order_given(world, runner):
+    # As FUND_1000 to the over-commitments (A 500, C 50, B 300); the 150.00 left go to C first: its gap left is
+    # 1000 - 200 - 50 = 750, so it takes them all (C 200.00); B and A, after it, get nothing more.
+    body = as_json(runner, "--amount", "1000", "--share", "order", "--order", f"{C},{B}")
+    assert [(a["project"], a["amount_usd"]) for a in body["allocations"]] == [(A, "500.00"), (B, "300.00"),
+                                                                              (C, "200.00")]
+
+
 def test_with_pledges_spends_the_earmarked_pot_first(world, runner):
     # No money in hand, C's pot of 100.00: its child (50.00), then its gap (800 - 50 = 750 > the 50.00 left).
     # A and B can take nothing: the free money is 0.
@@ -239,6 +247,9 @@ def test_the_fingerprint_follows_the_data(world, runner):
     (["--amount", "1000000000000"], 2, "too large"),
     (["--to", "2026-02-30"], 2, "--to"),
     (["--share", "random"], 2, "--share"),
+    (["--order", "TF-CD-2026-01"], 2, "an order is for --share order"),
+    (["--order", "TF-CD-2026-01;TF-LR-2026-01", "--share", "order"], 2, "is not a list of project codes"),
+    (["--share", "order", "--order", "TF-XX-2026-01"], 1, "TF-XX-2026-01: not a project of the scope fund"),
     (["--scope", "bogus"], 1, "unknown scope 'bogus'"),
     (["--scope", "country:ZZ"], 1, "unknown country 'ZZ'"),
     (["--scope", "project:TF-XX-9999-99"], 1, "unknown project 'TF-XX-9999-99'"),

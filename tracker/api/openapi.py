@@ -6,7 +6,7 @@ every answer against it.
 from __future__ import annotations
 
 from tracker.api.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from tracker.funding.plan_serialise import AMOUNT_PATTERN
+from tracker.funding.plan_serialise import AMOUNT_PATTERN, ORDER_PATTERN
 from tracker.funding.planner import REASONS, SHARES
 from tracker.models import CATEGORIES, DISBURSEMENT_STATES, PROJECT_STATUSES, REPORT_STATES
 from tracker.registry.claim_figures import OPEN_STEPS, OUTCOMES, TRANSITIONS, transition_key
@@ -343,7 +343,10 @@ PATHS = {
          _query("to", QUERY_DAY, "The day the allocations would be dated (default: today)."),
          _query("share", {"enum": list(SHARES), "default": "need"},
                 "What is left after children and over-commitments: in proportion to each project's gap, or "
-                "project by project in order of code.")],
+                "project by project in the `order` given."),
+         _query("order", {"type": "string", "pattern": ORDER_PATTERN, "maxLength": 12200},
+                "With `share=order`: project codes of the scope separated by commas, first served first; the "
+                "projects not named come after, by code.")],
         tags=["funding"]),
     "/api/v1/openapi.json": {"get": {
         "operationId": "getOpenApi", "summary": "This description (public)", "security": [], "tags": ["meta"],

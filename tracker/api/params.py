@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import request
 
 from tracker.api.problems import ApiError
-from tracker.funding.plan_serialise import AMOUNT_PATTERN
+from tracker.funding.plan_serialise import AMOUNT_PATTERN, parse_order
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -108,6 +108,19 @@ def amount(name: str):
                             f"decimals after a dot (such as 1250.50), below a million million; got {raw[:40]!r}",
                        parameter=name)
     return Decimal(raw).quantize(Decimal("0.01"))
+
+
+def order(name: str, share: str) -> tuple[str, ...]:
+    """Project codes separated by commas (:data:`tracker.funding.plan_serialise.ORDER_PATTERN`), for share=order."""
+    raw = request.args.get(name)
+    if raw is None:
+        return ()
+    if share != "order":
+        raise ApiError(422, f"query parameter {name!r} is for share=order", parameter=name)
+    try:
+        return parse_order(raw)
+    except ValueError as error:
+        raise ApiError(400, f"query parameter {name!r}: {error}", parameter=name) from None
 
 
 def boolean(name: str) -> bool:

@@ -138,17 +138,20 @@ def children_at_risk():
 def plan():
     """The planner's proposal for an amount (default: the Fund's unallocated money), as ``flask plan allocations
     --format json`` prints it, over the projects of the user's countries. It allocates nothing."""
-    params.refuse_unknown("amount", "with_pledges", "scope", "to", "share")
+    params.refuse_unknown("amount", "with_pledges", "scope", "to", "share", "order")
     user = _user()
     amount = params.amount("amount")
     with_pledges = params.boolean("with_pledges")
     scope = params.scope()
     date_to = params.date("to")
     share = params.choice("share", planner.SHARES) or "need"
+    order = params.order("order", share)
     _check_scope(user, scope)
     try:
         proposal = planner.propose(amount=amount, with_pledges=with_pledges, scope=scope, date_to=date_to,
-                                   countries=user_countries(user), share=share)
+                                   countries=user_countries(user), share=share, order=order)
+    except planner.PlanError as error:  # the order names a project outside the scope
+        raise ApiError(422, f"query parameter 'order': {error}", parameter="order") from None
     except ScopeError as error:  # checked above; see _picture
         raise ApiError(422, str(error)) from None
     return jsonify(plan_dict(proposal))

@@ -19,6 +19,8 @@ from tracker.funding.serialise import amount_text, ratio
 STANDING_KEYS = ("children_at_risk", "balance", "runway_months", "gap", "overcommitted", "allocated")
 #: An amount as the command and the API take it: US dollars, digits and at most two decimals after a dot.
 AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+#: Project codes separated by commas (the order of ``share=order``), as the API's OpenAPI document states it.
+ORDER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,59}(,[A-Za-z0-9][A-Za-z0-9._-]{0,59}){0,199}$"
 #: The largest amount a plan takes (as any amount typed into the tracker: below a million million).
 MAX_AMOUNT = Decimal("999999999999.99")
 _NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
@@ -107,3 +109,11 @@ def plan_csv(plan: Plan) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerows(csv_rows(plan))
     return out.getvalue()
+
+
+def parse_order(text: str) -> tuple[str, ...]:
+    """Project codes separated by commas, first served first; ``ValueError`` says what is wrong."""
+    if not re.fullmatch(ORDER_PATTERN, text):
+        raise ValueError(f"{text[:60]!r} is not a list of project codes separated by commas, such as "
+                         "TF-CD-2025-01,TF-CF-2025-01")
+    return tuple(text.split(","))

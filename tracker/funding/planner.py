@@ -281,6 +281,7 @@ def propose_from(inputs: Inputs, *, amount: Decimal | None = None, share: str = 
                  order: tuple[str, ...] | list[str] = ()) -> Plan:
     amount = default_amount(inputs) if amount is None else amount
     _refuse_amount(amount)
+    _refuse_order(inputs, order)
     cents = solve(inputs, amount=amount, share=share, order=tuple(order))
     return build(inputs, amount=amount, cents=cents, proposed=cents, share=share, order=tuple(order))
 
@@ -298,6 +299,15 @@ def revise(inputs: Inputs, *, amount: Decimal | None = None, amounts: dict[str, 
     cents = {code: value for code, value in cents.items() if code in known and value > 0}
     return build(inputs, amount=amount, cents=cents, proposed=proposed, share=share, order=tuple(order),
                  edited=cents != proposed, problems=problems)
+
+
+def _refuse_order(inputs: Inputs, order) -> None:
+    known = {p.figures.code for p in inputs.projects}
+    unknown = [code for code in order if code not in known]
+    if unknown:
+        raise PlanError(f"{', '.join(unknown)}: not a project of the scope {inputs.picture.scope}")
+    if len(set(order)) != len(order):
+        raise PlanError("a project is named twice in the order")
 
 
 def _refuse_amount(amount: Decimal) -> None:
