@@ -24,7 +24,7 @@ _DEMO_NAMES = {
     "donor@example.org": "Ingrid Solberg",
 }
 #: More users, not printed, so that every country has staff who enter
-#: payments and two managers who approve them (never their own).
+#: payments and two managers who approve them (never their own), and the whole Fund a second manager.
 _MORE_USERS = [
     # role, email, name, countries
     ("staff", "cd.staff1@example.org", "Gloire Mukendi", ["CD"]),
@@ -41,6 +41,9 @@ _MORE_USERS = [
     ("staff", "lr.staff1@example.org", "Ophelia Tubman-Sayon", ["LR"]),
     ("staff", "lr.staff2@example.org", "Jefferson Gbollie", ["LR"]),
     ("manager", "lr.manager1@example.org", "Edwina Nagbe", ["LR"]),
+    # A second manager of every country: she confirms the allocation plans for the whole Fund that the printed
+    # manager makes above the four-eyes threshold.
+    ("manager", "fund.manager1@example.org", "Mariam Sesay", ["CD", "CF", "SS", "HT", "LR"]),
 ]
 
 
