@@ -13,6 +13,7 @@ import hashlib
 from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cached_property
 
 import numpy as np
 
@@ -47,7 +48,11 @@ class ProjectWalk:
     running: list[int]
     #: The fees of every child's next term (the walk's last running total), in cents.
     next_terms: int
-    open: bool
+
+    @property
+    def open(self) -> bool:
+        """False for a closed project: nothing may be allocated to it."""
+        return self.figures.status != "closed"
 
     @property
     def balance(self) -> int:
@@ -83,6 +88,10 @@ class Inputs:
     def unallocated(self) -> Decimal:
         return self.picture.fund.unallocated
 
+    @cached_property
+    def by_code(self) -> dict[str, ProjectWalk]:
+        return {p.figures.code: p for p in self.projects}
+
 
 def gather(*, scope: str = "fund", date_to: dt.date | None = None, countries=None,
            with_pledges: bool = False) -> Inputs:
@@ -108,7 +117,7 @@ def inputs_from(picture: FundingPicture, *, with_pledges: bool = False) -> Input
         for i in range(len(own) - 1, -1, -1):
             running[i] = next_terms - after
             after += own[i]
-        projects.append(ProjectWalk(figures=p, running=running, next_terms=next_terms, open=p.status != "closed"))
+        projects.append(ProjectWalk(figures=p, running=running, next_terms=next_terms))
     earmarks: dict[tuple[str, str], int] = {}
     free_pledges = 0
     if with_pledges:
@@ -116,16 +125,14 @@ def inputs_from(picture: FundingPicture, *, with_pledges: bool = False) -> Input
         scope_countries = {p.country for p in picture.projects}
         for pledge in picture.outstanding:
             cents = to_cents(pledge.outstanding)
-            if pledge.project_id is not None:
-                if pledge.project_id in codes:
-                    key = ("project", codes[pledge.project_id])
-                    earmarks[key] = earmarks.get(key, 0) + cents
-            elif pledge.country is not None:
-                if pledge.country in scope_countries:
-                    key = ("country", pledge.country)
-                    earmarks[key] = earmarks.get(key, 0) + cents
-            else:
+            if pledge.project_id is None and pledge.country is None:
                 free_pledges += cents
+                continue
+            # Earmarked for a project (or a country) of the scope; those earmarked elsewhere are not this plan's.
+            key = ("project", codes.get(pledge.project_id)) if pledge.project_id is not None \
+                else ("country", pledge.country if pledge.country in scope_countries else None)
+            if key[1] is not None:
+                earmarks[key] = earmarks.get(key, 0) + cents
     return Inputs(picture=picture, projects=projects, earmarks=earmarks, free_pledges=free_pledges,
                   with_pledges=with_pledges)
 
@@ -219,10 +226,6 @@ class Purse:
         self.left = dict(earmarks)
         self.free = free
 
-    def can_give(self, project: ProjectWalk) -> int:
-        f = project.figures
-        return self.left.get(("project", f.code), 0) + self.left.get(("country", f.country), 0) + self.free
-
     def take(self, project: ProjectWalk, cents: int) -> int:
         """Take up to ``cents`` for ``project``; returns what it could take."""
         f = project.figures
@@ -266,42 +269,41 @@ def solve(inputs: Inputs, *, amount: Decimal, share: str = "need",
     if share not in SHARES:
         raise PlanError(f"unknown share {share!r}: use {' or '.join(SHARES)}")
     free = to_cents(amount) + inputs.free_pledges
-    given = children_first(inputs.projects, inputs.earmarks, free)
     purse = Purse(inputs.earmarks, free)
-    by_code = {p.figures.code: p for p in inputs.projects}
-    for code, cents in given.items():
-        purse.take(by_code[code], cents)
+    given: dict[str, int] = {}
+
+    def give(project: ProjectWalk, cents: int) -> int:
+        took = purse.take(project, cents)
+        if took:
+            given[project.figures.code] = given.get(project.figures.code, 0) + took
+        return took
+
+    # 1. The fewest children at risk.
+    for code, cents in children_first(inputs.projects, inputs.earmarks, free).items():
+        give(inputs.by_code[code], cents)
     open_projects = [p for p in inputs.projects if p.open]
     # 2. Over-commitments, the smallest first.
     still = sorted((p for p in open_projects if p.balance + given.get(p.figures.code, 0) < 0),
                    key=lambda p: (-(p.balance + given.get(p.figures.code, 0)), p.figures.code))
     for project in still:
-        code = project.figures.code
-        took = purse.take(project, -(project.balance + given.get(code, 0)))
-        if took:
-            given[code] = given.get(code, 0) + took
-    # 3. The remaining gap.
+        give(project, -(project.balance + given.get(project.figures.code, 0)))
+    # 3. The remaining gap: in the manager's order, or in proportion to it (earmarked pots first).
     if share == "order":
         rank = {code: i for i, code in enumerate(order)}
         for project in sorted(open_projects, key=lambda p: (rank.get(p.figures.code, len(rank)), p.figures.code)):
-            code = project.figures.code
-            took = purse.take(project, gap_left(project, given.get(code, 0)))
-            if took:
-                given[code] = given.get(code, 0) + took
+            give(project, gap_left(project, given.get(project.figures.code, 0)))
         return given
     gaps = {p.figures.code: gap_left(p, given.get(p.figures.code, 0)) for p in open_projects}
-    for kind in ("project", "country"):
+
+    def in_proportion(cents: int, projects: list[ProjectWalk]) -> None:
+        weights = {p.figures.code: gaps[p.figures.code] for p in projects if gaps[p.figures.code] > 0}
+        for code, part in _share(cents, weights).items():
+            gaps[code] -= give(inputs.by_code[code], part)
+
+    for kind in ("project", "country"):  # earmarked pots first, each among its own projects
         for (pot_kind, key), cents in sorted(purse.left.items()):
-            if pot_kind != kind or not cents:
-                continue
-            eligible = {p.figures.code: gaps[p.figures.code] for p in open_projects
-                        if (p.figures.code if kind == "project" else p.figures.country) == key}
-            for code, part in _share(cents, eligible).items():
-                took = purse.take(by_code[code], part)
-                given[code] = given.get(code, 0) + took
-                gaps[code] -= took
-    for code, part in _share(purse.free, {c: g for c, g in gaps.items() if g > 0}).items():
-        took = purse.take(by_code[code], part)
-        given[code] = given.get(code, 0) + took
-        gaps[code] -= took
+            if pot_kind == kind and cents:
+                in_proportion(cents, [p for p in open_projects
+                                      if (p.figures.code if kind == "project" else p.figures.country) == key])
+    in_proportion(purse.free, open_projects)
     return {code: cents for code, cents in given.items() if cents}

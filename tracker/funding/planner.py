@@ -114,8 +114,11 @@ class PlanLine:
     reasons: tuple[str, ...]
     before: Standing
     after: Standing
-    #: False for a closed project: it is shown, but nothing may be allocated to it.
-    open: bool = True
+
+    @property
+    def open(self) -> bool:
+        """False for a closed project: it is shown, but nothing may be allocated to it."""
+        return self.status != "closed"
 
 
 @dataclass(frozen=True)
@@ -159,13 +162,14 @@ class Plan:
 
 # --- proposing, and evaluating any amounts ---------------------------------------------------------------------------
 
-def _after(project: ProjectWalk, cents: int, in_period: bool) -> ProjectFigures:
-    """The project's figures once ``cents`` are allocated on ``to`` (exactly as the engine would compute them)."""
+def _after(project: ProjectWalk, cents: int) -> ProjectFigures:
+    """The project's figures once ``cents`` are allocated on ``to`` (exactly as the engine would compute them: the
+    allocation falls in the period, which runs from 1 January of the year of ``to``)."""
     f = project.figures
     if not cents:
         return f
     balance = f.balance + from_cents(cents)
-    allocated = f.allocated + from_cents(cents) if in_period else f.allocated
+    allocated = f.allocated + from_cents(cents)
     at_risk = len(project.running) - project.covered_by(cents)
     return replace(f, allocated=allocated, balance=balance, gap=max(f.need - allocated, ZERO),
                    overcommitted=max(-balance, ZERO), children_at_risk=at_risk,
@@ -174,9 +178,8 @@ def _after(project: ProjectWalk, cents: int, in_period: bool) -> ProjectFigures:
 
 def _pots(inputs: Inputs, free: int, cents: dict[str, int]) -> list[Pot]:
     purse = Purse(inputs.earmarks, free)
-    by_code = {p.figures.code: p for p in inputs.projects}
     for code, amount in sorted(cents.items()):
-        purse.take(by_code[code], amount)
+        purse.take(inputs.by_code[code], amount)
     pots = [Pot("free", None, from_cents(free), from_cents(free - purse.free))]
     for (kind, key), amount in sorted(inputs.earmarks.items()):
         pots.append(Pot(kind, key, from_cents(amount), from_cents(amount - purse.left.get((kind, key), 0))))
@@ -191,7 +194,7 @@ def check(inputs: Inputs, *, amount: Decimal, cents: dict[str, int]) -> list[tup
     from tracker.formatting import format_money as money_text
 
     problems: list[tuple[str | None, str]] = []
-    by_code = {p.figures.code: p for p in inputs.projects}
+    by_code = inputs.by_code
     for code, value in sorted(cents.items()):
         if code not in by_code:
             problems.append((code, _("%(code)s is not a project of this plan's scope", code=code)))
@@ -226,20 +229,19 @@ def build(inputs: Inputs, *, amount: Decimal, cents: dict[str, int], proposed: d
           problems: list[tuple[str | None, str]] | None = None) -> Plan:
     """The plan of ``cents`` per project code: each project's figures before and after, the totals, the pots."""
     picture = inputs.picture
-    in_period = picture.date_from <= picture.date_to
     before, after = Figures(), Figures()
     lines = []
     for project in inputs.projects:
         f = project.figures
         given = cents.get(f.code, 0)
-        moved = _after(project, given, in_period)
+        moved = _after(project, given)
         before.add(f)
         after.add(moved)
         reasons = _reasons(project, given) if given else ()
         lines.append(PlanLine(project_id=f.id, code=f.code, title=f.title, country=f.country, status=f.status,
                               amount_usd=from_cents(given), proposed_usd=from_cents(proposed.get(f.code, 0)),
                               children_covered=f.children_at_risk - moved.children_at_risk, reasons=reasons,
-                              before=Standing.of(f), after=Standing.of(moved), open=project.open))
+                              before=Standing.of(f), after=Standing.of(moved)))
     free = to_cents(amount) + inputs.free_pledges
     pledges = from_cents(inputs.free_pledges + sum(inputs.earmarks.values()))
     total = from_cents(sum(cents.values()))
@@ -295,15 +297,13 @@ def revise(inputs: Inputs, *, amount: Decimal | None = None, amounts: dict[str, 
     proposed = solve(inputs, amount=amount, share=share, order=tuple(order))
     cents = {code: to_cents(value) for code, value in amounts.items() if value}
     problems = check(inputs, amount=amount, cents=cents)
-    known = {p.figures.code for p in inputs.projects}
-    cents = {code: value for code, value in cents.items() if code in known and value > 0}
+    cents = {code: value for code, value in cents.items() if code in inputs.by_code and value > 0}
     return build(inputs, amount=amount, cents=cents, proposed=proposed, share=share, order=tuple(order),
                  edited=cents != proposed, problems=problems)
 
 
 def _refuse_order(inputs: Inputs, order) -> None:
-    known = {p.figures.code for p in inputs.projects}
-    unknown = [code for code in order if code not in known]
+    unknown = [code for code in order if code not in inputs.by_code]
     if unknown:
         raise PlanError(f"{', '.join(unknown)}: not a project of the scope {inputs.picture.scope}")
     if len(set(order)) != len(order):
