@@ -90,6 +90,25 @@ def build_world(app) -> dict:
         return out
 
 
+def role_tokens(app, build, *, extra=None) -> dict[str, str]:
+    """``build()`` the data, then a token for each of a CD manager, a CD staff member, an admin and a donor (and
+    the ``extra`` users, role name -> factory keywords), committed; returns role -> token."""
+    with app.app_context():
+        build()
+        wanted = {
+            "manager": dict(role="manager", email="m@example.org", countries=["CD"]),
+            "staff": dict(role="staff", email="s@example.org", countries=["CD"]),
+            "admin": dict(role="admin", email="a@example.org"),
+            "donor": dict(role="donor", email="d@example.org", donor=factories.DonorFactory(name="Kingdom of Norway")),
+            **(extra or {}),
+        }
+        out = {role: create_token(user=factories.UserFactory(**fields), name=role, days=30).token
+               for role, fields in wanted.items()}
+        db.session.commit()
+        db.session.remove()
+    return out
+
+
 def get(client, url, token=None, **kwargs):
     headers = kwargs.pop("headers", {})
     if token:

@@ -6,11 +6,8 @@ import datetime as dt
 
 import pytest
 
-from tests import factories
-from tests.api.test_api import assert_problem, get
+from tests.api.test_api import assert_problem, get, role_tokens
 from tests.reports.test_claims_command import ALL_CODES, N_S, P_O, PK, R_N, S_R, TO, TOTALS, UY, _steps, build_claims
-from tracker.auth.tokens import create_token
-from tracker.extensions import db
 from tracker.models.base import today
 
 URL = "/api/v1/claims/summary"
@@ -19,19 +16,7 @@ URL = "/api/v1/claims/summary"
 @pytest.fixture
 def tokens(app):
     """A token per role; the manager and the staff member are of CD (build_claims: every claim but one LR)."""
-    with app.app_context():
-        build_claims()
-        users = {
-            "manager": factories.UserFactory(role="manager", email="m@example.org", countries=["CD"]),
-            "staff": factories.UserFactory(role="staff", email="s@example.org", countries=["CD"]),
-            "admin": factories.UserFactory(role="admin", email="a@example.org"),
-            "donor": factories.UserFactory(role="donor", email="d@example.org",
-                                           donor=factories.DonorFactory(name="Kingdom of Norway")),
-        }
-        out = {role: create_token(user=user, name=role, days=30).token for role, user in users.items()}
-        db.session.commit()
-        db.session.remove()
-    return out
+    return role_tokens(app, build_claims)
 
 
 def test_a_manager_gets_the_figures_of_their_countries(client, tokens):

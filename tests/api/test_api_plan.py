@@ -7,8 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from tests import factories
-from tests.api.test_api import assert_problem, get
+from tests.api.test_api import assert_problem, get, role_tokens
 from tests.funding.test_plan_command import (
     CD_1000_AFTER,
     CD_1000_ALLOCATIONS,
@@ -21,7 +20,6 @@ from tests.funding.test_plan_command import (
     build_plan_world,
     without_fingerprint,
 )
-from tracker.auth.tokens import create_token
 from tracker.extensions import db
 from tracker.models import Allocation, AuditEvent
 
@@ -31,20 +29,8 @@ URL = "/api/v1/plan"
 @pytest.fixture
 def tokens(app):
     """A token per role: the manager and the staff member are of CD; ``both`` manages CD and LR."""
-    with app.app_context():
-        build_plan_world()
-        users = {
-            "manager": factories.UserFactory(role="manager", email="m@example.org", countries=["CD"]),
-            "both": factories.UserFactory(role="manager", email="b@example.org", countries=["CD", "LR"]),
-            "staff": factories.UserFactory(role="staff", email="s@example.org", countries=["CD"]),
-            "admin": factories.UserFactory(role="admin", email="a@example.org"),
-            "donor": factories.UserFactory(role="donor", email="d@example.org",
-                                           donor=factories.DonorFactory(name="Kingdom of Norway")),
-        }
-        out = {role: create_token(user=user, name=role, days=30).token for role, user in users.items()}
-        db.session.commit()
-        db.session.remove()
-    return out
+    return role_tokens(app, build_plan_world, extra={
+        "both": dict(role="manager", email="b@example.org", countries=["CD", "LR"])})
 
 
 def test_a_manager_plans_the_projects_of_their_countries(client, tokens):
