@@ -10,24 +10,20 @@ from flask import abort, current_app, make_response, request, url_for
 from flask_babel import get_locale
 
 from tracker.auth.permissions import PUBLIC, permission
-from tracker.models import CLAIM_STEPS
+from tracker.forms import AUTONYMS
 from tracker.models.base import today
 from tracker.public.blueprint import bp
 from tracker.registry.claim_figures import OPEN_STEPS, OUTCOMES, TRANSITIONS, transition_key
 from tracker.registry.claim_public import COMPLEMENT_MARK, public_json, public_summary
-from tracker.vocab import label
-
-#: The page's languages, each named in its own language for the switch.
-LANGUAGES = {"en": "English", "fr": "Français"}
 
 
 def chosen_language() -> str:
     """``?lang=`` when it is one of the page's languages, else the browser's best match (the locale selector
     in tracker/__init__.py asks this for the pages of this blueprint; nothing remembers the choice)."""
     asked = request.args.get("lang")
-    if asked in LANGUAGES:
+    if asked in AUTONYMS:
         return asked
-    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
+    return request.accept_languages.best_match(list(AUTONYMS)) or "en"
 
 
 @bp.route("/public/claims")
@@ -40,13 +36,13 @@ def claims():
     data = public_json(summary)
     lang = str(get_locale() or "en")
     switch = [{"code": code, "name": name, "url": url_for("public.claims", lang=code), "current": code == lang}
-              for code, name in LANGUAGES.items()]
+              for code, name in AUTONYMS.items()]
     # The template straight from Jinja, without the context processors: Flask-Login's would load the signed-in
     # user (and their session) for a page that is the same for everyone and never touches a session.
     template = current_app.jinja_env.get_template("public/claims.html")
     response = make_response(template.render(
         data=data, as_of=summary.to, min_cell=summary.min_cell,
-        complement_mark=COMPLEMENT_MARK, names={step: label(step) for step in CLAIM_STEPS},
+        complement_mark=COMPLEMENT_MARK,
         open_steps=OPEN_STEPS, outcomes=OUTCOMES,
         transitions=[(start, end, transition_key((start, end))) for start, end in TRANSITIONS],
         languages=switch, lang=lang))
