@@ -6,6 +6,8 @@ import functools
 from babel import Locale
 from wtforms.fields.choices import SelectChoice
 
+from tracker.crypto import normalise_name
+
 #: Countries with Trust Fund projects today, and their local currencies.
 PROGRAMME_COUNTRIES = {
     "CD": "CDF",
@@ -48,6 +50,12 @@ def _territories(locale: str) -> dict:
 def country_name(code: str, locale: str = "en") -> str:
     language = str(locale).split("_")[0]
     return _UN_NAMES.get((code, language)) or _territories(str(locale)).get(code, code)
+
+
+def name_key(name: str) -> str:
+    """A country name as it is sorted: accents folded and case ignored, so Bénin comes between Belgique and
+    Bhoutan, not after Burundi."""
+    return normalise_name(name)
 
 
 def country_choices(locale: str = "en", *, programme_first: bool = True) -> list[SelectChoice]:

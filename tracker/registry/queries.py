@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import and_, case, func, select
 
 from tracker.auth.scope import scoped_select
+from tracker.countries import name_key
 from tracker.crypto import keyring
 from tracker.extensions import db
 from tracker.models import (
@@ -349,7 +350,7 @@ def _claim_order(column: str, direction: str, member_state_names: dict[str, str]
         rank = case(RANK, value=PaternityClaim.status, else_=99)
         return [rank.desc() if direction == "desc" else rank, *default_tail]
     # Member State: in the order of the country names in the reader's language, not of their codes.
-    by_name_order = sorted(member_state_names, key=lambda code: member_state_names[code].casefold())
+    by_name_order = sorted(member_state_names, key=lambda code: name_key(member_state_names[code]))
     order = {code: n for n, code in enumerate(by_name_order)}
     by_name = case(order, value=PaternityClaim.member_state, else_=len(order)) if order else PaternityClaim.member_state
     return [by_name.desc() if direction == "desc" else by_name, *default_tail]

@@ -8,7 +8,7 @@ from flask_login import current_user
 from tracker import audit
 from tracker.auth.permissions import permission
 from tracker.auth.scope import get_scoped_or_404
-from tracker.countries import country_choices, country_name
+from tracker.countries import country_choices, country_name, name_key
 from tracker.database import writes_on_get
 from tracker.errors import Invalid
 from tracker.extensions import db
@@ -60,7 +60,7 @@ def claims_list():
     names = _member_state_names()
     sort = parse_claim_sort(request.args.get("sort"))
     page = claims_page(current_user, page_number(), sort=sort, member_state_names=names, **filters)
-    member_states = sorted(names.items(), key=lambda item: item[1].casefold())
+    member_states = sorted(names.items(), key=lambda item: name_key(item[1]))
     if filters["member_state"] and filters["member_state"] not in names:
         # A code typed into the URL that no claim names: keep it chosen, so the empty result explains itself.
         member_states.append((filters["member_state"], country_name(filters["member_state"], locale_code())))
