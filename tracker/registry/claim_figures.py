@@ -202,9 +202,11 @@ MEASURES = ("received", "open", "stalled", "open_by_step", "stalled_by_step", "o
 def claims_behind(facts: list[ClaimFacts], to: dt.date, stalled_days: int, *, measure: str,
                   member_state: str | None = None, step: str | None = None) -> list[ClaimFacts]:
     """The claims a dashboard number counts: ``measure`` (one of :data:`MEASURES`) of ``member_state``
-    (``None``: all), at ``step`` for the measures by step and the outcomes."""
+    (``None``: all), at ``step`` for the measures by step and the outcomes, and only for them."""
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}")
+    if step is not None and measure not in ("open_by_step", "stalled_by_step", "outcomes"):
+        raise ValueError(f"{measure} counts claims at every step, not at {step!r}")
     if measure in ("open_by_step", "stalled_by_step") and step not in OPEN_STEPS:
         raise ValueError(f"{measure} needs one of the open steps, not {step!r}")
     if measure == "outcomes" and step not in OUTCOMES:
