@@ -16,7 +16,9 @@ counting happens here rather than in SQL: SQLite has no median.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -302,3 +304,12 @@ def csv_rows(data: dict) -> list[list]:
 
     rows = [row(ms["member_state"] or "other", ms) for ms in data["member_states"]]
     return rows + [row("total", data["totals"])]
+
+
+def claims_csv(data: dict) -> str:
+    """The CSV text of :func:`summary_json`'s object (public or not): :func:`csv_header`, then :func:`csv_rows`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(csv_header())
+    writer.writerows(csv_rows(data))
+    return buffer.getvalue()

@@ -6,8 +6,6 @@ package it reads never imports the reports.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 
@@ -20,7 +18,7 @@ from tracker.exports import write_output
 from tracker.funding.engine import ScopeError, funding_picture
 from tracker.funding.serialise import to_csv, to_json
 from tracker.models.base import today
-from tracker.registry.claim_figures import claims_summary, csv_header, csv_rows, summary_json
+from tracker.registry.claim_figures import claims_csv, claims_summary, summary_json
 from tracker.registry.claim_public import public_json, public_summary
 
 report_cli = AppGroup("report", help="Reports on the Fund's money.")
@@ -71,14 +69,7 @@ def claims(date_to, public, fmt, output):
         data = public_json(public_summary(today(), to))
     else:
         data = summary_json(claims_summary(to or today()))
-    if fmt == "json":
-        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    else:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(csv_header())
-        writer.writerows(csv_rows(data))
-        text = buffer.getvalue()
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n" if fmt == "json" else claims_csv(data)
     write_output(text, output)
 
 
