@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select, type_coerce
@@ -298,7 +298,7 @@ def queue_page(user, status: str, filters: QueueFilters, page: int, per_page: in
     oldest first, the row where it passes the balance is the first the project cannot afford.
     """
     from tracker.funding.engine import project_balances
-    from tracker.web import Page
+    from tracker.web import paginate_list
 
     # The whole list, light: what each row asks of its project (a few hundred rows of six columns).
     light = db.session.execute(_queue_select(
@@ -333,11 +333,10 @@ def queue_page(user, status: str, filters: QueueFilters, page: int, per_page: in
                         usd(r[8], r[9], r[10], r[13]), total, r[14], (today() - r[16].date()).days, over)
 
     # The whole list is in order already: the page is its slice, fetched by id (no second sort, no count).
-    pages = max(1, -(-len(light) // per_page))
-    page = max(1, min(page, pages))
-    ids = [r.id for r in light[(page - 1) * per_page:page * per_page]]
-    shown = Page([row(r) for r in db.session.execute(stmt.where(Disbursement.id.in_(ids)))] if ids else [],
-                 page, per_page, len(light))
+    sliced = paginate_list(light, page, per_page)
+    ids = [r.id for r in sliced.items]
+    rows = [row(r) for r in db.session.execute(stmt.where(Disbursement.id.in_(ids)))] if ids else []
+    shown = replace(sliced, items=rows)
     on_page = {r.project_code for r in shown.items}
     projects = [QueueProject(code, title, title_fr, balances.get(pid, Decimal("0.00")), counts.get(pid, 0),
                              sums.get(pid, Decimal("0.00")))
