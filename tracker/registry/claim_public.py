@@ -216,6 +216,7 @@ class PublicSummary:
 def publish(facts: list[ClaimFacts], to: dt.date, stalled_days: int, min_cell: int) -> PublicSummary:
     """Suppress the figures of ``facts`` (all of the Fund's claims, as of ``to``); Member States with the fewest
     claims are merged into one row while no suppression can protect the table."""
+    totals = summarise(facts, to, stalled_days).totals
     merged: list[str] = []
     while True:
         kept = [f for f in facts if f.member_state not in merged]
@@ -225,7 +226,6 @@ def publish(facts: list[ClaimFacts], to: dt.date, stalled_days: int, min_cell: i
         if other:
             rows.append(summarise(other, to, stalled_days).totals)
             rows[-1] = MemberStateFigures(member_state="", **vars(rows[-1]))
-        totals = summarise(facts, to, stalled_days).totals
         try:
             hidden = protect(Table.of(rows, totals), min_cell)
         except UnprotectableError:
