@@ -31,10 +31,6 @@ from tracker.vocab import label
 STEP_COLOURS = dict(zip(OPEN_STEPS, (SKY, ORANGE, BLUE, YELLOW, GREEN, PURPLE, BLACK), strict=True))
 
 
-def _count(value: Decimal) -> str:
-    return number(value)
-
-
 def open_by_step_chart(months: list[tuple[dt.date, dict[str, int]]], to: dt.date, *,
                        sizes: Sizes = SCREEN) -> Chart:
     """A column per month end of :func:`~tracker.registry.claim_figures.open_by_step_over_time`, stacked by the
@@ -59,4 +55,4 @@ def open_by_step_chart(months: list[tuple[dt.date, dict[str, int]]], to: dt.date
         across=_("Month end"),
         empty=_("No claim was open at any of these month ends."),
     )
-    return stacked_columns(frame, [] if empty else points, series, _count, _count, _count, sizes)
+    return stacked_columns(frame, [] if empty else points, series, number, number, number, sizes)
