@@ -16,7 +16,8 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.formatting import country, format_money, locale_code, number
 from tracker.funding.planner import SHARES, Plan, Standing
-from tracker.models import AllocationPlanLine, Project
+from tracker.models import Project
+from tracker.models._helpers import in_language
 
 #: Why a project gets money (planner.REASONS), as short labels.
 REASON_LABELS = {
@@ -47,11 +48,6 @@ class Params:
     def scope(self) -> str:
         return f"country:{self.country}" if self.country else "fund"
 
-    def query(self) -> dict[str, str]:
-        """The parameters as the planner's query string (what is not the default left out)."""
-        out = {"amount": self.amount_text, "country": self.country or "", "share": self.share,
-               "with_pledges": "1" if self.with_pledges else ""}
-        return {k: val for k, val in out.items() if val and not (k == "share" and val == "need")}
 
 
 @dataclass
@@ -189,23 +185,7 @@ def pot_label(pot) -> str:
 
 
 def titles(codes) -> dict[str, str]:
-    """Each project's title in the reader's language: the French title, where there is one, for French."""
-    french = locale_code() == "fr"
+    """Each project's title in the reader's language (:func:`tracker.models._helpers.in_language`)."""
+    lang = locale_code()
     rows = db.session.execute(select(Project.code, Project.title, Project.title_fr).where(Project.code.in_(codes)))
-    return {code: title_fr if french and title_fr else title for code, title, title_fr in rows}
-
-
-@dataclass(frozen=True)
-class SavedLine:
-    code: str
-    amount_usd: Decimal
-    children_covered: int
-
-
-def saved_lines(plan_id: int) -> list[SavedLine]:
-    """A plan's lines as saved, by project code (one query)."""
-    rows = db.session.execute(
-        select(Project.code, AllocationPlanLine.amount_usd, AllocationPlanLine.children_covered)
-        .join(Project, Project.id == AllocationPlanLine.project_id)
-        .where(AllocationPlanLine.plan_id == plan_id).order_by(Project.code))
-    return [SavedLine(*row) for row in rows]
+    return {code: in_language(lang, title, title_fr) for code, title, title_fr in rows}

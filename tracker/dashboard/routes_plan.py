@@ -113,7 +113,7 @@ def _render(params, plan, *, inputs, param_errors=None, edits=None, field_errors
         notices=list(notices), typed=typed, ranks=ranks, lines=lines, blocked=blocked, action=ActionForm(),
         sentence=plan_view.summary(plan) if plan else "",
         totals=plan_view.changes(plan.before, plan.after) if plan else {},
-        default_amount=planner.default_amount(inputs) if inputs is not None else None,
+        default_amount=planner.default_amount(inputs) if inputs is not None else max(plan.unallocated, planner.ZERO),
         share_labels=plan_view.SHARE_LABELS, reason_labels=plan_view.REASON_LABELS, pot_label=plan_view.pot_label,
         input_amount=lambda line: typed.get(line.code, _amount_text(line.amount_usd)) if edits is not None
         else _amount_text(line.amount_usd),
@@ -163,15 +163,14 @@ def allocate():
                                   fingerprint=_fingerprint(), amount=params.amount,
                                   share=params.share, order=edits.order)
         db.session.commit()
-    except plans.StalePlan as stale:
+    except plans.StalePlan as stale:  # the plan recomputed on today's figures, which it read
         db.session.rollback()
-        fresh_inputs = _inputs(params, [])
-        return _render(params, stale.fresh, inputs=fresh_inputs, notices=[str(stale)], http_status=409)
-    except Invalid as error:
+        return _render(params, stale.fresh, inputs=None, notices=[str(stale)], http_status=409)
+    except Invalid as error:  # the figures did not change (that would be StalePlan): the inputs read above hold
         db.session.rollback()
         field_errors = {code: msgs for code, msgs in error.messages.items() if code}
         problems = error.messages.get("", [])
-        inputs, shown = _compute(params, [], edits, _inputs(params, []))
+        inputs, shown = _compute(params, [], edits, inputs)
         return _render(params, shown, inputs=inputs, edits=edits, field_errors=field_errors, problems=problems,
                        http_status=422)
     if row.status == "pending":
@@ -201,9 +200,11 @@ def _plan_in_scope(plan_id: int):
     return found
 
 
-def _render_plan(row, *, reject_error: str | None = None, problems=(), http_status=200):
-    review = plans.pending_review(plan=row, user=current_user) if row.status == "pending" else None
-    lines = plan_view.saved_lines(row.id)
+def _render_plan(row, *, review=None, reject_error: str | None = None, problems=(), http_status=200):
+    """A plan's page; a pending one with ``review``, its amounts on today's figures (read here when not given)."""
+    if review is None and row.status == "pending":
+        review = plans.pending_review(plan=row, user=current_user)
+    lines = plans.plan_lines(row.id)
     return render_template(
         "dashboard/plan_show.html", row=row, review=review, lines=lines, problems=list(problems),
         titles=plan_view.titles([line.code for line in lines]),
@@ -224,51 +225,43 @@ def plan_show(plan_id: int):
     return _render_plan(_plan_in_scope(plan_id))
 
 
-@bp.route("/review/plans/<int:plan_id>/confirm", methods=["POST"])
-@permission("funding.plan")
-def plan_confirm(plan_id: int):
+def _decide(plan_id: int, decide, done) -> object:
+    """A decision on a plan: 404 outside the user's plans; the plan shown again with what stops it, or ``done``
+    (the message, given the plan's number) flashed."""
     _check_csrf()
     row = _plan_in_scope(plan_id)
     try:
-        plans.confirm_plan(plan_id=row.id, user=current_user, fingerprint=_fingerprint())
+        decide(row)
         db.session.commit()
     except plans.StalePlan as stale:
         db.session.rollback()
-        return _render_plan(_plan_in_scope(plan_id), problems=[str(stale)], http_status=409)
+        return _render_plan(row, review=stale.fresh, problems=[str(stale)], http_status=409)
     except Invalid as error:
         db.session.rollback()
-        return _render_plan(_plan_in_scope(plan_id), problems=list(error.errors.values()), http_status=422)
-    flash(_("Plan %(number)s is confirmed: its allocations are made.", number=row.number), "success")
+        others = [message for key, message in error.errors.items() if key != "reason"]
+        return _render_plan(row, reject_error=error.errors.get("reason"), problems=others, http_status=422)
+    flash(done(row.number), "success")
     return redirect(url_for("dashboard.plan_show", plan_id=plan_id))
+
+
+@bp.route("/review/plans/<int:plan_id>/confirm", methods=["POST"])
+@permission("funding.plan")
+def plan_confirm(plan_id: int):
+    return _decide(plan_id, lambda row: plans.confirm_plan(plan_id=row.id, user=current_user,
+                                                           fingerprint=_fingerprint()),
+                   lambda number: _("Plan %(number)s is confirmed: its allocations are made.", number=number))
 
 
 @bp.route("/review/plans/<int:plan_id>/reject", methods=["POST"])
 @permission("funding.plan")
 def plan_reject(plan_id: int):
-    _check_csrf()
-    row = _plan_in_scope(plan_id)
-    try:
-        plans.reject_plan(plan_id=row.id, user=current_user, reason=(request.form.get("reason") or "").strip())
-        db.session.commit()
-    except Invalid as error:
-        db.session.rollback()
-        reason = error.errors.get("reason")
-        others = [m for k, m in error.errors.items() if k != "reason"]
-        return _render_plan(_plan_in_scope(plan_id), reject_error=reason, problems=others, http_status=422)
-    flash(_("Plan %(number)s is rejected: nothing is allocated.", number=row.number), "success")
-    return redirect(url_for("dashboard.plan_show", plan_id=plan_id))
+    reason = (request.form.get("reason") or "").strip()
+    return _decide(plan_id, lambda row: plans.reject_plan(plan_id=row.id, user=current_user, reason=reason),
+                   lambda number: _("Plan %(number)s is rejected: nothing is allocated.", number=number))
 
 
 @bp.route("/review/plans/<int:plan_id>/withdraw", methods=["POST"])
 @permission("funding.plan")
 def plan_withdraw(plan_id: int):
-    _check_csrf()
-    row = _plan_in_scope(plan_id)
-    try:
-        plans.withdraw_plan(plan_id=row.id, user=current_user)
-        db.session.commit()
-    except Invalid as error:
-        db.session.rollback()
-        return _render_plan(_plan_in_scope(plan_id), problems=list(error.errors.values()), http_status=422)
-    flash(_("Plan %(number)s is withdrawn: nothing is allocated.", number=row.number), "success")
-    return redirect(url_for("dashboard.plan_show", plan_id=plan_id))
+    return _decide(plan_id, lambda row: plans.withdraw_plan(plan_id=row.id, user=current_user),
+                   lambda number: _("Plan %(number)s is withdrawn: nothing is allocated.", number=number))

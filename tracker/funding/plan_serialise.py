@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 
 from tracker.funding.planner import Plan, Standing
-from tracker.funding.serialise import amount_text, ratio
+from tracker.funding.serialise import amount_text, csv_cells, figures_dict
 
 #: The figures an allocation moves, in this order in the JSON and the CSV.
 STANDING_KEYS = ("children_at_risk", "balance", "runway_months", "gap", "overcommitted", "allocated")
@@ -42,9 +42,7 @@ def parse_amount(raw: str) -> Decimal:
 
 
 def standing_dict(s: Standing) -> dict:
-    return {"children_at_risk": s.children_at_risk, "balance": amount_text(s.balance),
-            "runway_months": ratio(s.runway_months), "gap": amount_text(s.gap),
-            "overcommitted": amount_text(s.overcommitted), "allocated": amount_text(s.allocated)}
+    return figures_dict(s, STANDING_KEYS)
 
 
 def plan_dict(plan: Plan) -> dict:
@@ -89,9 +87,7 @@ def csv_header() -> list[str]:
 
 
 def _cells(s: Standing) -> list[str]:
-    return [str(s.children_at_risk), amount_text(s.balance),
-            "" if s.runway_months is None else str(s.runway_months), amount_text(s.gap),
-            amount_text(s.overcommitted), amount_text(s.allocated)]
+    return csv_cells(s, STANDING_KEYS)
 
 
 def csv_rows(plan: Plan):

@@ -39,6 +39,7 @@ from tracker.extensions import db
 from tracker.formatting import format_money
 from tracker.funding import planner, services
 from tracker.funding.engine import ScopeError, parse_scope
+from tracker.funding.plan_solver import to_cents
 from tracker.models import Allocation, AllocationPlan, AllocationPlanLine, Project, User
 from tracker.models.base import now_utc, today
 
@@ -113,13 +114,11 @@ class PlanRow:
     id: int
     number: str
     scope: str
-    share: str
     total_usd: Decimal
     status: str
     created_by: str
     created_at: dt.datetime
     decided_by: str | None
-    decided_at: dt.datetime | None
     lines: int
 
 
@@ -128,9 +127,8 @@ def plans_in_scope(*, user: User, status: str | None = None) -> list[PlanRow]:
     maker, decider = aliased(User), aliased(User)
     lines = (select(func.count(AllocationPlanLine.id)).where(AllocationPlanLine.plan_id == AllocationPlan.id)
              .correlate(AllocationPlan).scalar_subquery())
-    stmt = (select(AllocationPlan.id, AllocationPlan.number, AllocationPlan.scope, AllocationPlan.share,
-                   AllocationPlan.total_usd, AllocationPlan.status, maker.name, AllocationPlan.created_at,
-                   decider.name, AllocationPlan.decided_at, lines)
+    stmt = (select(AllocationPlan.id, AllocationPlan.number, AllocationPlan.scope, AllocationPlan.total_usd,
+                   AllocationPlan.status, maker.name, AllocationPlan.created_at, decider.name, lines)
             .join(maker, maker.id == AllocationPlan.created_by_id)
             .outerjoin(decider, decider.id == AllocationPlan.decided_by_id)
             .order_by(AllocationPlan.created_at.desc(), AllocationPlan.id.desc()))
@@ -146,11 +144,27 @@ def waiting_for(user: User) -> int:
     return db.session.scalar(_visible(stmt, user)) or 0
 
 
+@dataclass(frozen=True)
+class SavedLine:
+    """A line of a plan as it was saved."""
+
+    project_id: int
+    code: str
+    amount_usd: Decimal
+    children_covered: int
+
+
+def plan_lines(plan_id: int) -> list[SavedLine]:
+    """A plan's lines as saved, by project code (one query)."""
+    rows = db.session.execute(
+        select(Project.id, Project.code, AllocationPlanLine.amount_usd, AllocationPlanLine.children_covered)
+        .join(Project, Project.id == AllocationPlanLine.project_id)
+        .where(AllocationPlanLine.plan_id == plan_id).order_by(Project.code))
+    return [SavedLine(*row) for row in rows]
+
+
 def _amounts(plan: AllocationPlan) -> dict[str, Decimal]:
-    rows = db.session.execute(select(Project.code, AllocationPlanLine.amount_usd)
-                              .join(Project, Project.id == AllocationPlanLine.project_id)
-                              .where(AllocationPlanLine.plan_id == plan.id))
-    return {code: amount for code, amount in rows}
+    return {line.code: line.amount_usd for line in plan_lines(plan.id)}
 
 
 def _review(plan: AllocationPlan, inputs: planner.Inputs) -> planner.Plan:
@@ -178,10 +192,6 @@ def _scope(scope) -> str:
     return "fund" if kind == "fund" else f"country:{value}"
 
 
-def _cents(value: Decimal) -> int:
-    return int(value.scaleb(2))
-
-
 def _read_amounts(amounts: dict) -> dict[str, int]:
     """Cents per project code of the amounts given (zeros left out); :class:`Invalid` naming each bad one."""
     errors = Errors()
@@ -189,7 +199,7 @@ def _read_amounts(amounts: dict) -> dict[str, int]:
     for code, value in amounts.items():
         parsed = errors.check(v.amount, value, str(code), "USD", allow_zero=True)
         if parsed:
-            cents[str(code)] = _cents(parsed)
+            cents[str(code)] = to_cents(parsed)
     errors.raise_any()
     return cents
 
@@ -227,24 +237,20 @@ def _note(plan: AllocationPlan, maker: User) -> str:
 
 
 def _allocate_lines(plan: AllocationPlan, *, day: dt.date, user: User, maker: User) -> list[Allocation]:
-    """One allocation per line of ``plan``, dated ``day``, by the rules of :func:`services.allocate`."""
+    """One allocation per line of ``plan``, dated ``day``, through :func:`services.allocate`; a refusal names the
+    project."""
     note = _note(plan, maker)
+    lines = plan_lines(plan.id)
+    projects = {p.id: p for p in db.session.scalars(
+        select(Project).where(Project.id.in_([line.project_id for line in lines])))}
     made = []
-    for line in db.session.scalars(select(AllocationPlanLine).where(AllocationPlanLine.plan_id == plan.id)
-                                   .order_by(AllocationPlanLine.id)):
-        project = db.session.get(Project, line.project_id)
+    for line in lines:
         try:
-            checked = services.check_allocation(
-                project=project, amount_usd=line.amount_usd, allocated_on=day, note=note,
-                reference_taken=services.taken(Allocation, Allocation.reference),
-                available_on=services.unallocated_on)
+            made.append(services.allocate(project=projects[line.project_id],
+                                          amount_usd=line.amount_usd, allocated_on=day, note=note,
+                                          user_id=user.id, plan_id=plan.id))
         except Invalid as error:
-            raise Invalid({project.code: [m for ms in error.messages.values() for m in ms]}) from None
-        allocation = Allocation(project=project, amount_usd=checked.amount_usd, allocated_on=checked.allocated_on,
-                                note=checked.note, created_by_id=user.id, plan_id=plan.id)
-        db.session.add(allocation)
-        db.session.flush()
-        made.append(allocation)
+            raise Invalid({line.code: [m for ms in error.messages.values() for m in ms]}) from None
     return made
 
 
@@ -344,7 +350,7 @@ def confirm_plan(*, plan_id: int, user: User, fingerprint: str) -> AllocationPla
         raise StalePlan(_review(plan, inputs))
     day = today()
     amounts = _amounts(plan)
-    cents = {code: _cents(value) for code, value in amounts.items()}
+    cents = {code: to_cents(value) for code, value in amounts.items()}
     total = sum(amounts.values(), Decimal("0.00"))
     _refuse_beyond_unallocated(total, day)
     _refuse(planner.check(inputs, amount=planner.default_amount(inputs), cents=cents))

@@ -77,16 +77,21 @@ def csv_rows(p: FundingPicture):
 
 
 def _csv_row(f: Figures | ProjectFigures, code: str, country: str) -> list:
-    row = [code, country]
-    for key in FIGURE_KEYS:
+    return [code, country, *csv_cells(f, FIGURE_KEYS)]
+
+
+def csv_cells(f, keys) -> list[str]:
+    """The figures named by ``keys`` as CSV cells: money as plain decimals, ratios as decimals or empty."""
+    cells = []
+    for key in keys:
         value = getattr(f, key)
         if key in MONEY_KEYS:
-            row.append(amount_text(value))
+            cells.append(amount_text(value))
         elif value is None:
-            row.append("")
+            cells.append("")
         else:
-            row.append(str(value))
-    return row
+            cells.append(str(value))
+    return cells
 
 
 def to_csv(p: FundingPicture) -> str:

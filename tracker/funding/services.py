@@ -253,18 +253,19 @@ def lock_allocations() -> None:
 
 
 def allocate(*, project: Project, amount_usd, allocated_on, note: str | None = None, reference: str | None = None,
-             user_id=None) -> Allocation:
+             user_id=None, plan_id: int | None = None) -> Allocation:
     """Assign USD to a project; refused beyond what has been received and not yet allocated.
 
     ``reference``, optional, is the partner's or the Fund's own reference of
     the allocation; when given it must be unused, as it names one allocation.
+    ``plan_id`` names the allocation plan it comes from (:mod:`tracker.funding.plans`).
     """
     lock_allocations()
     checked = check_allocation(project=project, amount_usd=amount_usd, allocated_on=allocated_on, note=note,
                                reference=reference, reference_taken=taken(Allocation, Allocation.reference),
                                available_on=unallocated_on)
     allocation = Allocation(project=project, amount_usd=checked.amount_usd, allocated_on=checked.allocated_on,
-                            note=checked.note, reference=checked.reference, created_by_id=user_id)
+                            note=checked.note, reference=checked.reference, created_by_id=user_id, plan_id=plan_id)
     db.session.add(allocation)
     db.session.flush()
     return allocation
