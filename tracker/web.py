@@ -114,18 +114,16 @@ def _token(values) -> str:
 COUNT_CAP = 1000
 
 
-def keyset_page(stmt, keys: list[Key], *, descending: bool, per_page: int | None = None, row=lambda r: r,
-                count_cap: int | None = None) -> Page:
+def keyset_page(stmt, keys: list[Key], *, descending: bool, row=lambda r: r) -> Page:
     """One page of a long list, found from where the page before it ended (``?after=``) or the page after it
     began (``?before=``), not by skipping rows: the database reads an index from that point on, so the last
     page costs what the first does. ``stmt`` is ordered by ``keys`` (unique together, all in one direction,
-    matched by an index); ``?page=`` only numbers the page shown. Rows are counted up to ``count_cap``.
+    matched by an index); ``?page=`` only numbers the page shown. Rows are counted up to :data:`COUNT_CAP`.
     """
-    per_page = per_page or current_app.config["PAGE_SIZE"]
-    count_cap = count_cap or COUNT_CAP
-    total = _count(stmt.order_by(None).limit(count_cap + 1))
-    capped = total > count_cap
-    total = min(total, count_cap)
+    per_page = current_app.config["PAGE_SIZE"]
+    total = _count(stmt.limit(COUNT_CAP + 1))
+    capped = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
     columns = [k.column for k in keys]
     key = tuple_(*columns)
     paged = stmt.add_columns(*columns).order_by(None)
